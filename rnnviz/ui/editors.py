@@ -1,0 +1,245 @@
+"""The parameter dock: grouped editors for every Config field, a preset chooser, seed and reset."""
+from __future__ import annotations
+
+import dataclasses
+from typing import Any
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from rnnviz.state import config as cfg
+from rnnviz.state import presets
+from rnnviz.ui.editor_fields import (
+    FIELD_LABELS, FIELD_TIPS, ChoiceField, FieldBinding, FloatField, IntField, SliderField,
+    TextField,
+)
+
+CHOICE_NAMES = {
+    "activation": {"tanh": "tanh", "relu": "ReLU", "sigmoid": "sigmoid", "linear": "linear"},
+    "init": {"gaussian": "Gaussian", "orthogonal": "orthogonal", "identity": "identity (IRNN)",
+             "sparse": "sparse"},
+    "input_pattern": {"symbols": "one-hot symbols", "gaussian": "Gaussian noise",
+                      "impulse": "impulse at t = 1", "sine": "sine waves", "text": "text (one-hot)"},
+    "target_pattern": {"next": "next symbol", "copy": "copy (delayed input)",
+                       "random": "random classes"},
+    "initial_state": {"zeros": "zeros", "random": "random"},
+    "dtype": {"float64": "float64 (double)", "float32": "float32 (single)"},
+}
+
+GROUPS = (
+    ("Sizes", ("n_x", "n_s", "n_y", "T", "m")),
+    ("Dynamics", ("activation", "init", "spectral_radius", "sparse_k", "u_scale", "v_scale",
+                  "ba_scale", "by_scale", "initial_state", "dtype")),
+    ("Data", ("input_pattern", "target_pattern", "copy_delay", "text")),
+    ("Random seed", ("seed",)),
+)
+NO_PRESET = "Custom set-up"
+
+
+def current_preset_name(session) -> str | None:
+    """The name of the preset the session was last loaded from, if the session records it."""
+    for attr in ("preset", "preset_name"):
+        value = getattr(session, attr, None)
+        if value is not None:
+            return getattr(value, "name", value)
+    return None
+
+
+def _problems_for(config, changes: dict) -> list:
+    """Validate changes against a config without applying them."""
+    replace = getattr(cfg, "replace", None)
+    if replace is not None:
+        return list(replace(config, **changes)[1])
+    return list(cfg.validate(dataclasses.replace(config, **changes)))
+
+
+class ParameterDock(QtWidgets.QDockWidget):
+    """Dock holding every parameter editor; writes only through the Session, follows its events."""
+
+    def __init__(self, session, parent=None):
+        super().__init__("Parameters", parent)
+        self.setObjectName("editors")
+        self.setFeatures(QtWidgets.QDockWidget.DockWidgetClosable
+                         | QtWidgets.QDockWidget.DockWidgetMovable
+                         | QtWidgets.QDockWidget.DockWidgetFloatable)
+        self.setToolTip("Every setting of the network: s_t = f(U x_t + W s_{t−1} + b_a), "
+                        "y_t = softmax(V s_t + b_y).")
+        self.session = session
+        self.fields: dict[str, FieldBinding] = {}
+        self._pending: dict[str, Any] = {}    # user values the session refused (shown invalid)
+        self._applying = False
+
+        body = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(body)
+        column.addLayout(self._build_preset_row())
+        for title, names in GROUPS:
+            column.addWidget(self._build_group(title, names))
+        self._build_actions(column)
+        column.addStretch(1)
+        label_width = max(b.label.sizeHint().width() for b in self.fields.values())
+        for binding in self.fields.values():
+            binding.label.setMinimumWidth(label_width)
+
+        scroll = QtWidgets.QScrollArea()
+        scroll.setWidgetResizable(True)
+        scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
+        scroll.setWidget(body)
+        self.setWidget(scroll)
+        body.setMinimumWidth(body.sizeHint().width())
+        scroll.setMinimumWidth(body.sizeHint().width()
+                               + scroll.verticalScrollBar().sizeHint().width() + 4)
+
+        self._sync_all()
+        unsubscribe = session.events.subscribe(self._on_event)
+        self.destroyed.connect(lambda *_: unsubscribe())
+
+    # ----- construction -------------------------------------------------------------------
+    def _build_preset_row(self) -> QtWidgets.QLayout:
+        row = QtWidgets.QHBoxLayout()
+        label = QtWidgets.QLabel("Preset")
+        self.preset_combo = QtWidgets.QComboBox()
+        self.preset_combo.setObjectName("preset_combo")
+        self.preset_combo.addItem(NO_PRESET, None)
+        for preset in presets.list_presets():
+            self.preset_combo.addItem(preset.title, preset.name)
+            index = self.preset_combo.count() - 1
+            self.preset_combo.setItemData(index, preset.summary, QtCore.Qt.ToolTipRole)
+        tip = ("Ready-made scenarios for a lecture (vanishing and exploding gradients, the edge "
+               "of chaos, IRNN...). Choosing one replaces every setting below.")
+        label.setToolTip(tip)
+        self.preset_combo.setToolTip(tip)
+        self.preset_combo.currentIndexChanged.connect(self._preset_chosen)
+        row.addWidget(label)
+        row.addWidget(self.preset_combo, 1)
+        return row
+
+    def _build_group(self, title: str, names) -> QtWidgets.QGroupBox:
+        box = QtWidgets.QGroupBox(title)
+        grid = QtWidgets.QGridLayout(box)
+        grid.setColumnStretch(1, 1)
+        for name in names:
+            binding = self._make_field(name)
+            binding.add_to(grid)
+            binding.error.linkActivated.connect(lambda _link, n=name: self.revert(n))
+            self.fields[name] = binding
+            if name == "seed":
+                self.redraw_button = QtWidgets.QPushButton("Re-draw")
+                self.redraw_button.setObjectName("redraw_seed")
+                self.redraw_button.setToolTip("Pick a new random seed and draw new weights, "
+                                              "inputs and targets with it.")
+                self.redraw_button.clicked.connect(self.session.redraw_seed)
+                grid.removeWidget(binding.editor)
+                seed_row = QtWidgets.QHBoxLayout()
+                seed_row.addWidget(binding.editor, 1)
+                seed_row.addWidget(self.redraw_button)
+                grid.addLayout(seed_row, grid.rowCount() - 2, 1)
+        return box
+
+    def _make_field(self, name: str) -> FieldBinding:
+        labels = getattr(cfg, "LABELS", {}) or {}
+        helps = getattr(cfg, "HELP", {}) or {}
+        label = FIELD_LABELS.get(name) or labels.get(name, name)
+        tip = FIELD_TIPS.get(name) or helps.get(name, "")
+        if name in cfg.CHOICES:
+            return ChoiceField(name, label, tip, cfg.CHOICES[name], self._edit,
+                               CHOICE_NAMES.get(name))
+        if name == "text":
+            limit = cfg.LIMITS.get("text")
+            return TextField(name, label, tip, self._edit, limit[1] if limit else None)
+        if name == "spectral_radius":
+            return SliderField(name, label, tip, cfg.LIMITS[name], self._edit)
+        default = getattr(cfg.DEFAULT, name)
+        if isinstance(default, int):
+            return IntField(name, label, tip, cfg.LIMITS[name], self._edit)
+        return FloatField(name, label, tip, cfg.LIMITS[name], self._edit)
+
+    def _build_actions(self, column: QtWidgets.QVBoxLayout) -> None:
+        self.reset_weights_action = QtGui.QAction("Reset weights to initialisation", self)
+        self.reset_weights_action.setToolTip(
+            "Throw away hand-edited weights and draw U, W, V, b_a, b_y again from the current "
+            "settings and seed.")
+        self.reset_weights_action.triggered.connect(self.session.reinitialise)
+        self.reset_button = QtWidgets.QPushButton(self.reset_weights_action.text())
+        self.reset_button.setObjectName("reset_weights")
+        self.reset_button.setToolTip(self.reset_weights_action.toolTip())
+        self.reset_button.clicked.connect(self.reset_weights_action.trigger)
+        column.addWidget(self.reset_button)
+
+    # ----- user edits ---------------------------------------------------------------------
+    def _edit(self, field: str, value: Any) -> None:
+        """Apply one edit (together with earlier refused edits, which may now fit)."""
+        changes = dict(self._pending)
+        changes[field] = value
+        self._applying = True
+        try:
+            problems = self.session.apply(**changes)
+            if problems and len(changes) > 1 and not self.session.apply(**{field: value}):
+                # The new edit fits on its own; the earlier refused ones stay pending.
+                self._pending.pop(field, None)
+                problems = _problems_for(self.session.config, self._pending)
+                if not problems:        # cannot happen unless validation is path dependent
+                    self._pending.clear()
+            elif problems:
+                self._pending[field] = value
+            else:
+                self._pending.clear()
+        finally:
+            self._applying = False
+        self._show_problems(problems, edited=field)
+        self._sync_all()
+
+    def revert(self, field: str) -> None:
+        """Drop a refused value and show the session's value again."""
+        self._pending.pop(field, None)
+        problems = _problems_for(self.session.config, self._pending) if self._pending else []
+        self._show_problems(problems, edited=None)
+        self._sync_all()
+
+    def _show_problems(self, problems, edited: str | None) -> None:
+        for binding in self.fields.values():
+            binding.clear_problem()
+        placed = set()
+        for problem in problems:
+            binding = self.fields.get(problem.field)
+            if binding is None:
+                binding = self.fields.get(edited)
+            if binding is not None:
+                binding.show_problem(problem.message)
+                placed.add(binding.field)
+        if problems and edited in self.fields and edited not in placed:
+            self.fields[edited].show_problem(problems[0].message)
+        for name in self._pending:
+            if name in self.fields:
+                self.fields[name].mark_invalid(True)
+
+    def _preset_chosen(self, index: int) -> None:
+        name = self.preset_combo.itemData(index)
+        if name is not None:
+            self.session.load_preset(name)
+
+    # ----- session -> editors -------------------------------------------------------------
+    def _on_event(self, name: str, *args, **payload) -> None:
+        if name != "config" or self._applying:
+            return
+        # A change from elsewhere (preset, file, paste, re-draw): refused edits no longer apply.
+        self._pending.clear()
+        self._show_problems([], edited=None)
+        self._sync_all()
+
+    def _sync_all(self) -> None:
+        """Show the session's config in every control that holds no refused user value."""
+        config = self.session.config
+        for name, binding in self.fields.items():
+            if name not in self._pending:
+                binding.set_value(getattr(config, name))
+        self._update_enabled({**{n: getattr(config, n) for n in self.fields}, **self._pending})
+        preset = current_preset_name(self.session)
+        index = max(0, self.preset_combo.findData(preset)) if preset else 0
+        blocker = QtCore.QSignalBlocker(self.preset_combo)
+        self.preset_combo.setCurrentIndex(index)
+        del blocker
+
+    def _update_enabled(self, values: dict) -> None:
+        """Grey out the fields that do not matter for the current choices."""
+        self.fields["sparse_k"].editor.setEnabled(values["init"] == "sparse")
+        self.fields["copy_delay"].editor.setEnabled(values["target_pattern"] == "copy")
+        self.fields["text"].editor.setEnabled(values["input_pattern"] == "text")

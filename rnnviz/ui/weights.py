@@ -1,0 +1,296 @@
+"""The weight editor dock: W, U or V as a heatmap (click to type a value) and, when small, a table."""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore, QtGui, QtWidgets
+
+MATRICES = {
+    "W": ("W  (n_s × n_s): hidden → hidden, the recurrence s_{t−1} → s_t",
+          "from hidden unit j (s_{t−1})", "to hidden unit i (s_t)"),
+    "U": ("U  (n_s × n_x): input → hidden, a_t = U x_t + W s_{t−1} + b_a",
+          "from input feature j (x_t)", "to hidden unit i (s_t)"),
+    "V": ("V  (n_y × n_s): hidden → output, z_t = V s_t + b_y",
+          "from hidden unit j (s_t)", "to output class i (z_t)"),
+}
+TABLE_MAX = 16
+COLOUR_MAP = "CET-D1A"
+ERROR_COLOUR = "#c0392b"
+HINT = "Click an entry to type a new value (rows i and columns j counted from 1)."
+
+
+def parse_weight(text: str) -> tuple[float | None, str | None]:
+    """Read a typed weight: (value, None) or (None, a message saying what is wrong)."""
+    cleaned = text.strip().replace("−", "-").replace(",", ".")
+    if not cleaned:
+        return None, "Type a number, e.g. 0.5 or -1.2e-3."
+    try:
+        value = float(cleaned)
+    except ValueError:
+        return None, f"'{text.strip()}' is not a number; type e.g. 0.5 or -1.2e-3."
+    if not math.isfinite(value):
+        return None, f"'{text.strip()}' is not a finite number; weights must be finite."
+    return value, None
+
+
+def entry_name(name: str, i: int, j: int) -> str:
+    """How an entry is written for the user: 1-based row and column."""
+    return f"{name}[{i + 1}, {j + 1}]"
+
+
+class EntryEditor(QtWidgets.QFrame):
+    """A small inline box to type one entry's new value (Enter applies, Esc cancels)."""
+
+    def __init__(self, parent, commit):
+        super().__init__(parent)
+        self.setObjectName("entry_editor")
+        self.setFrameShape(QtWidgets.QFrame.StyledPanel)
+        self.setAutoFillBackground(True)
+        self.commit = commit
+        self.target = None
+        layout = QtWidgets.QVBoxLayout(self)
+        row = QtWidgets.QHBoxLayout()
+        self.label = QtWidgets.QLabel()
+        self.line = QtWidgets.QLineEdit()
+        self.line.setObjectName("entry_value")
+        self.line.setMinimumWidth(110)
+        self.line.returnPressed.connect(self._apply)
+        row.addWidget(self.label)
+        row.addWidget(self.line)
+        layout.addLayout(row)
+        self.message = QtWidgets.QLabel()
+        self.message.setObjectName("entry_message")
+        self.message.setWordWrap(True)
+        self.message.setStyleSheet(f"color: {ERROR_COLOUR};")
+        self.message.hide()
+        layout.addWidget(self.message)
+        QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key_Escape), self, self.hide)
+        self.hide()
+
+    def open_at(self, name: str, i: int, j: int, value: float, pos: QtCore.QPoint) -> None:
+        """Show the box near pos for entry (i, j), holding its current value, selected."""
+        self.target = (name, i, j)
+        self.label.setText(f"{entry_name(name, i, j)} =")
+        self.line.setText(f"{value:.6g}")
+        self.message.hide()
+        self.adjustSize()
+        area = self.parentWidget().rect()
+        x = min(max(0, pos.x()), max(0, area.width() - self.width()))
+        y = min(max(0, pos.y()), max(0, area.height() - self.height()))
+        self.move(x, y)
+        self.show()
+        self.raise_()
+        self.line.setFocus()
+        self.line.selectAll()
+
+    def _apply(self) -> None:
+        message = self.commit(*self.target, self.line.text())
+        if message:
+            self.message.setText(message)
+            self.message.show()
+            self.adjustSize()
+        else:
+            self.hide()
+
+
+class WeightEditorDock(QtWidgets.QDockWidget):
+    """Dock to look at and hand-edit W, U and V; writes through Session.set_weight only."""
+
+    def __init__(self, session, parent=None):
+        super().__init__("Weights", parent)
+        self.setObjectName("weights")
+        self.session = session
+        self.name = "W"
+        body = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(body)
+
+        top = QtWidgets.QHBoxLayout()
+        self.matrix_combo = QtWidgets.QComboBox()
+        self.matrix_combo.setObjectName("matrix_combo")
+        self.matrix_combo.setToolTip("Which weight matrix to show: W (recurrent), U (input) or "
+                                     "V (output).  s_t = f(U x_t + W s_{t−1} + b_a), "
+                                     "y_t = softmax(V s_t + b_y).")
+        for name in MATRICES:
+            self.matrix_combo.addItem(name, name)
+        self.matrix_combo.currentIndexChanged.connect(
+            lambda _i: self.show_matrix(self.matrix_combo.currentData()))
+        self.reset_button = QtWidgets.QPushButton("Reset to initialisation")
+        self.reset_button.setObjectName("reset_weights")
+        self.reset_button.setToolTip("Throw away hand edits: draw U, W, V, b_a, b_y again from "
+                                     "the current settings and seed.")
+        self.reset_button.clicked.connect(lambda: self.session.reinitialise())
+        top.addWidget(self.matrix_combo)
+        top.addStretch(1)
+        top.addWidget(self.reset_button)
+        column.addLayout(top)
+        self.caption = QtWidgets.QLabel()
+        self.caption.setWordWrap(True)
+        column.addWidget(self.caption)
+
+        self.tabs = QtWidgets.QTabWidget()
+        self.tabs.addTab(self._build_heatmap(), "Heatmap")
+        self.table = QtWidgets.QTableWidget()
+        self.table.setObjectName("weight_table")
+        self.table.itemChanged.connect(self._cell_edited)
+        self.tabs.addTab(self.table, "Table")
+        column.addWidget(self.tabs, 1)
+
+        self.message = QtWidgets.QLabel(HINT)
+        self.message.setObjectName("weight_message")
+        self.message.setWordWrap(True)
+        column.addWidget(self.message)
+        self.setWidget(body)
+
+        self.refresh()
+        unsubscribe = session.events.subscribe(self._on_event)
+        self.destroyed.connect(lambda *_: unsubscribe())
+
+    def _build_heatmap(self) -> QtWidgets.QWidget:
+        page = QtWidgets.QWidget()
+        layout = QtWidgets.QVBoxLayout(page)
+        layout.setContentsMargins(0, 0, 0, 0)
+        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics.setToolTip("Each square is one weight: blue negative, white 0, red "
+                                 "positive. Click one to type a new value.")
+        self.plot_item = self.graphics.addPlot()
+        self.plot_item.invertY(True)
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.setMouseEnabled(x=False, y=False)
+        self.plot_item.hideButtons()
+        self.image = pg.ImageItem(axisOrder="row-major")
+        self.plot_item.addItem(self.image)
+        self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(COLOUR_MAP),
+                                          interactive=False, width=15)
+        self.colour_bar.setImageItem(self.image, insert_in=self.plot_item)
+        self.graphics.scene().sigMouseMoved.connect(self._hovered)
+        self.graphics.scene().sigMouseClicked.connect(self._clicked)
+        layout.addWidget(self.graphics)
+        self.hover_label = QtWidgets.QLabel(" ")
+        self.hover_label.setObjectName("hover_label")
+        layout.addWidget(self.hover_label)
+        self.entry_editor = EntryEditor(page, self._commit_text)
+        return page
+
+    # ----- session -> view ----------------------------------------------------------------
+    def _on_event(self, name: str, *args, **payload) -> None:
+        if name in ("params", "config"):
+            self.refresh()
+
+    def matrix(self) -> np.ndarray:
+        """The matrix currently shown, as the session holds it."""
+        return np.asarray(getattr(self.session.params, self.name))
+
+    def show_matrix(self, name: str) -> None:
+        """Switch the view to W, U or V."""
+        self.name = name
+        self.entry_editor.hide()
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Redraw heatmap, table, labels and hand-edited marks from the session."""
+        edited = set(getattr(self.session, "edited", ()) or ())
+        for index in range(self.matrix_combo.count()):
+            name = self.matrix_combo.itemData(index)
+            self.matrix_combo.setItemText(index, f"{name} (hand-edited)" if name in edited else name)
+        M = self.matrix()
+        title, x_label, y_label = MATRICES[self.name]
+        mark = "  — hand-edited" if self.name in edited else ""
+        self.caption.setText(f"<b>{title}</b>{mark}")
+        self.plot_item.setLabel("bottom", f"column j: {x_label}")
+        self.plot_item.setLabel("left", f"row i: {y_label}")
+        finite = M[np.isfinite(M)]
+        half = float(np.max(np.abs(finite))) if finite.size else 1.0
+        half = half if half > 0 else 1.0
+        self.image.setImage(np.asarray(M, dtype=np.float64), autoLevels=False, levels=(-half, half))
+        self.image.setRect(QtCore.QRectF(0, 0, M.shape[1], M.shape[0]))
+        self.colour_bar.setLevels((-half, half))
+        self.plot_item.setRange(xRange=(0, M.shape[1]), yRange=(0, M.shape[0]), padding=0.02)
+        self._fill_table(M)
+        if self.entry_editor.isVisible() and self.entry_editor.target is not None:
+            _, i, j = self.entry_editor.target
+            if i >= M.shape[0] or j >= M.shape[1] or self.entry_editor.target[0] != self.name:
+                self.entry_editor.hide()
+
+    def _fill_table(self, M: np.ndarray) -> None:
+        small = M.shape[0] <= TABLE_MAX and M.shape[1] <= TABLE_MAX
+        self.tabs.setTabEnabled(1, small)
+        self.tabs.setTabToolTip(1, "Every entry as a number you can edit." if small else
+                                f"The table is shown for matrices up to {TABLE_MAX} × {TABLE_MAX}; "
+                                f"this one is {M.shape[0]} × {M.shape[1]}: use the heatmap.")
+        blocker = QtCore.QSignalBlocker(self.table)
+        if not small:
+            self.table.setRowCount(0)
+            self.table.setColumnCount(0)
+            del blocker
+            return
+        self.table.setRowCount(M.shape[0])
+        self.table.setColumnCount(M.shape[1])
+        half = float(np.max(np.abs(M))) if np.all(np.isfinite(M)) and M.size else 1.0
+        cmap = pg.colormap.get(COLOUR_MAP)
+        for i in range(M.shape[0]):
+            for j in range(M.shape[1]):
+                item = self.table.item(i, j)
+                if item is None:
+                    item = QtWidgets.QTableWidgetItem()
+                    self.table.setItem(i, j, item)
+                item.setText(f"{M[i, j]:.4g}")
+                item.setToolTip(f"{entry_name(self.name, i, j)} = {M[i, j]:.6g}")
+                level = 0.5 + 0.5 * M[i, j] / half if half > 0 and np.isfinite(M[i, j]) else 0.5
+                colour = cmap.mapToQColor(min(1.0, max(0.0, level)))
+                item.setBackground(colour)
+                item.setForeground(QtGui.QColor("white" if abs(level - 0.5) > 0.35 else "black"))
+        self.table.resizeColumnsToContents()
+        del blocker
+
+    # ----- user edits ---------------------------------------------------------------------
+    def entry_at(self, scene_pos) -> tuple[int, int] | None:
+        """The (i, j) entry under a scene position, or None outside the matrix."""
+        point = self.image.mapFromScene(scene_pos)
+        M = self.matrix()
+        i, j = int(math.floor(point.y())), int(math.floor(point.x()))
+        if 0 <= i < M.shape[0] and 0 <= j < M.shape[1]:
+            return i, j
+        return None
+
+    def _hovered(self, scene_pos) -> None:
+        entry = self.entry_at(scene_pos)
+        if entry is None:
+            self.hover_label.setText(" ")
+            return
+        i, j = entry
+        self.hover_label.setText(f"{entry_name(self.name, i, j)} = {self.matrix()[i, j]:.6g}")
+
+    def _clicked(self, event) -> None:
+        entry = self.entry_at(event.scenePos())
+        if entry is not None:
+            view_pos = self.graphics.mapFromScene(event.scenePos())
+            self.open_entry_editor(*entry, self.graphics.mapTo(self.graphics.parentWidget(), view_pos))
+
+    def open_entry_editor(self, i: int, j: int, pos: QtCore.QPoint | None = None) -> None:
+        """Open the inline editor for entry (i, j) of the shown matrix."""
+        pos = pos if pos is not None else QtCore.QPoint(10, 10)
+        self.entry_editor.open_at(self.name, i, j, float(self.matrix()[i, j]), pos)
+
+    def _commit_text(self, name: str, i: int, j: int, text: str) -> str | None:
+        """Validate typed text and write it through the session; returns a message on failure."""
+        value, message = parse_weight(text)
+        if message is None:
+            problems = self.session.set_weight(name, i, j, value)
+            if problems:
+                message = "; ".join(p.message for p in problems)
+        if message:
+            self.message.setText(f"{entry_name(name, i, j)} unchanged: {message}")
+            self.message.setStyleSheet(f"color: {ERROR_COLOUR};")
+        else:
+            self.message.setText(f"{entry_name(name, i, j)} set to {value:.6g}. {HINT}")
+            self.message.setStyleSheet("")
+        return message
+
+    def _cell_edited(self, item: QtWidgets.QTableWidgetItem) -> None:
+        i, j = item.row(), item.column()
+        if self._commit_text(self.name, i, j, item.text()):
+            blocker = QtCore.QSignalBlocker(self.table)
+            item.setText(f"{self.matrix()[i, j]:.4g}")
+            del blocker
