@@ -8,53 +8,6 @@ from PySide6 import QtCore, QtWidgets
 ERROR_COLOUR = "#c0392b"
 INVALID_STYLE = "background-color: #fde0dd; color: #7b1d12;"
 
-# Fallback wording; Config's LABELS / HELP (when present) take precedence.
-FIELD_LABELS = {
-    "n_x": "Input size n_x", "n_s": "Hidden size n_s", "n_y": "Output size n_y",
-    "T": "Sequence length T", "m": "Batch size m", "activation": "Activation f",
-    "init": "Initialisation of W", "spectral_radius": "Spectral radius ρ(W)",
-    "sparse_k": "Sparse: inputs per unit k", "u_scale": "Scale of U", "v_scale": "Scale of V",
-    "ba_scale": "Scale of bias b_a", "by_scale": "Scale of bias b_y", "seed": "Random seed",
-    "input_pattern": "Input pattern", "target_pattern": "Target pattern",
-    "copy_delay": "Copy delay", "text": "Text", "initial_state": "Initial state s₀",
-    "dtype": "Precision",
-}
-
-FIELD_TIPS = {
-    "n_x": "Number of input features: x_t has n_x entries; U is n_s × n_x.",
-    "n_s": "Number of hidden units: s_t = f(U x_t + W s_{t−1} + b_a) has n_s entries; "
-           "W is n_s × n_s.",
-    "n_y": "Number of output classes: y_t = softmax(V s_t + b_y) has n_y entries; V is n_y × n_s.",
-    "T": "Number of time steps t = 1..T the network is unrolled over (and gradients flow back over).",
-    "m": "Number of sequences processed together (the batch); the loss is the mean over them.",
-    "activation": "The non-linearity f in s_t = f(a_t).  γ = sup|f′| bounds how much one step can "
-                  "stretch a gradient: 1 for tanh, ReLU and linear, ¼ for sigmoid.",
-    "init": "How the recurrent matrix W is drawn before it is rescaled to spectral radius ρ(W): "
-            "Gaussian, random orthogonal (Saxe et al. 2013), identity (IRNN, Le et al. 2015), or "
-            "sparse with k inputs per unit (Pascanu et al. 2013).",
-    "spectral_radius": "ρ(W) = max |λ_i(W)|, the largest eigenvalue magnitude of W.  "
-                       "Gradients shrink roughly like (γ·ρ)^(T−t) through time: ρ < 1 vanishes, "
-                       "ρ > 1 can explode.  The plots update while you drag.",
-    "sparse_k": "For the sparse initialisation: number of non-zero incoming weights per hidden unit.",
-    "u_scale": "U ~ N(0, scale² / n_x): how strongly the input x_t drives the hidden state.",
-    "v_scale": "V ~ N(0, scale² / n_s): how strongly the hidden state drives the logits "
-               "z_t = V s_t + b_y.",
-    "ba_scale": "b_a ~ N(0, scale²): the hidden bias in s_t = f(U x_t + W s_{t−1} + b_a); 0 gives zeros.",
-    "by_scale": "b_y ~ N(0, scale²): the output bias in y_t = softmax(V s_t + b_y); 0 gives zeros.",
-    "seed": "Seed of the random generator that draws the weights, the inputs and the targets: "
-            "the same seed always draws the same picture.",
-    "input_pattern": "What the inputs x_t are: one-hot symbols, Gaussian noise, a single impulse at "
-                     "t = 1, sine waves, or the characters of a text (one-hot).",
-    "target_pattern": "What the network should output at each step: the next input symbol, the "
-                      "input from 'copy delay' steps ago, or random classes.",
-    "copy_delay": "For the 'copy' target: the target at t is the input symbol at t − delay.",
-    "text": "The text for the 'text' input pattern: each character becomes a one-hot input x_t.",
-    "initial_state": "The hidden state s₀ before the first step: all zeros or random.",
-    "dtype": "Floating-point precision of all arrays: float64 (exact to ~1e−16) or float32 "
-             "(~1e−7, overflows sooner).",
-}
-
-
 def _set_silently(widget: QtCore.QObject, setter: Callable[[], None]) -> None:
     """Run a setter with the widget's signals blocked (the echo back from the session)."""
     blocker = QtCore.QSignalBlocker(widget)

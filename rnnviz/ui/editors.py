@@ -9,8 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from rnnviz.state import config as cfg
 from rnnviz.state import presets
 from rnnviz.ui.editor_fields import (
-    FIELD_LABELS, FIELD_TIPS, ChoiceField, FieldBinding, FloatField, IntField, SliderField,
-    TextField,
+    ChoiceField, FieldBinding, FloatField, IntField, SliderField, TextField,
 )
 
 CHOICE_NAMES = {
@@ -135,10 +134,8 @@ class ParameterDock(QtWidgets.QDockWidget):
         return box
 
     def _make_field(self, name: str) -> FieldBinding:
-        labels = getattr(cfg, "LABELS", {}) or {}
-        helps = getattr(cfg, "HELP", {}) or {}
-        label = FIELD_LABELS.get(name) or labels.get(name, name)
-        tip = FIELD_TIPS.get(name) or helps.get(name, "")
+        label = cfg.LABELS.get(name, name)
+        tip = cfg.HELP.get(name, "")
         if name in cfg.CHOICES:
             return ChoiceField(name, label, tip, cfg.CHOICES[name], self._edit,
                                CHOICE_NAMES.get(name))
@@ -218,7 +215,7 @@ class ParameterDock(QtWidgets.QDockWidget):
 
     # ----- session -> editors -------------------------------------------------------------
     def _on_event(self, name: str, *args, **payload) -> None:
-        if name != "config" or self._applying:
+        if name not in ("config", "loaded") or self._applying:
             return
         # A change from elsewhere (preset, file, paste, re-draw): refused edits no longer apply.
         self._pending.clear()

@@ -47,7 +47,7 @@ class ExplanationDock(QtWidgets.QDockWidget):
         self.destroyed.connect(lambda *_: unsubscribe())
 
     def _on_event(self, name: str, *args, **payload) -> None:
-        if name in ("config", "params"):
+        if name in ("config", "params", "loaded"):
             self.refresh()
 
     def preset(self):

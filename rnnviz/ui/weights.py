@@ -35,6 +35,14 @@ def parse_weight(text: str) -> tuple[float | None, str | None]:
     return value, None
 
 
+def centre_ticks(n: int, max_labels: int = 12) -> list[tuple[float, str]]:
+    """Axis ticks at the centres of cells 0..n-1, labelled 1..n, at most about max_labels."""
+    step = max(1, math.ceil(n / max_labels))
+    if step > 1:
+        step = next(s for s in (2, 5, 10, 20, 25, 50, 100, 200, 250, 500, 1000) if s >= step)
+    return [(k + 0.5, str(k + 1)) for k in range(0, n, step)]
+
+
 def entry_name(name: str, i: int, j: int) -> str:
     """How an entry is written for the user: 1-based row and column."""
     return f"{name}[{i + 1}, {j + 1}]"
@@ -175,7 +183,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
 
     # ----- session -> view ----------------------------------------------------------------
     def _on_event(self, name: str, *args, **payload) -> None:
-        if name in ("params", "config"):
+        if name in ("params", "config", "loaded"):
             self.refresh()
 
     def matrix(self) -> np.ndarray:
@@ -207,6 +215,8 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.image.setRect(QtCore.QRectF(0, 0, M.shape[1], M.shape[0]))
         self.colour_bar.setLevels((-half, half))
         self.plot_item.setRange(xRange=(0, M.shape[1]), yRange=(0, M.shape[0]), padding=0.02)
+        self.plot_item.getAxis("bottom").setTicks([centre_ticks(M.shape[1])])
+        self.plot_item.getAxis("left").setTicks([centre_ticks(M.shape[0])])
         self._fill_table(M)
         if self.entry_editor.isVisible() and self.entry_editor.target is not None:
             _, i, j = self.entry_editor.target
