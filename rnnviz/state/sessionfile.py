@@ -1,0 +1,317 @@
+"""Session files: versioned JSON, written atomically, read with strict validation (never pickle/eval).
+
+Format, version 1 (the current one)::
+
+    {"format": "rnnviz-session", "version": 1,
+     "config": {every Config field},                      # see config.py for types and limits
+     "params": {"W": [[...], ...], ...},                  # optional; only the matrices that are not
+                                                          # the seed's draw (hand-edited, rescaled,
+                                                          # or from a preset); the rest are re-drawn
+     "edited": ["W", ...],                                # hand-edited matrices (each in "params")
+     "inputs": {"x": [[[...]]], "s0": [[...]]},           # optional; inputs fixed by a preset
+     "view": {"t": 0, "b": 0, "panels": {"flow": true}, "presentation": false, ...},
+     "preset": "vanishing"}                               # optional; the preset it started from
+
+Parameter shapes follow the seed notebook: U (n_s, n_x), W (n_s, n_s), V (n_y, n_s), ba (n_s, 1),
+by (n_y, 1); x (n_x, m, T), s0 (n_s, m). t and b are 0-based. Every problem with a file raises
+SessionFileError with a message that names what is wrong.
+"""
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import numpy as np
+
+from rnnviz.state import config as cfg
+
+FORMAT = "rnnviz-session"
+VERSION = 1
+MAX_FILE_BYTES = 200 * 2**20     # all five matrices hand-edited at the largest sizes: ~130 MB
+MAX_WEIGHT = 1e6                 # |value| of any parameter or input
+PARAM_NAMES = ("U", "W", "V", "ba", "by")
+INPUT_NAMES = ("x", "s0")
+REQUIRED_KEYS = ("format", "version", "config", "edited", "view")
+OPTIONAL_KEYS = ("params", "inputs", "preset")
+
+
+class SessionFileError(Exception):
+    """A session file (or session dict) that cannot be used, with a message saying why."""
+
+
+def param_shapes(c: cfg.Config) -> dict[str, tuple[int, ...]]:
+    """The shape of every parameter under a configuration."""
+    return {"U": (c.n_s, c.n_x), "W": (c.n_s, c.n_s), "V": (c.n_y, c.n_s),
+            "ba": (c.n_s, 1), "by": (c.n_y, 1)}
+
+
+def input_shapes(c: cfg.Config) -> dict[str, tuple[int, ...]]:
+    """The shape of the inputs x and s0 under a configuration."""
+    return {"x": (c.n_x, c.m, c.T), "s0": (c.n_s, c.m)}
+
+
+# ----- view state ----------------------------------------------------------------------------
+def _flags(value: Any, key: str) -> dict[str, bool]:
+    if not isinstance(value, dict) or len(value) > 100:
+        raise SessionFileError(f"view.{key} must be an object of at most 100 names -> true/false")
+    for name, flag in value.items():
+        if not isinstance(name, str) or len(name) > 100 or not isinstance(flag, bool):
+            raise SessionFileError(f"view.{key}[{str(name)[:40]!r}] must be true or false, "
+                                   f"not {flag!r:.40}")
+    return dict(value)
+
+
+def _flag(value: Any, key: str) -> bool:
+    if not isinstance(value, bool):
+        raise SessionFileError(f"view.{key} must be true or false, not {value!r:.40}")
+    return value
+
+
+def _speed(value: Any, key: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value <= 1000:
+        raise SessionFileError(f"view.{key} must be a number of steps per second in (0, 1000]")
+    return float(value)
+
+
+# Optional view keys and their checks (t and b are required and checked against the config).
+VIEW_KEYS: dict[str, Callable[[Any, str], Any]] = {
+    "panels": _flags, "presentation": _flag, "presentation_panels": _flags,
+    "speed": _speed, "loop": _flag,
+}
+
+
+def check_view(view: Any, c: cfg.Config) -> dict:
+    """A validated copy of a view dict under a configuration."""
+    if not isinstance(view, dict):
+        raise SessionFileError(f"view must be an object, not {_kind(view)}")
+    out = {}
+    for key, size, name in (("t", c.T, "T"), ("b", c.m, "m")):
+        value = view.get(key)
+        if not _is_int(value) or not 0 <= value < size:
+            raise SessionFileError(f"view.{key} must be a whole number from 0 to {size - 1} "
+                                   f"({name} = {size}); got {value!r:.40}")
+        out[key] = value
+    for key, value in view.items():
+        if key in ("t", "b"):
+            continue
+        if key not in VIEW_KEYS:
+            raise SessionFileError(f"view has an unknown entry {str(key)[:40]!r}; known: t, b, "
+                                   f"{', '.join(VIEW_KEYS)}")
+        out[key] = VIEW_KEYS[key](value, key)
+    return out
+
+
+# ----- arrays --------------------------------------------------------------------------------
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _kind(value: Any) -> str:
+    return {dict: "an object", list: "a list", str: "text", bool: "true/false",
+            type(None): "null"}.get(type(value), type(value).__name__)
+
+
+def _check_nested(value: Any, shape: tuple[int, ...], where: str) -> None:
+    """Raise unless value is nested lists of plain numbers with exactly this shape."""
+    if len(shape) == 1:
+        if not isinstance(value, list) or len(value) != shape[0]:
+            raise SessionFileError(f"{where} must be a list of {shape[0]} numbers")
+        for i, v in enumerate(value):
+            if type(v) is not float and type(v) is not int:
+                raise SessionFileError(f"{where}[{i}] must be a number, not {_kind(v)}")
+        return
+    if not isinstance(value, list) or len(value) != shape[0]:
+        got = f"{len(value)} entries" if isinstance(value, list) else _kind(value)
+        raise SessionFileError(f"{where} must be a list of {shape[0]} rows; got {got}")
+    for i, row in enumerate(value):
+        _check_nested(row, shape[1:], f"{where}[{i}]")
+
+
+def to_array(value: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
+    """A float64 array from nested lists of the expected shape, finite and within MAX_WEIGHT."""
+    _check_nested(value, shape, where)
+    try:
+        a = np.array(value, dtype=np.float64).reshape(shape)
+    except (OverflowError, ValueError):
+        raise SessionFileError(f"{where} holds a number too large for a float") from None
+    if not np.all(np.isfinite(a)):
+        raise SessionFileError(f"{where} holds a value that is not finite (NaN or infinity)")
+    if a.size and np.max(np.abs(a)) > MAX_WEIGHT:
+        raise SessionFileError(f"{where} holds a value beyond ±{MAX_WEIGHT:g}")
+    return a
+
+
+def _arrays(value: Any, shapes: dict, key: str) -> dict[str, np.ndarray]:
+    if not isinstance(value, dict):
+        raise SessionFileError(f"{key} must be an object, not {_kind(value)}")
+    unknown = [k for k in value if k not in shapes]
+    if unknown:
+        raise SessionFileError(f"{key} has an unknown entry {str(unknown[0])[:40]!r}; "
+                               f"known: {', '.join(shapes)}")
+    return {k: to_array(v, shapes[k], f"{key}.{k} (shape {shapes[k]})") for k, v in value.items()}
+
+
+# ----- versions ------------------------------------------------------------------------------
+def _v0_to_v1(doc: dict) -> dict:
+    """Version 0 called n_s "hidden", had no dtype/initial_state, no "edited" and no "view"."""
+    doc = dict(doc)
+    config = doc.get("config")
+    if isinstance(config, dict):
+        config = dict(config)
+        if "hidden" in config and "n_s" not in config:
+            config["n_s"] = config.pop("hidden")
+        config.setdefault("dtype", "float64")
+        config.setdefault("initial_state", "zeros")
+        doc["config"] = config
+    doc.setdefault("edited", sorted(doc["params"]) if isinstance(doc.get("params"), dict) else [])
+    doc.setdefault("view", {"t": 0, "b": 0})
+    doc["version"] = 1
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _v0_to_v1}   # version n -> version n + 1
+
+
+def migrate(doc: dict) -> dict:
+    """A document of any known version brought to the current one."""
+    version = doc.get("version")
+    if not _is_int(version):
+        raise SessionFileError(f"version must be a whole number, not {version!r:.40}")
+    if version > VERSION:
+        raise SessionFileError(f"this file was written by a newer rnnviz (format version "
+                               f"{version}); this one reads versions up to {VERSION}")
+    while version < VERSION:
+        if version not in MIGRATIONS:
+            raise SessionFileError(f"unknown format version {version}")
+        doc = MIGRATIONS[version](doc)
+        version = doc["version"]
+    return doc
+
+
+# ----- documents -----------------------------------------------------------------------------
+def parse(doc: Any) -> dict:
+    """A validated session from a decoded JSON document (any known version).
+
+    Returns {"config": Config, "params": {name: float64 array}, "edited": frozenset,
+    "inputs": {name: float64 array}, "view": dict, "preset": str | None}.
+    """
+    if not isinstance(doc, dict):
+        raise SessionFileError(f"not a session file: the top level is {_kind(doc)}, not an object")
+    if doc.get("format") != FORMAT:
+        raise SessionFileError(f"not a session file: \"format\" should be {FORMAT!r}, "
+                               f"found {doc.get('format')!r:.60}")
+    doc = migrate(doc)
+    missing = [k for k in REQUIRED_KEYS if k not in doc]
+    if missing:
+        raise SessionFileError(f"session file lacks {', '.join(map(repr, missing))}")
+    extra = [k for k in doc if k not in REQUIRED_KEYS + OPTIONAL_KEYS]
+    if extra:
+        raise SessionFileError(f"session file has an unknown entry {str(extra[0])[:40]!r}")
+    config, problems = cfg.from_dict(doc["config"])
+    if problems:
+        raise SessionFileError(f"config: {cfg.describe(problems)}")
+    params = _arrays(doc.get("params", {}), param_shapes(config), "params")
+    inputs = _arrays(doc.get("inputs", {}), input_shapes(config), "inputs")
+    if len(inputs) == 1:
+        raise SessionFileError("inputs must hold both x and s0, or be left out")
+    edited = doc["edited"]
+    if not isinstance(edited, list) or any(not isinstance(n, str) for n in edited):
+        raise SessionFileError("edited must be a list of matrix names")
+    for name in edited:
+        if name not in PARAM_NAMES:
+            raise SessionFileError(f"edited names an unknown matrix {name[:40]!r}")
+        if name not in params:
+            raise SessionFileError(f"edited lists {name!r} but params does not hold it")
+    preset = doc.get("preset")
+    if preset is not None and (not isinstance(preset, str) or len(preset) > 100):
+        raise SessionFileError("preset must be a short name or null")
+    return {"config": config, "params": params, "edited": frozenset(edited), "inputs": inputs,
+            "view": check_view(doc["view"], config), "preset": preset}
+
+
+def _reject_constant(name: str):
+    raise SessionFileError(f"the file holds {name}, which is not a valid number here")
+
+
+def loads(text: str) -> dict:
+    """A validated session from JSON text."""
+    try:
+        doc = json.loads(text, parse_constant=_reject_constant)
+    except json.JSONDecodeError as exc:
+        raise SessionFileError(f"not valid JSON (the file may be truncated or damaged): "
+                               f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
+    except (ValueError, RecursionError) as exc:
+        raise SessionFileError(f"not a readable session file: {str(exc)[:200]}") from None
+    return parse(doc)
+
+
+def load(path: str | os.PathLike) -> dict:
+    """A validated session from a file; SessionFileError for every kind of problem."""
+    path = Path(path)
+    try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise SessionFileError(f"{path.name} is too large for a session file "
+                                   f"({size / 2**20:.0f} MB; at most {MAX_FILE_BYTES // 2**20} MB)")
+        data = path.read_bytes()
+    except OSError as exc:
+        raise SessionFileError(f"cannot read {path}: {exc.strerror or exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise SessionFileError(f"{path.name} is not a text (UTF-8) file") from None
+    return loads(text)
+
+
+def _array_json(a: np.ndarray) -> str:
+    """One row per line: readable in a text editor, exact (repr of float64)."""
+    return "[\n      " + ",\n      ".join(json.dumps(row, allow_nan=False)
+                                         for row in np.asarray(a, dtype=np.float64).tolist()) + "]"
+
+
+def dumps(doc: dict) -> str:
+    """JSON text of a session dict (as made by Session.to_dict), validated first."""
+    parse(doc)
+    parts = []
+    for key, value in doc.items():
+        if key in ("params", "inputs"):
+            body = ",\n".join(f"    {json.dumps(k)}: {_array_json(v)}" for k, v in value.items())
+            text = "{\n" + body + "\n  }" if value else "{}"
+        else:
+            text = json.dumps(value, ensure_ascii=False, allow_nan=False)
+        parts.append(f"  {json.dumps(key)}: {text}")
+    return "{\n" + ",\n".join(parts) + "\n}\n"
+
+
+def save(path: str | os.PathLike, doc: dict) -> None:
+    """Write a session dict atomically (a temporary file in the same folder, then os.replace)."""
+    path = Path(path)
+    try:
+        text = dumps(doc)
+    except (TypeError, ValueError) as exc:
+        raise SessionFileError(f"this session cannot be written as JSON: {exc}") from None
+    data = text.encode("utf-8")
+    if len(data) > MAX_FILE_BYTES:
+        raise SessionFileError(f"the session is too large to save ({len(data) / 2**20:.0f} MB; "
+                               f"at most {MAX_FILE_BYTES // 2**20} MB)")
+    folder = path.parent if str(path.parent) else Path(".")
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
+    except OSError as exc:
+        raise SessionFileError(f"cannot write to {folder}: {exc.strerror or exc}") from None
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError as exc:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise SessionFileError(f"cannot write {path}: {exc.strerror or exc}") from None
+
