@@ -36,7 +36,7 @@ NO_PRESET = "Custom set-up"
 
 def current_preset_name(session) -> str | None:
     """The name of the preset the session was last loaded from, if the session records it."""
-    for attr in ("preset", "preset_name"):
+    for attr in ("preset_name",):
         value = getattr(session, attr, None)
         if value is not None:
             return getattr(value, "name", value)

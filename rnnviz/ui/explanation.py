@@ -42,6 +42,7 @@ class ExplanationDock(QtWidgets.QDockWidget):
         if self._base_pt <= 0:
             self._base_pt = 10.0
         self.font_scale = 1.0
+        self._shown = None
         self.refresh()
         unsubscribe = session.events.subscribe(self._on_event)
         self.destroyed.connect(lambda *_: unsubscribe())
@@ -76,13 +77,20 @@ class ExplanationDock(QtWidgets.QDockWidget):
         if preset.summary:
             parts.append(f"**{_escape(preset.summary)}**")
         parts.append(preset.explanation)
+        source = getattr(preset, "source", "")
+        if source:
+            parts.append(f"*Source: {source}*")
         return "\n\n".join(parts)
 
-    def refresh(self) -> None:
-        """Rebuild the text from the session."""
+    def refresh(self, force: bool = False) -> None:
+        """Rebuild the text from the session (only when it changed: sliders send many events)."""
+        text = self.markdown()
+        if text == self._shown and not force:
+            return
+        self._shown = text
         bar = self.browser.verticalScrollBar()
         position = bar.value()
-        self.browser.setMarkdown(self.markdown())
+        self.browser.setMarkdown(text)
         bar.setValue(position)
 
     def set_font_scale(self, f: float) -> None:
@@ -92,7 +100,7 @@ class ExplanationDock(QtWidgets.QDockWidget):
         font.setPointSizeF(self._base_pt * self.font_scale)
         self.browser.document().setDefaultFont(font)
         self.browser.setFont(font)
-        self.refresh()
+        self.refresh(force=True)
 
     def plain_text(self) -> str:
         """The text as shown, without markup (for tests and the clipboard)."""

@@ -111,6 +111,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.setObjectName("weights")
         self.session = session
         self.name = "W"
+        self._label_style: dict = {}
         body = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(body)
 
@@ -181,6 +182,25 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.entry_editor = EntryEditor(page, self._commit_text)
         return page
 
+    def apply_style(self, style) -> None:
+        """Colours, font size and line width of the heatmap from a ui.style.Style."""
+        background = getattr(style, "background", "k")
+        foreground = getattr(style, "foreground", "w")
+        self.graphics.setBackground(background)
+        font = QtGui.QFont()
+        font.setPointSizeF(float(getattr(style, "font_pt", 10)))
+        for side in ("left", "bottom"):
+            axis = self.plot_item.getAxis(side)
+            axis.setPen(foreground)
+            axis.setTextPen(foreground)
+            axis.setTickFont(font)
+        self._label_style = {"color": str(foreground), "font-size": f"{font.pointSizeF():g}pt"}
+        self.colour_bar.axis.setPen(foreground)
+        self.colour_bar.axis.setTextPen(foreground)
+        self.colour_bar.axis.setTickFont(font)
+        self.colour_bar.axis.setWidth(int(10 + 4.2 * font.pointSizeF()))   # room for "-0.5"
+        self.refresh()
+
     # ----- session -> view ----------------------------------------------------------------
     def _on_event(self, name: str, *args, **payload) -> None:
         if name in ("params", "config", "loaded"):
@@ -206,8 +226,8 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         title, x_label, y_label = MATRICES[self.name]
         mark = "  — hand-edited" if self.name in edited else ""
         self.caption.setText(f"<b>{title}</b>{mark}")
-        self.plot_item.setLabel("bottom", f"column j: {x_label}")
-        self.plot_item.setLabel("left", f"row i: {y_label}")
+        self.plot_item.setLabel("bottom", f"column j: {x_label}", **self._label_style)
+        self.plot_item.setLabel("left", f"row i: {y_label}", **self._label_style)
         finite = M[np.isfinite(M)]
         half = float(np.max(np.abs(finite))) if finite.size else 1.0
         half = half if half > 0 else 1.0
