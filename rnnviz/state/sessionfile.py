@@ -144,7 +144,7 @@ def to_array(value: Any, shape: tuple[int, ...], where: str) -> np.ndarray:
     return a
 
 
-def _arrays(value: Any, shapes: dict, key: str) -> dict[str, np.ndarray]:
+def check_arrays(value: Any, shapes: dict, key: str) -> dict[str, np.ndarray]:
     if not isinstance(value, dict):
         raise SessionFileError(f"{key} must be an object, not {_kind(value)}")
     unknown = [k for k in value if k not in shapes]
@@ -213,8 +213,8 @@ def parse(doc: Any) -> dict:
     config, problems = cfg.from_dict(doc["config"])
     if problems:
         raise SessionFileError(f"config: {cfg.describe(problems)}")
-    params = _arrays(doc.get("params", {}), param_shapes(config), "params")
-    inputs = _arrays(doc.get("inputs", {}), input_shapes(config), "inputs")
+    params = check_arrays(doc.get("params", {}), param_shapes(config), "params")
+    inputs = check_arrays(doc.get("inputs", {}), input_shapes(config), "inputs")
     if len(inputs) == 1:
         raise SessionFileError("inputs must hold both x and s0, or be left out")
     edited = doc["edited"]
