@@ -10,7 +10,8 @@ import numpy as np
 
 def softmax(x):
     """Softmax over axis 0, column by column; subtracting each column's max keeps exp() finite."""
-    e_x = np.exp(x - np.max(x, axis=0, keepdims=True))
+    with np.errstate(over="ignore"):            # z - max may reach -inf: exp gives the right 0
+        e_x = np.exp(x - np.max(x, axis=0, keepdims=True))
     return e_x / e_x.sum(axis=0, keepdims=True)
 
 

@@ -1,0 +1,165 @@
+"""The fast engine against central finite differences, the stepwise oracle and an independent loop."""
+
+import numpy as np
+import pytest
+
+from rnnviz.engine import (ACTIVATIONS, Gradients, Parameters, Trace, VanillaCell, backward, forward,
+                           loss_and_gradients, stepwise)
+
+ACTS = sorted(ACTIVATIONS)
+F = {"tanh": np.tanh, "relu": lambda a: np.maximum(a, 0), "sigmoid": lambda a: 1 / (1 + np.exp(-a)),
+     "linear": lambda a: a}
+DF = {"tanh": lambda a: 1 - np.tanh(a) ** 2, "relu": lambda a: (a > 0) * 1.0,
+      "sigmoid": lambda a: np.exp(-a) / (1 + np.exp(-a)) ** 2, "linear": lambda a: np.ones_like(a)}
+
+
+def reference(p, x, s0, targets, act):
+    """An independent step-by-step forward and loss backward (plain loops, one example per column)."""
+    n_x, m, T = x.shape
+    a, s = np.zeros((p.n_s, m, T)), np.zeros((p.n_s, m, T))
+    y, loss_t = np.zeros((p.n_y, m, T)), np.zeros((m, T))
+    prev = s0
+    for t in range(T):
+        a[:, :, t] = p.U @ x[:, :, t] + p.W @ prev + p.ba
+        s[:, :, t] = F[act](a[:, :, t])
+        z = p.V @ s[:, :, t] + p.by
+        e = np.exp(z - z.max(axis=0))
+        y[:, :, t] = e / e.sum(axis=0)
+        loss_t[:, t] = -np.log(y[targets[:, t], np.arange(m), t])
+        prev = s[:, :, t]
+    g = {k: np.zeros_like(getattr(p, k[1:])) for k in ("dU", "dW", "dV", "dba", "dby")}
+    dx, ds_total = np.zeros_like(x), np.zeros((p.n_s, m, T))
+    carry = np.zeros((p.n_s, m))
+    for t in reversed(range(T)):
+        dz = y[:, :, t].copy()
+        dz[targets[:, t], np.arange(m)] -= 1
+        dz /= m
+        g["dV"] += dz @ s[:, :, t].T
+        g["dby"] += dz.sum(axis=1, keepdims=True)
+        ds = p.V.T @ dz + carry
+        ds_total[:, :, t] = ds
+        da = DF[act](a[:, :, t]) * ds
+        prev = s0 if t == 0 else s[:, :, t - 1]
+        g["dU"] += da @ x[:, :, t].T
+        g["dW"] += da @ prev.T
+        g["dba"] += da.sum(axis=1, keepdims=True)
+        dx[:, :, t] = p.U.T @ da
+        carry = p.W.T @ da
+    g.update(ds0=carry, dx=dx)
+    return a, s, y, loss_t, g, ds_total
+
+
+def loss_of(p, x, s0, targets, act):
+    return backward(p, forward(p, x, s0, act), targets).loss
+
+
+def central_difference(array, objective, eps):
+    """d objective / d array by central differences, perturbing array in place."""
+    grad = np.zeros_like(array)
+    for idx in np.ndindex(array.shape):
+        keep = array[idx]
+        array[idx] = keep + eps
+        plus = objective()
+        array[idx] = keep - eps
+        minus = objective()
+        array[idx] = keep
+        grad[idx] = (plus - minus) / (2 * eps)
+    return grad
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_gradients_match_central_differences(make_problem, act):
+    pr = make_problem(seed=11, n_x=3, n_s=4, n_y=3, m=3, T=6, w_scale=0.8)
+    p, x, s0, tg = pr.params, pr.x, pr.s0, pr.targets
+    tr = forward(p, x, s0, act)
+    if act == "relu":    # keep clear of the kink: no pre-activation within 1e-3 of 0
+        assert np.abs(tr.a).min() > 1e-3
+    g = backward(p, tr, tg)
+    eps = 1e-5
+    arrays = {"dU": p.U, "dW": p.W, "dV": p.V, "dba": p.ba, "dby": p.by, "ds0": s0, "dx": x}
+    for name, array in arrays.items():
+        num = central_difference(array, lambda: loss_of(p, x, s0, tg, act), eps)
+        analytic = getattr(g, name)
+        err = np.abs(num - analytic).max() / np.abs(analytic).max()
+        assert err < 1e-7, f"{act} {name}: relative error {err:.2e}"
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_matches_independent_loop(make_problem, act):
+    pr = make_problem(seed=5, n_x=4, n_s=6, n_y=5, m=3, T=7, w_scale=0.9)
+    tr = forward(pr.params, pr.x, pr.s0, act)
+    g = backward(pr.params, tr, pr.targets)
+    a, s, y, loss_t, ref, ds = reference(pr.params, pr.x, pr.s0, pr.targets, act)
+    for name, got, want in [("a", tr.a, a), ("s", tr.s, s), ("y", tr.y, y), ("loss_t", g.loss_t, loss_t),
+                            ("ds", g.ds, ds)] + [(k, getattr(g, k), v) for k, v in ref.items()]:
+        assert got.shape == want.shape, name
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-14, err_msg=f"{act} {name}")
+    assert g.loss == pytest.approx(loss_t.sum() / 3, rel=1e-13)
+
+
+def test_matches_stepwise_forward_and_upstream_backward(make_problem):
+    pr = make_problem(seed=2, n_x=3, n_s=5, n_y=4, m=4, T=9, w_scale=1.5)
+    p = pr.params
+    tr = forward(p, pr.x, pr.s0, "tanh")
+    s, y, caches = stepwise.rnn_forward(pr.x, pr.s0, p.as_dict())
+    np.testing.assert_allclose(tr.s, s, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(tr.y, y, rtol=1e-12, atol=1e-15)
+    ds_up = np.random.default_rng(0).normal(size=s.shape)
+    want = stepwise.rnn_backward(ds_up, caches)
+    tm = lambda arr: np.ascontiguousarray(arr.swapaxes(1, 2))   # noqa: E731 (seed -> time-major)
+    got = VanillaCell("tanh").backward(p, tm(tr.x), tr.s0, tm(tr.a), tm(tr.s), tm(ds_up))
+    for name in ("dU", "dW", "dba", "ds0"):
+        np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-14, err_msg=name)
+    np.testing.assert_allclose(got["dx"].swapaxes(1, 2), want["dx"], rtol=1e-12, atol=1e-14)
+
+
+def test_loss_and_gradients_dict(make_problem):
+    pr = make_problem(seed=4)
+    loss, grads = loss_and_gradients(pr.x, pr.s0, pr.params.as_dict(), pr.targets, activation="relu")
+    g = backward(pr.params, forward(pr.params, pr.x, pr.s0, "relu"), pr.targets)
+    assert set(grads) == {"dU", "dW", "dV", "dba", "dby", "ds0", "dx"}
+    assert loss == g.loss
+    for k, v in grads.items():
+        np.testing.assert_array_equal(v, getattr(g, k))
+
+
+def test_trace_and_gradients_layout(make_problem):
+    pr = make_problem(seed=1, n_x=2, n_s=3, n_y=4, m=5, T=6)
+    tr = forward(pr.params, pr.x, pr.s0)
+    assert isinstance(tr, Trace) and tr.activation == "tanh" and (tr.m, tr.T) == (5, 6)
+    assert tr.x.shape == (2, 5, 6) and tr.a.shape == tr.s.shape == (3, 5, 6)
+    assert tr.z.shape == tr.y.shape == (4, 5, 6) and tr.s0.shape == (3, 5)
+    np.testing.assert_array_equal(tr.x, pr.x)
+    g = backward(pr.params, tr, pr.targets)
+    assert isinstance(g, Gradients) and isinstance(g.loss, float)
+    assert g.loss_t.shape == (5, 6) and g.ds.shape == (3, 5, 6) and g.dx.shape == (2, 5, 6)
+    assert g.ds0.shape == (3, 5) and g.dba.shape == (3, 1) and g.dby.shape == (4, 1)
+    assert tr.nonfinite_steps.size == 0 and g.nonfinite_steps.size == 0
+    pr.x[:] = 0      # the trace keeps its own copy of the inputs
+    assert np.any(tr.x != 0)
+
+
+def test_float32_path(make_problem):
+    pr64 = make_problem(seed=8, m=3, T=8)
+    pr32 = make_problem(seed=8, m=3, T=8, dtype=np.float32)
+    tr = forward(pr32.params, pr32.x, pr32.s0, "sigmoid")
+    g = backward(pr32.params, tr, pr32.targets)
+    for arr in (tr.a, tr.s, tr.z, tr.y, g.dU, g.dW, g.dV, g.dba, g.dby, g.ds0, g.dx, g.ds):
+        assert arr.dtype == np.float32
+    g64 = backward(pr64.params, forward(pr64.params, pr64.x, pr64.s0, "sigmoid"), pr64.targets)
+    np.testing.assert_allclose(g.dW, g64.dW, rtol=1e-4, atol=1e-5)
+    assert g.loss == pytest.approx(g64.loss, rel=1e-5)
+
+
+def test_huge_logits_give_finite_softmax_and_loss(make_problem, recwarn):
+    pr = make_problem(seed=3, n_y=3)
+    p = pr.params
+    p.V[:] = 0
+    p.by[:] = [[1e308], [0.0], [-1e308]]
+    tr = forward(p, pr.x, pr.s0)
+    np.testing.assert_array_equal(tr.y[:, 0, 0], [1.0, 0.0, 0.0])
+    g = backward(p, tr, np.zeros_like(pr.targets))
+    assert g.loss == 0.0 and tr.nonfinite_steps.size == 0
+    g = backward(p, tr, np.full_like(pr.targets, 2))       # log y = -2e308: the loss is inf, no nan
+    assert g.loss == np.inf
+    assert len(recwarn) == 0
