@@ -1,0 +1,432 @@
+"""The session: config + parameters + derived data + latest result + view state, emitting events.
+
+Rules (see docs/design.md and events.py for the event payloads):
+- Changing sizes, seed, init kind, scales (or sparse_k with sparse init) re-draws every
+  parameter from the seed; hand edits are replaced and a "message" says so.
+- Changing the spectral radius rescales the current W to it (W * r_new / rho(W)), so hand
+  edits survive a radius drag; when rho(W) is 0 W is re-drawn instead.
+- Other changes (activation, T, m, patterns, precision) keep the parameters.
+- x, s0 and targets are re-derived from config + seed, each from its own random stream.
+- Every mutator returns a list of problems and, when there are any, changes nothing.
+- Every change that affects results bumps the request id; results for older ids are dropped.
+"""
+from __future__ import annotations
+
+import numbers
+import os
+
+import numpy as np
+
+from rnnviz.state import config as cfg
+from rnnviz.state import derive, presets, sessionfile, sharecode
+from rnnviz.state.compute import ComputeRequest, Result, compute
+from rnnviz.state.config import Config, Problem
+from rnnviz.state.events import Events
+
+PARAM_NAMES = derive.PARAM_NAMES
+MAX_WEIGHT = sessionfile.MAX_WEIGHT
+DEFAULT_PANELS = {"editors": True, "weights": True, "explanation": True, "states": True,
+                  "gradients": True, "softmax": True, "flow": True, "spectrum": True,
+                  "connectivity": True}
+
+
+class Session:
+    """The application state the UI edits and draws; Qt-free."""
+
+    def __init__(self, config: Config | None = None):
+        self.events = Events()
+        config = cfg.DEFAULT if config is None else config
+        problems = cfg.validate(config)
+        if problems:
+            raise ValueError(f"invalid configuration: {cfg.describe(problems)}")
+        self._request_id = 0
+        self.result: Result | None = None
+        self.problems: list[Problem] = []
+        self.busy = False
+        self.dirty = False
+        self.path: str | None = None            # the session file last opened or saved
+        self._install(self._build({"config": config, "params": {}, "edited": frozenset(),
+                                   "inputs": {}, "preset": None,
+                                   "view": {"t": config.T - 1, "b": 0,
+                                            "panels": dict(DEFAULT_PANELS)}}))
+
+    # ----- read-only views of the state ----------------------------------------------------
+    @property
+    def t(self) -> int:
+        """The selected timestep, 0-based."""
+        return self.view["t"]
+
+    @property
+    def b(self) -> int:
+        """The selected batch element."""
+        return self.view["b"]
+
+    @property
+    def request_id(self) -> int:
+        """The id the next request will carry (the current state's id)."""
+        return self._request_id
+
+    @property
+    def needs_compute(self) -> bool:
+        """Whether the shown result (if any) is older than the current state."""
+        return self.result is None or self.result.request_id != self._request_id
+
+    @property
+    def inputs_fixed(self) -> bool:
+        """Whether x and s0 come from a preset rather than from the seed."""
+        return bool(self._fixed_inputs)
+
+    # ----- building and installing a whole state --------------------------------------------
+    def _build(self, parsed: dict) -> dict:
+        """Every derived part of a session from a parsed session dict (no state changed)."""
+        c: Config = parsed["config"]
+        given = {n: np.asarray(a).astype(c.dtype) for n, a in parsed["params"].items()}
+        params = derive.draw_params(c)
+        for name, value in given.items():
+            params = derive.with_matrix(params, name, value)
+        fixed = {n: derive.read_only(np.asarray(a).astype(c.dtype))
+                 for n, a in parsed["inputs"].items()}
+        if fixed:
+            x, s0 = fixed["x"], fixed["s0"]
+        else:
+            x, s0 = derive.draw_inputs(c)
+        targets = derive.draw_targets(c, x)
+        view = dict(parsed["view"])
+        view.setdefault("panels", dict(DEFAULT_PANELS))
+        return {"config": c, "params": params, "edited": set(parsed["edited"]),
+                "drawn": set(PARAM_NAMES) - set(given), "fixed": fixed,
+                "x": derive.read_only(x), "s0": derive.read_only(s0),
+                "targets": derive.read_only(targets), "view": view,
+                "preset": parsed["preset"], "rho": None if "W" in given else c.spectral_radius}
+
+    def _install(self, built: dict) -> None:
+        self.config: Config = built["config"]
+        self.params = built["params"]
+        self.edited: set[str] = built["edited"]
+        self._drawn: set[str] = built["drawn"]       # matrices equal to the seed's draw
+        self._fixed_inputs: dict = built["fixed"]
+        self.x, self.s0, self.targets = built["x"], built["s0"], built["targets"]
+        self.view: dict = built["view"]
+        self.preset_name: str | None = built["preset"]
+        self._rho_W: float | None = built["rho"]
+
+    def _replace_all(self, parsed: dict, source: str) -> None:
+        """Install a whole new state (file, preset, paste) and tell every view."""
+        try:
+            built = self._build(parsed)
+        except ValueError as exc:       # the engine refused something validation let through
+            raise sessionfile.SessionFileError(f"cannot use this set-up: {exc}") from None
+        self._install(built)
+        self._bump()
+        self.result = None
+        self._set_problems([])
+        self.events.emit("config", config=self.config, changed=cfg.FIELDS,
+                         request_id=self._request_id)
+        self.events.emit("params", names=PARAM_NAMES, edited=frozenset(self.edited),
+                         request_id=self._request_id)
+        self.events.emit("view", view=dict(self.view))
+        self.events.emit("timestep", t=self.t)
+        self.events.emit("batch", b=self.b, request_id=self._request_id)
+        self.events.emit("loaded", source=source)
+
+    # ----- helpers ---------------------------------------------------------------------------
+    def _bump(self) -> None:
+        self._request_id += 1
+
+    def _set_problems(self, problems: list[Problem]) -> list[Problem]:
+        if problems or self.problems:
+            self.problems = list(problems)
+            self.events.emit("problems", problems=list(problems))
+        return list(problems)
+
+    def _refuse(self, field: str, message: str) -> list[Problem]:
+        return self._set_problems([Problem(field, message)])
+
+    def _rescale_W(self, r_new: float) -> tuple[np.ndarray | None, str | None]:
+        """W rescaled to radius r_new; (None, None) when it must be re-drawn; (None, why) if refused."""
+        rho = self._rho_W if self._rho_W is not None else derive.spectral_radius(self.params.W)
+        if rho <= 1e-300:
+            return None, None
+        W = self.params.W * (r_new / rho)
+        if not np.all(np.isfinite(W)) or (W.size and np.max(np.abs(W)) > MAX_WEIGHT):
+            return None, (f"rescaling W from ρ = {rho:.3g} to {r_new:g} would put weights beyond "
+                          f"±{MAX_WEIGHT:g}; re-initialise or edit W first")
+        return W.astype(self.config.dtype), None
+
+    # ----- mutators ----------------------------------------------------------------------------
+    def apply(self, **changes) -> list[Problem]:
+        """Change settings; on problems emit "problems" and change nothing."""
+        new, problems = cfg.replace(self.config, **changes)
+        if problems:
+            return self._set_problems(problems)
+        old = self.config
+        changed = tuple(f for f in cfg.FIELDS if getattr(new, f) != getattr(old, f))
+        if not changed:
+            return self._set_problems([])
+        params, edited, drawn, rho = self.params, set(self.edited), set(self._drawn), self._rho_W
+        messages, changed_params = [], ()
+        redraw = set(derive.REDRAW_FIELDS.intersection(changed))
+        if "sparse_k" in changed and new.init == "sparse":
+            redraw.add("sparse_k")
+        if redraw:
+            params, changed_params, rho = derive.draw_params(new), PARAM_NAMES, new.spectral_radius
+            if edited:
+                messages.append(f"changing {', '.join(sorted(redraw))} re-drew the weights from "
+                                f"the seed: your edits of {', '.join(sorted(edited))} were replaced")
+            edited, drawn = set(), set(PARAM_NAMES)
+        else:
+            if "dtype" in changed:
+                fresh = derive.draw_params(new)
+                params = derive.astype(params, new.dtype)
+                for name in drawn:
+                    params = derive.with_matrix(params, name, getattr(fresh, name))
+                changed_params = PARAM_NAMES
+            if "spectral_radius" in changed:
+                W, refusal = self._rescale_W(new.spectral_radius)
+                if refusal:
+                    return self._refuse("spectral_radius", refusal)
+                if W is None:
+                    W = derive.draw_params(new).W
+                    drawn.add("W")
+                    if "W" in edited:
+                        messages.append("W had spectral radius 0, so it was re-drawn from the "
+                                        "seed: the hand edits of W were replaced")
+                    edited.discard("W")
+                else:
+                    drawn.discard("W")
+                params = derive.with_matrix(params, "W", W.astype(new.dtype))
+                rho = new.spectral_radius
+                changed_params = tuple(sorted(set(changed_params) | {"W"}))
+        x, s0, targets, fixed = self.x, self.s0, self.targets, self._fixed_inputs
+        if derive.INPUT_FIELDS.intersection(changed):
+            if fixed:
+                messages.append("the preset's own inputs x and s0 were replaced by ones drawn "
+                                "from the seed")
+            fixed = {}
+            x, s0 = map(derive.read_only, derive.draw_inputs(new))
+        if derive.TARGET_FIELDS.intersection(changed):
+            targets = derive.read_only(derive.draw_targets(new, x))
+        # Everything is computed: commit.
+        self.config, self.params, self.edited, self._drawn, self._rho_W = new, params, edited, drawn, rho
+        self.x, self.s0, self.targets, self._fixed_inputs = x, s0, targets, fixed
+        self._bump()
+        self.dirty = True
+        self._set_problems([])
+        self.events.emit("config", config=new, changed=changed, request_id=self._request_id)
+        if changed_params:
+            self.events.emit("params", names=tuple(changed_params), edited=frozenset(edited),
+                             request_id=self._request_id)
+        if self.t > new.T - 1:
+            self.view["t"] = new.T - 1
+            self.events.emit("timestep", t=self.t)
+        if self.b > new.m - 1:
+            self.view["b"] = new.m - 1
+            self.events.emit("batch", b=self.b, request_id=self._request_id)
+        for text in messages:
+            self.events.emit("message", text=text)
+        return []
+
+    def _check_matrix_name(self, name) -> list[Problem]:
+        if name not in PARAM_NAMES:
+            return [Problem("name", f"unknown matrix {name!r}; one of {', '.join(PARAM_NAMES)}")]
+        return []
+
+    def set_weight(self, name: str, i: int, j: int, value: float) -> list[Problem]:
+        """Set one entry of U, W, V, ba or by by hand; marks the matrix as edited."""
+        problems = self._check_matrix_name(name)
+        if problems:
+            return self._set_problems(problems)
+        M = getattr(self.params, name)
+        for index, size, label in ((i, M.shape[0], "row"), (j, M.shape[1], "column")):
+            if not isinstance(index, numbers.Integral) or isinstance(index, bool) \
+                    or not 0 <= index < size:
+                return self._refuse(name, f"{name} has rows 0..{M.shape[0] - 1} and columns "
+                                          f"0..{M.shape[1] - 1}; {label} {index!r} is outside")
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) \
+                or not np.isfinite(value) or abs(value) > MAX_WEIGHT:
+            return self._refuse(name, f"a weight must be a finite number within ±{MAX_WEIGHT:g}; "
+                                      f"got {value!r}")
+        M = M.copy()
+        M[int(i), int(j)] = value
+        return self._commit_matrix(name, M)
+
+    def set_matrix(self, name: str, array) -> list[Problem]:
+        """Replace a whole matrix by hand (same shape, finite, within ±1e6); marks it as edited."""
+        problems = self._check_matrix_name(name)
+        if problems:
+            return self._set_problems(problems)
+        shape = getattr(self.params, name).shape
+        try:
+            M = np.array(array, dtype=np.float64)
+        except (TypeError, ValueError):
+            return self._refuse(name, f"{name} must be an array of numbers")
+        if M.shape != shape:
+            return self._refuse(name, f"{name} must have shape {shape}; got {M.shape}")
+        if not np.all(np.isfinite(M)) or (M.size and np.max(np.abs(M)) > MAX_WEIGHT):
+            return self._refuse(name, f"{name} must hold finite numbers within ±{MAX_WEIGHT:g}")
+        return self._commit_matrix(name, M.astype(self.config.dtype))
+
+    def _commit_matrix(self, name: str, M: np.ndarray) -> list[Problem]:
+        self.params = derive.with_matrix(self.params, name, M)
+        self.edited.add(name)
+        self._drawn.discard(name)
+        if name == "W":
+            self._rho_W = None
+        self._bump()
+        self.dirty = True
+        self._set_problems([])
+        self.events.emit("params", names=(name,), edited=frozenset(self.edited),
+                         request_id=self._request_id)
+        return []
+
+    def reinitialise(self) -> list[Problem]:
+        """Replace parameters and inputs by the seed's draw (hand edits and preset arrays go)."""
+        c = self.config
+        params = derive.draw_params(c)
+        had_fixed = bool(self._fixed_inputs)
+        x, s0 = self.x, self.s0
+        if had_fixed:
+            x, s0 = map(derive.read_only, derive.draw_inputs(c))
+            self.targets = derive.read_only(derive.draw_targets(c, x))
+        self.params, self.edited, self._drawn, self._rho_W = params, set(), set(PARAM_NAMES), c.spectral_radius
+        self.x, self.s0, self._fixed_inputs = x, s0, {}
+        self._bump()
+        self.dirty = True
+        self._set_problems([])
+        if had_fixed:
+            self.events.emit("config", config=c, changed=(), request_id=self._request_id)
+        self.events.emit("params", names=PARAM_NAMES, edited=frozenset(),
+                         request_id=self._request_id)
+        return []
+
+    def redraw_seed(self, seed: int | None = None) -> list[Problem]:
+        """Pick a new seed (random unless given) and re-draw everything from it."""
+        if seed is None:
+            lo, hi = cfg.LIMITS["seed"]
+            seed = self.config.seed
+            while seed == self.config.seed:
+                seed = int(np.random.default_rng().integers(lo, hi, endpoint=True))
+        return self.apply(seed=seed)     # the seed re-draws weights, inputs and targets
+
+    def set_timestep(self, t: int) -> int:
+        """Select a timestep (0-based), clamped to 0..T-1; returns the one selected."""
+        t = min(max(int(t), 0), self.config.T - 1)
+        if t != self.view["t"]:
+            self.view["t"] = t
+            self.events.emit("timestep", t=t)
+        return t
+
+    def set_batch(self, b: int) -> int:
+        """Select a batch element, clamped to 0..m-1; a new computation is needed (flow is per b)."""
+        b = min(max(int(b), 0), self.config.m - 1)
+        if b != self.view["b"]:
+            self.view["b"] = b
+            self._bump()
+            self.events.emit("batch", b=b, request_id=self._request_id)
+        return b
+
+    def set_view(self, **changes) -> list[Problem]:
+        """Change view entries other than t and b (panels, presentation, ...), validated."""
+        if "t" in changes or "b" in changes:
+            return self._refuse("view", "use set_timestep / set_batch for t and b")
+        view = {**self.view, **changes}
+        try:
+            view = sessionfile.check_view(view, self.config)
+        except sessionfile.SessionFileError as exc:
+            return self._refuse("view", str(exc))
+        self.view = view
+        self.events.emit("view", view=dict(view))
+        return []
+
+    # ----- computing -----------------------------------------------------------------------
+    def request(self) -> ComputeRequest:
+        """A snapshot of the current state for the worker (parameters copied)."""
+        req = ComputeRequest(id=self._request_id, config=self.config, params=self.params.copy(),
+                             x=self.x, s0=self.s0, targets=self.targets, b=self.b)
+        if not self.busy:
+            self.busy = True
+            self.events.emit("busy", busy=True)
+        return req
+
+    def accept(self, result: Result) -> bool:
+        """Take a result if it belongs to the current state; False (ignored) when stale."""
+        if result.request_id != self._request_id:
+            return False
+        self.result = result
+        if self.busy:
+            self.busy = False
+            self.events.emit("busy", busy=False)
+        self.events.emit("result", result=result)
+        return True
+
+    def reject(self, request_id: int, message: str) -> bool:
+        """Report a failed computation of the current state (stale failures are ignored)."""
+        if request_id != self._request_id:
+            return False
+        if self.busy:
+            self.busy = False
+            self.events.emit("busy", busy=False)
+        self.events.emit("error", text=f"the computation failed: {message}", exception=None)
+        return True
+
+    def compute_now(self) -> Result:
+        """Request, compute and accept synchronously (tests, command line)."""
+        result = compute(self.request())
+        self.accept(result)
+        return result
+
+    # ----- whole-session I/O ----------------------------------------------------------------
+    def to_dict(self) -> dict:
+        """The session file content (JSON-ready): only non-seed matrices are stored."""
+        doc = {"format": sessionfile.FORMAT, "version": sessionfile.VERSION,
+               "config": cfg.to_dict(self.config)}
+        stored = [n for n in PARAM_NAMES if n not in self._drawn]
+        if stored:
+            doc["params"] = {n: getattr(self.params, n).tolist() for n in stored}
+        doc["edited"] = sorted(self.edited)
+        if self._fixed_inputs:
+            doc["inputs"] = {n: a.tolist() for n, a in self._fixed_inputs.items()}
+        doc["view"] = dict(self.view)
+        if self.preset_name is not None:
+            doc["preset"] = self.preset_name
+        return doc
+
+    def from_dict(self, d: dict, source: str = "dict") -> None:
+        """Replace the whole session by a session dict; SessionFileError leaves it untouched."""
+        self._replace_all(sessionfile.parse(d), source)
+        self.dirty = False
+
+    def load_file(self, path: str | os.PathLike) -> None:
+        """Open a session file; SessionFileError (with a message) leaves the session untouched."""
+        self._replace_all(sessionfile.load(path), str(path))
+        self.path, self.dirty = str(path), False
+
+    def save_file(self, path: str | os.PathLike) -> None:
+        """Save the session atomically; SessionFileError when it cannot be written."""
+        sessionfile.save(path, self.to_dict())
+        self.path, self.dirty = str(path), False
+        self.events.emit("saved", path=str(path))
+
+    def load_preset(self, name: str) -> None:
+        """Replace the session by a preset (KeyError for an unknown name)."""
+        p = presets.get_preset(name)
+        view = {"panels": dict(DEFAULT_PANELS), **p.view}
+        self._replace_all({"config": p.config, "params": p.params, "edited": frozenset(),
+                           "inputs": p.inputs, "view": view, "preset": p.name}, f"preset:{name}")
+        self.dirty = False
+
+    def share_code(self) -> str:
+        """The configuration as a copy-pasteable share code (hand-edited weights not included)."""
+        return sharecode.encode(self.config)
+
+    def paste_share_code(self, text: str) -> list[Problem]:
+        """Replace the set-up by a share code's; on a bad code nothing changes."""
+        try:
+            c = sharecode.decode(text)
+        except ValueError as exc:
+            return self._refuse("share code", str(exc))
+        view = {**self.view, "t": min(self.t, c.T - 1), "b": min(self.b, c.m - 1)}
+        self._replace_all({"config": c, "params": {}, "edited": frozenset(), "inputs": {},
+                           "view": view, "preset": None}, "sharecode")
+        self.dirty = True
+        return []
