@@ -15,6 +15,7 @@ from rnnviz.engine.parameters import Parameters
 from rnnviz.state.config import Config
 
 PARAM_NAMES = ("U", "W", "V", "ba", "by")
+MAX_WEIGHT = 1e6                 # |value| of any hand-set or rescaled weight
 PARAMS_STREAM, INPUTS_STREAM, TARGETS_STREAM, STATE_STREAM = 0, 1, 2, 3
 
 # Fields whose change re-draws every parameter from the seed (hand edits are replaced).
@@ -76,4 +77,60 @@ def with_matrix(params: Parameters, name: str, value: np.ndarray) -> Parameters:
 
 def astype(params: Parameters, dtype: str) -> Parameters:
     """The parameters converted to a precision (a copy)."""
-    return Parameters(**{n: getattr(params, n).astype(dtype) for n in PARAM_NAMES})
+    return params.astype(dtype)
+
+
+class Refusal(Exception):
+    """A change that cannot be carried out, with the reason for the user."""
+
+
+def rescale_W(W: np.ndarray, rho: float | None, r_new: float) -> np.ndarray | None:
+    """W * r_new / rho(W) (rho computed when None); None when rho(W) is 0 and W must be re-drawn."""
+    rho = spectral_radius(W) if rho is None else rho
+    if rho <= 1e-300:
+        return None
+    with np.errstate(all="ignore"):
+        scaled = W * (r_new / rho)
+    if not np.all(np.isfinite(scaled)) or (scaled.size and np.max(np.abs(scaled)) > MAX_WEIGHT):
+        raise Refusal(f"rescaling W from ρ = {rho:.3g} to {r_new:g} would put weights beyond "
+                      f"±{MAX_WEIGHT:g}; re-initialise or edit W first")
+    return scaled
+
+
+def update_params(params: Parameters, edited: set, drawn: set, rho: float | None, new: Config,
+                  changed: tuple[str, ...]):
+    """The parameters after a config change, by the session's rules (see session.py).
+
+    Returns (params, edited, drawn, rho, changed matrix names, messages); raises Refusal.
+    `drawn` holds the matrices equal to the seed's draw, `rho` the known rho(W) (or None).
+    """
+    edited, drawn, messages, names = set(edited), set(drawn), [], ()
+    redraw = set(REDRAW_FIELDS.intersection(changed))
+    if "sparse_k" in changed and new.init == "sparse":
+        redraw.add("sparse_k")
+    if redraw:
+        if edited:
+            messages.append(f"changing {', '.join(sorted(redraw))} re-drew the weights from the "
+                            f"seed: your edits of {', '.join(sorted(edited))} were replaced")
+        return draw_params(new), set(), set(PARAM_NAMES), new.spectral_radius, PARAM_NAMES, messages
+    if "dtype" in changed:                   # the seed's matrices re-drawn, the others converted
+        fresh = draw_params(new)
+        params = astype(params, new.dtype)
+        for name in drawn:
+            params = with_matrix(params, name, getattr(fresh, name))
+        names = PARAM_NAMES
+    if "spectral_radius" in changed:
+        W = rescale_W(params.W, rho, new.spectral_radius)
+        if W is None:
+            W = draw_params(new).W
+            drawn.add("W")
+            if "W" in edited:
+                messages.append("W had spectral radius 0, so it was re-drawn from the seed: the "
+                                "hand edits of W were replaced")
+            edited.discard("W")
+        else:
+            drawn.discard("W")
+        params = with_matrix(params, "W", W.astype(new.dtype))
+        rho = new.spectral_radius
+        names = tuple(n for n in PARAM_NAMES if n in names or n == "W")
+    return params, edited, drawn, rho, names, messages

@@ -24,7 +24,7 @@ from rnnviz.state.config import Config, Problem
 from rnnviz.state.events import Events
 
 PARAM_NAMES = derive.PARAM_NAMES
-MAX_WEIGHT = sessionfile.MAX_WEIGHT
+MAX_WEIGHT = derive.MAX_WEIGHT
 DEFAULT_PANELS = {"editors": True, "weights": True, "explanation": True, "states": True,
                   "gradients": True, "softmax": True, "flow": True, "spectrum": True,
                   "connectivity": True}
@@ -142,17 +142,6 @@ class Session:
     def _refuse(self, field: str, message: str) -> list[Problem]:
         return self._set_problems([Problem(field, message)])
 
-    def _rescale_W(self, r_new: float) -> tuple[np.ndarray | None, str | None]:
-        """W rescaled to radius r_new; (None, None) when it must be re-drawn; (None, why) if refused."""
-        rho = self._rho_W if self._rho_W is not None else derive.spectral_radius(self.params.W)
-        if rho <= 1e-300:
-            return None, None
-        W = self.params.W * (r_new / rho)
-        if not np.all(np.isfinite(W)) or (W.size and np.max(np.abs(W)) > MAX_WEIGHT):
-            return None, (f"rescaling W from ρ = {rho:.3g} to {r_new:g} would put weights beyond "
-                          f"±{MAX_WEIGHT:g}; re-initialise or edit W first")
-        return W.astype(self.config.dtype), None
-
     # ----- mutators ----------------------------------------------------------------------------
     def apply(self, **changes) -> list[Problem]:
         """Change settings; on problems emit "problems" and change nothing."""
@@ -163,40 +152,11 @@ class Session:
         changed = tuple(f for f in cfg.FIELDS if getattr(new, f) != getattr(old, f))
         if not changed:
             return self._set_problems([])
-        params, edited, drawn, rho = self.params, set(self.edited), set(self._drawn), self._rho_W
-        messages, changed_params = [], ()
-        redraw = set(derive.REDRAW_FIELDS.intersection(changed))
-        if "sparse_k" in changed and new.init == "sparse":
-            redraw.add("sparse_k")
-        if redraw:
-            params, changed_params, rho = derive.draw_params(new), PARAM_NAMES, new.spectral_radius
-            if edited:
-                messages.append(f"changing {', '.join(sorted(redraw))} re-drew the weights from "
-                                f"the seed: your edits of {', '.join(sorted(edited))} were replaced")
-            edited, drawn = set(), set(PARAM_NAMES)
-        else:
-            if "dtype" in changed:
-                fresh = derive.draw_params(new)
-                params = derive.astype(params, new.dtype)
-                for name in drawn:
-                    params = derive.with_matrix(params, name, getattr(fresh, name))
-                changed_params = PARAM_NAMES
-            if "spectral_radius" in changed:
-                W, refusal = self._rescale_W(new.spectral_radius)
-                if refusal:
-                    return self._refuse("spectral_radius", refusal)
-                if W is None:
-                    W = derive.draw_params(new).W
-                    drawn.add("W")
-                    if "W" in edited:
-                        messages.append("W had spectral radius 0, so it was re-drawn from the "
-                                        "seed: the hand edits of W were replaced")
-                    edited.discard("W")
-                else:
-                    drawn.discard("W")
-                params = derive.with_matrix(params, "W", W.astype(new.dtype))
-                rho = new.spectral_radius
-                changed_params = tuple(sorted(set(changed_params) | {"W"}))
+        try:
+            params, edited, drawn, rho, changed_params, messages = derive.update_params(
+                self.params, self.edited, self._drawn, self._rho_W, new, changed)
+        except derive.Refusal as exc:
+            return self._refuse("spectral_radius", str(exc))
         x, s0, targets, fixed = self.x, self.s0, self.targets, self._fixed_inputs
         if derive.INPUT_FIELDS.intersection(changed):
             if fixed:

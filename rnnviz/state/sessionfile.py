@@ -31,7 +31,7 @@ from rnnviz.state import config as cfg
 FORMAT = "rnnviz-session"
 VERSION = 1
 MAX_FILE_BYTES = 200 * 2**20     # all five matrices hand-edited at the largest sizes: ~130 MB
-MAX_WEIGHT = 1e6                 # |value| of any parameter or input
+MAX_WEIGHT = 1e6                 # |value| of any parameter or input (= derive.MAX_WEIGHT)
 PARAM_NAMES = ("U", "W", "V", "ba", "by")
 INPUT_NAMES = ("x", "s0")
 REQUIRED_KEYS = ("format", "version", "config", "edited", "view")
