@@ -90,7 +90,8 @@ def check_shape(name: str, array: np.ndarray, expected: Sequence[tuple[str, int 
         (size is None and got >= 1) or got == size
         for (_, size), got in zip(expected, array.shape))
     if not ok:
-        dims = ", ".join(label if size is None else f"{label}={size}" for label, size in expected)
+        dims = ", ".join(label if size is None or label == str(size) else f"{label}={size}"
+                         for label, size in expected)
         raise fail(name, f"shape ({dims})", tuple(array.shape))
 
 

@@ -37,7 +37,7 @@ def build_problem(seed, n_x=3, n_s=4, n_y=3, m=2, T=5, w_scale=0.5, in_scale=1.0
     return Problem(params, x, s0, targets)
 
 
-@pytest.fixture
+@pytest.fixture(scope="session")
 def make_problem():
     """Factory fixture: make_problem(seed, **sizes) -> Problem."""
     return build_problem

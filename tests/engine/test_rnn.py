@@ -1,7 +1,11 @@
 """The fast engine against central finite differences, the stepwise oracle and an independent loop."""
 
+import warnings
+
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from rnnviz.engine import (ACTIVATIONS, Gradients, Parameters, Trace, VanillaCell, backward, forward,
                            loss_and_gradients, stepwise)
@@ -163,3 +167,107 @@ def test_huge_logits_give_finite_softmax_and_loss(make_problem, recwarn):
     g = backward(p, tr, np.full_like(pr.targets, 2))       # log y = -2e308: the loss is inf, no nan
     assert g.loss == np.inf
     assert len(recwarn) == 0
+
+
+# ---- numbers that leave the float range ----
+
+def test_overflow_exact_case_reports_the_right_steps():
+    """Linear, W = 2 I, no input, V = I: s_t = 2^(t+1) s0 exactly, so the first bad step is known."""
+    n, T, c = 4, 1000, 1e20
+    p = Parameters(U=np.zeros((n, 2)), W=2 * np.eye(n), V=np.eye(n), ba=np.zeros((n, 1)),
+                   by=np.zeros((n, 1)))
+    x, s0 = np.ones((2, 1, T)), np.full((n, 1), c)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr = forward(p, x, s0, "linear")
+        g = backward(p, tr, np.zeros((1, T), dtype=int))
+        loss, _ = loss_and_gradients(x, s0, p.as_dict(), np.zeros((1, T), dtype=int), "linear")
+    with np.errstate(over="ignore"):
+        expected = [t for t in range(T) if not np.isfinite(np.ldexp(c, t + 1))]
+    assert 900 < expected[0] < T - 1
+    np.testing.assert_array_equal(tr.nonfinite_steps, expected)
+    np.testing.assert_array_equal(tr.s[0, 0, :expected[0]], np.ldexp(c, np.arange(1, expected[0] + 1)))
+    assert g.nonfinite_steps.size > 0
+    np.testing.assert_array_equal(g.nonfinite_steps, np.flatnonzero(~np.isfinite(g.ds).all(axis=(0, 1))))
+    assert not np.isfinite(g.loss) and not np.isfinite(loss)
+
+
+@pytest.mark.parametrize("dtype, s0_scale", [(np.float64, 1e12), (np.float32, 1.0)])
+def test_overflow_random_radius_two_never_warns(dtype, s0_scale):
+    rng = np.random.default_rng(0)
+    n_s, m, T = 8, 2, 1000
+    Q, _ = np.linalg.qr(rng.normal(size=(n_s, n_s)))
+    p = Parameters(U=rng.normal(size=(n_s, 3)), W=2 * Q, V=rng.normal(size=(5, n_s)),
+                   ba=rng.normal(size=(n_s, 1)), by=rng.normal(size=(5, 1))).astype(dtype)
+    x = rng.normal(size=(3, m, T)).astype(dtype)
+    s0 = (s0_scale * rng.normal(size=(n_s, m))).astype(dtype)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        tr = forward(p, x, s0, "linear")
+        g = backward(p, tr, rng.integers(0, 5, size=(m, T)))
+    bad = ~(np.isfinite(tr.a) & np.isfinite(tr.s)).all(axis=(0, 1)) | ~np.isfinite(tr.y).all(axis=(0, 1))
+    assert bad.any()
+    np.testing.assert_array_equal(tr.nonfinite_steps, np.flatnonzero(bad))
+    np.testing.assert_array_equal(g.nonfinite_steps, np.flatnonzero(~np.isfinite(g.ds).all(axis=(0, 1))))
+
+
+# ---- bad arguments ----
+
+def _bad_calls(pr):
+    p, x, s0, tg = pr.params, pr.x, pr.s0, pr.targets
+    tr = forward(p, x, s0)
+    return [
+        (lambda: forward(p, x[:2], s0), "x: expected shape (n_x=3, m, T), got (2, 2, 5)"),
+        (lambda: forward(p, x[:, :, 0], s0), "x: expected a 3-d array"),
+        (lambda: forward(p, x.astype(np.float32), s0), "x: expected dtype float64"),
+        (lambda: forward(p, x.astype(int), s0), "x: expected dtype float64"),
+        (lambda: forward(p, x[:, :, :0], s0), "x: expected shape (n_x=3, m, T)"),
+        (lambda: forward(p, x, s0[:, :1]), "s0: expected shape (n_s=4, m=2), got (4, 1)"),
+        (lambda: forward(p, x, s0, "softplus"), "activation: expected one of"),
+        (lambda: forward(p.as_dict(), x, s0), "params: expected a Parameters instance"),
+        (lambda: backward(p, tr, tg[:, :3]), "targets: expected shape (m=2, T=5), got (2, 3)"),
+        (lambda: backward(p, tr, tg + 0.5), "targets: expected an integer array"),
+        (lambda: backward(p, tr, tg + 3), "targets: expected class indices in [0, n_y=3)"),
+        (lambda: backward(p, tr, tg - 1), "targets: expected class indices in [0, n_y=3)"),
+        (lambda: backward(p.astype(np.float32), tr, tg), "trace: expected a Trace computed with"),
+        (lambda: Parameters(p.U, p.W[:3], p.V, p.ba, p.by), "W: expected shape (n_s=4, n_s=4), got (3, 4)"),
+        (lambda: Parameters(p.U, p.W, p.V, p.ba.ravel(), p.by), "ba: expected a 2-d array"),
+        (lambda: Parameters(p.U, p.W.astype(np.float32), p.V, p.ba, p.by), "W: expected dtype float64"),
+        (lambda: Parameters(p.U.astype(complex), p.W, p.V, p.ba, p.by), "U: expected dtype float32 or float64"),
+        (lambda: Parameters.from_dict({"U": p.U}), "parameters: expected keys U, W, V, ba, by"),
+        (lambda: loss_and_gradients(x, s0, {**p.as_dict(), "by": p.by[:1]}, tg), "by: expected shape (n_y=3, 1)"),
+        (lambda: p.astype(np.int32), "dtype: expected float32 or float64, got int32"),
+    ]
+
+
+def test_bad_arguments_raise_value_error_naming_them(make_problem):
+    pr = make_problem(seed=0)
+    for call, message in _bad_calls(pr):
+        with pytest.raises(ValueError) as info:
+            call()
+        assert message in str(info.value), (message, str(info.value))
+
+
+# ---- properties over sizes, activations and seeds ----
+
+@settings(max_examples=40, deadline=None)
+@given(n_x=st.integers(1, 6), n_s=st.integers(1, 8), n_y=st.integers(1, 6), m=st.integers(1, 4),
+       T=st.integers(1, 12), act=st.sampled_from(ACTS), seed=st.integers(0, 2**32 - 1))
+def test_properties(make_problem, n_x, n_s, n_y, m, T, act, seed):
+    pr = make_problem(seed, n_x, n_s, n_y, m, T, w_scale=0.9)
+    tr = forward(pr.params, pr.x, pr.s0, act)
+    g = backward(pr.params, tr, pr.targets)
+    assert tr.s.shape == (n_s, m, T) and tr.y.shape == (n_y, m, T) and g.ds.shape == (n_s, m, T)
+    assert g.dx.shape == (n_x, m, T) and g.ds0.shape == (n_s, m) and g.dW.shape == (n_s, n_s)
+    for arr in (tr.a, tr.s, tr.y, g.loss_t, g.dU, g.dW, g.dV, g.dba, g.dby, g.ds0, g.dx, g.ds):
+        assert np.all(np.isfinite(arr))
+    np.testing.assert_allclose(tr.y.sum(axis=0), 1.0, rtol=1e-12)
+    assert np.all(g.loss_t >= 0) and g.loss == pytest.approx(g.loss_t.sum() / m, rel=1e-12)
+    again = backward(pr.params, forward(pr.params, pr.x, pr.s0, act), pr.targets)
+    for name in ("dU", "dW", "dV", "dba", "dby", "ds0", "dx", "ds", "loss_t"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(g, name))
+    p32 = pr.params.astype(np.float32)
+    tr32 = forward(p32, pr.x.astype(np.float32), pr.s0.astype(np.float32), act)
+    g32 = backward(p32, tr32, pr.targets)
+    np.testing.assert_allclose(tr32.s, tr.s, rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(g32.dW, g.dW, rtol=1e-3, atol=1e-4 * max(1, np.abs(g.dW).max()))
