@@ -1,0 +1,110 @@
+"""Input connectivity (Distill): how strongly the output at the selected t depends on each input x_t′."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+import pyqtgraph as pg
+from PySide6 import QtCore
+
+from rnnviz.ui.axes import integer_axes
+from rnnviz.ui.plotbase import PlotView, shown_b, shown_t, time_extent
+
+MEMO_SIZE = 256
+
+
+@dataclass(frozen=True)
+class ConnectivityRequest:
+    """One connectivity computation: the trace of result `result_id` at step t for element b."""
+    id: int
+    key: tuple[int, int, int]         # (result id, t, b)
+    params: Any
+    trace: Any
+
+
+def compute_connectivity(request: ConnectivityRequest, should_stop=None):
+    """(key, ‖∂z_t[k]/∂x_t′‖ over t′) with k the arg-max class at t; runs on a worker."""
+    from rnnviz.engine.analysis import connectivity
+    _, t, b = request.key
+    return request.key, np.asarray(connectivity(request.params, request.trace, t, b=b))
+
+
+class ConnectivityView(PlotView):
+    """Bars over t′ ≤ t: the sensitivity of the output at t to the input at t′."""
+
+    title = "Input connectivity"
+    tooltip = ("How strongly the output at the selected step t depends on the input at each "
+               "earlier step t′: ‖∂z_t[k]/∂x_t′‖₂ with k the arg-max class at t (Distill, "
+               "'Visualizing memorization in RNNs'). Zero for t′ > t. Long bars far back mean "
+               "long memory.")
+
+    def __init__(self, session, worker=None, params_for: Callable | None = None, parent=None):
+        super().__init__(session, parent)
+        self.worker = worker
+        self.params_for = params_for or (lambda result: session.params)
+        self.plot_item = self.graphics.addPlot(axisItems=integer_axes("bottom"))
+        self.plot_item.setMenuEnabled(False)
+        self.plot_item.setMouseEnabled(x=True, y=False)
+        self.set_label(self.plot_item, "bottom", "input step t′")
+        self.set_label(self.plot_item, "left", "‖∂z_t/∂x_t′‖")
+        self.bars = pg.BarGraphItem(x=[1], height=[0], width=0.85)
+        self.bars.setToolTip(self.tooltip)
+        self.plot_item.addItem(self.bars)
+        self.add_cursor(self.plot_item)
+        self.memo: dict[tuple[int, int, int], np.ndarray] = {}
+        self.values: np.ndarray | None = None       # bars shown (T,)
+        self.shown_key: tuple[int, int, int] | None = None
+        self._next_id = 0
+        if worker is not None:
+            worker.finished.connect(self._arrived)
+        self.restyle(self.style_)
+
+    def restyle(self, style) -> None:
+        self.bars.setOpts(brush=pg.mkBrush(style.bar), pen=pg.mkPen(None))
+
+    def draw_result(self, result) -> None:
+        T = time_extent(result)
+        self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)
+        self.plot_item.setXRange(0.5, T + 0.5, padding=0)
+
+    def draw_timestep(self, result) -> None:
+        t, b = shown_t(self.session, result), shown_b(self.session, result)
+        self.set_cursors(t + 1)
+        key = (result.request_id, t, b)
+        if key in self.memo:
+            self._show(key, self.memo[key])
+            return
+        request = ConnectivityRequest(self._next_id, key, self.params_for(result), result.trace)
+        self._next_id += 1
+        if self.worker is None:
+            self._store(*compute_connectivity(request))
+        else:
+            self.worker.submit(request)
+
+    @QtCore.Slot(object)
+    def _arrived(self, payload) -> None:
+        self._store(*payload)
+
+    def _store(self, key, values) -> None:
+        if len(self.memo) >= MEMO_SIZE:
+            self.memo.pop(next(iter(self.memo)))
+        self.memo[key] = values
+        result = self.session.result
+        if result is not None and key == (result.request_id, shown_t(self.session, result),
+                                           shown_b(self.session, result)):
+            self._show(key, values)
+
+    def _show(self, key, values) -> None:
+        values = np.asarray(values, dtype=np.float64)
+        shown = np.where(np.isfinite(values), values, 0.0)
+        self.bars.setOpts(x=np.arange(1, values.size + 1), height=shown, width=0.85)
+        top = float(shown.max()) if shown.size and shown.max() > 0 else 1.0
+        self.plot_item.setYRange(0, top * 1.08, padding=0)
+        self.values, self.shown_key = values, key
+        t = key[1]
+        self.set_title(self.plot_item, f"Input connectivity of the output at t = {t + 1}:  "
+                                       f"‖∂z_t[k]/∂x_t′‖,  k = arg max class")
+        older = values[: t + 1]
+        reach = int(np.sum(older >= 0.01 * older.max())) if older.size and older.max() > 0 else 0
+        self.readout.setText(f"inputs within 1 % of the strongest influence: {reach} of {t + 1} steps")

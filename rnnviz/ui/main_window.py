@@ -1,0 +1,378 @@
+"""The main window: plots in a story from input to output to gradient, docks, menus, status bar."""
+from __future__ import annotations
+
+import logging
+
+from PySide6 import QtCore, QtGui, QtWidgets
+
+from rnnviz.ui.connectivity_view import ConnectivityView, compute_connectivity
+from rnnviz.ui.flow_view import FlowView
+from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.settings import app_settings
+from rnnviz.ui.softmax_view import SoftmaxView
+from rnnviz.ui.spectrum_view import SpectrumView
+from rnnviz.ui.status import StatusBar
+from rnnviz.ui.style import NORMAL, Style
+from rnnviz.ui.timebar import TimeBar
+from rnnviz.ui.worker import ComputeWorker
+
+log = logging.getLogger(__name__)
+
+TIME_VIEWS = ("states", "connectivity", "gradients", "flow")     # left column, shared t axis
+STEP_VIEWS = ("softmax", "spectrum")                             # right column
+COMPUTE_EVENTS = ("config", "params", "batch", "loaded")
+SETTINGS_VERSION = 1
+
+
+def _placeholder_dock(title: str, name: str, why: str) -> QtWidgets.QDockWidget:
+    """A dock saying why its real content could not be built (instead of no window at all)."""
+    dock = QtWidgets.QDockWidget(title)
+    dock.setObjectName(name)
+    label = QtWidgets.QLabel(f"{title} is unavailable: {why}")
+    label.setWordWrap(True)
+    dock.setWidget(label)
+    return dock
+
+
+class MainWindow(QtWidgets.QMainWindow):
+    """Everything on one screen; talks only to the Session, runs the engine only on the worker."""
+
+    def __init__(self, session, parent=None):
+        super().__init__(parent)
+        self.setObjectName("rnnviz_main")
+        self.setWindowTitle("rnnviz — a recurrent network, step by step")
+        self.session = session
+        self.style_ = NORMAL
+        self.close_guards: list = []        # callables returning False to veto closing
+        self._requests: dict[int, object] = {}   # request id -> parameters it was computed with
+        self._shut_down = False
+
+        self.worker = ComputeWorker(name="rnnviz-compute")
+        self.worker.finished.connect(self._result_arrived)
+        self.worker.failed.connect(self._computation_failed)
+        self.worker.busy.connect(self._busy)
+        self.connectivity_worker = ComputeWorker(compute_connectivity, name="rnnviz-connectivity")
+
+        self.timebar = TimeBar(session)
+        self.timebar.setObjectName("timebar")
+        self.views: dict[str, QtWidgets.QWidget] = {
+            "states": StateHeatmap(session),
+            "connectivity": ConnectivityView(session, self.connectivity_worker, self.params_for),
+            "gradients": GradientHeatmap(session),
+            "flow": FlowView(session),
+            "softmax": SoftmaxView(session),
+            "spectrum": SpectrumView(session),
+        }
+        for name, view in self.views.items():
+            view.setObjectName(name)
+        self._link_time_axes()
+        self._build_central()
+        self.status = StatusBar(self)
+        self.setStatusBar(self.status)
+        self.docks: dict[str, QtWidgets.QDockWidget] = {}
+        self._build_docks()
+        self.menus: dict[str, QtWidgets.QMenu] = {}
+        self._build_menus()
+        self._build_shortcuts()
+
+        self._submit_timer = QtCore.QTimer(self)
+        self._submit_timer.setSingleShot(True)
+        self._submit_timer.setInterval(0)
+        self._submit_timer.timeout.connect(self.submit_now)
+        self._unsubscribe = session.events.subscribe(self._on_event)
+
+        # --- lecture kit (installed by rnnviz/ui/file_actions.py, presentation.py, help.py) ---
+        # --- end of lecture kit ---
+
+        if not self.restore_layout():
+            self.fit_to_screen()
+        self.apply_panels(session.view.get("panels", {}))
+        if session.result is not None:
+            self._show_result(session.result)
+        self.schedule_compute()
+
+    # ----- construction -----------------------------------------------------------------------
+    def _link_time_axes(self) -> None:
+        states = self.views["states"].plot_item
+        for name in ("connectivity", "gradients", "flow"):
+            self.views[name].plot_item.setXLink(states)
+        for name in TIME_VIEWS:         # same left-axis width so the t axes line up
+            self.views[name].plot_item.getAxis("left").setWidth(64)
+        for name in ("connectivity", "flow"):   # room where the heatmaps have their colour bar
+            right = self.views[name].plot_item.getAxis("right")
+            self.views[name].plot_item.showAxis("right")
+            right.setStyle(showValues=False)
+            right.setWidth(86)
+            right.setPen(None)
+
+    def _build_central(self) -> None:
+        self.time_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        self.time_splitter.setObjectName("time_splitter")
+        for name, stretch in zip(TIME_VIEWS, (4, 2, 4, 4)):
+            self.time_splitter.addWidget(self.views[name])
+            self.time_splitter.setStretchFactor(self.time_splitter.count() - 1, stretch)
+        self.step_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
+        self.step_splitter.setObjectName("step_splitter")
+        for name in STEP_VIEWS:
+            self.step_splitter.addWidget(self.views[name])
+        self.main_splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
+        self.main_splitter.setObjectName("main_splitter")
+        self.main_splitter.addWidget(self.time_splitter)
+        self.main_splitter.addWidget(self.step_splitter)
+        self.main_splitter.setStretchFactor(0, 2)
+        self.main_splitter.setStretchFactor(1, 1)
+        self.splitters = (self.main_splitter, self.time_splitter, self.step_splitter)
+        for splitter in self.splitters:
+            splitter.setChildrenCollapsible(False)
+        central = QtWidgets.QWidget()
+        column = QtWidgets.QVBoxLayout(central)
+        column.setContentsMargins(2, 2, 2, 0)
+        column.setSpacing(2)
+        column.addWidget(self.timebar)
+        column.addWidget(self.main_splitter, 1)
+        self.setCentralWidget(central)
+
+    def _build_docks(self) -> None:
+        builders = (("editors", "Parameters", "rnnviz.ui.editors", "ParameterDock"),
+                    ("weights", "Weights", "rnnviz.ui.weights", "WeightEditorDock"),
+                    ("explanation", "Explanation", "rnnviz.ui.explanation", "ExplanationDock"))
+        for name, title, module, cls in builders:
+            try:
+                mod = __import__(module, fromlist=[cls])
+                dock = getattr(mod, cls)(self.session, self)
+            except Exception as exc:    # noqa: BLE001 - a broken dock must not stop the window
+                log.exception("cannot build the %s dock", name)
+                dock = _placeholder_dock(title, name, str(exc))
+            dock.setObjectName(name)
+            self.docks[name] = dock
+        left = QtCore.Qt.LeftDockWidgetArea
+        self.addDockWidget(left, self.docks["editors"])
+        self.addDockWidget(left, self.docks["explanation"])
+        self.tabifyDockWidget(self.docks["editors"], self.docks["weights"])
+        self.docks["editors"].raise_()
+        self.resizeDocks([self.docks["editors"], self.docks["explanation"]], [640, 260],
+                         QtCore.Qt.Vertical)
+
+    def _build_menus(self) -> None:
+        bar = self.menuBar()
+        for key, title in (("file", "&File"), ("edit", "&Edit"), ("view", "&View"),
+                           ("presets", "&Presets"), ("help", "&Help")):
+            self.menus[key] = bar.addMenu(title)
+        quit_action = self.menus["file"].addAction("&Quit", self.close)
+        quit_action.setShortcut(QtGui.QKeySequence.Quit)
+        quit_action.setObjectName("quit")
+
+        edit = self.menus["edit"]
+        edit.addAction("Reset weights to initialisation", self.session.reinitialise)
+        edit.addAction("Re-draw with a new random seed", self.session.redraw_seed)
+
+        view = self.menus["view"]
+        self.view_actions: dict[str, QtGui.QAction] = {}
+        for name, w in self.views.items():
+            action = QtGui.QAction(w.title, self, checkable=True, checked=True)
+            action.setObjectName(f"show_{name}")
+            action.toggled.connect(lambda on, n=name: self.set_view_visible(n, on))
+            view.addAction(action)
+            self.view_actions[name] = action
+        view.addSeparator()
+        for dock in self.docks.values():
+            view.addAction(dock.toggleViewAction())
+        view.addSeparator()
+        view.addAction("Reset layout", self.reset_layout)
+
+        try:
+            from rnnviz.state import presets
+            for preset in presets.list_presets():
+                action = self.menus["presets"].addAction(preset.title)
+                action.setToolTip(preset.summary)
+                action.setStatusTip(preset.summary)
+                action.triggered.connect(lambda _=False, n=preset.name: self.load_preset(n))
+            self.menus["presets"].setToolTipsVisible(True)
+        except Exception as exc:        # noqa: BLE001
+            self.menus["presets"].addAction(f"presets unavailable: {exc}").setEnabled(False)
+        self.menus["help"].addAction("About rnnviz", self._about)
+
+    def _build_shortcuts(self) -> None:
+        keys = ((QtCore.Qt.Key_Left, self.timebar.step_back, "step_back"),
+                (QtCore.Qt.Key_Right, self.timebar.step_forward, "step_forward"),
+                (QtCore.Qt.Key_Home, self.timebar.first, "first_step"),
+                (QtCore.Qt.Key_End, self.timebar.last, "last_step"),
+                (QtCore.Qt.Key_Space, self.timebar.toggle_play, "play_pause"))
+        self.shortcut_actions: dict[str, QtGui.QAction] = {}
+        for key, slot, name in keys:
+            action = QtGui.QAction(name.replace("_", " "), self)
+            action.setObjectName(name)
+            action.setShortcut(QtGui.QKeySequence(key))
+            action.setShortcutContext(QtCore.Qt.WindowShortcut)
+            action.triggered.connect(slot)
+            self.addAction(action)
+            self.shortcut_actions[name] = action
+
+    # ----- computing ----------------------------------------------------------------------------
+    def schedule_compute(self) -> None:
+        """Submit the session's state to the worker once control returns to the event loop."""
+        if not self._submit_timer.isActive() and not self._shut_down:
+            self._submit_timer.start()
+
+    def submit_now(self) -> None:
+        """Submit the session's current state to the worker if its result is not shown yet."""
+        self._submit_timer.stop()
+        if self._shut_down or not self.session.needs_compute:
+            return
+        request = self.session.request()
+        self._requests[request.id] = request.params
+        self.worker.submit(request)
+
+    def params_for(self, result):
+        """The parameters a result was computed from (the session's may be newer)."""
+        return self._requests.get(result.request_id, self.session.params)
+
+    @QtCore.Slot(object)
+    def _result_arrived(self, result) -> None:
+        if self._shut_down:
+            return
+        if self.session.accept(result):
+            for rid in [r for r in self._requests if r < result.request_id]:
+                del self._requests[rid]
+
+    @QtCore.Slot(int, str)
+    def _computation_failed(self, request_id: int, message: str) -> None:
+        if not self._shut_down and self.session.reject(request_id, message) is False:
+            log.info("stale computation %d failed: %s", request_id, message)
+
+    @QtCore.Slot(bool)
+    def _busy(self, busy: bool) -> None:
+        self.status.set_busy(busy)
+
+    # ----- session events -------------------------------------------------------------------------
+    def _on_event(self, name: str, **payload) -> None:
+        if name in COMPUTE_EVENTS:
+            self.schedule_compute()
+        if name == "result":
+            self._show_result(payload["result"])
+        elif name in ("error", "message"):
+            text = payload.get("text", "")
+            if name == "error":
+                self.status.error(text)
+            else:
+                self.status.showMessage(text, 10000)
+        elif name == "problems" and payload.get("problems"):
+            self.status.showMessage("; ".join(p.message for p in payload["problems"]), 10000)
+        elif name in ("view", "loaded"):
+            self.apply_panels(self.session.view.get("panels", {}))
+
+    def _show_result(self, result) -> None:
+        self.status.show_result(result)
+
+    # ----- panels, layout, style ------------------------------------------------------------------
+    def set_view_visible(self, name: str, visible: bool) -> None:
+        """Show or hide one plot (the View menu's check follows)."""
+        self.views[name].setVisible(visible)
+        action = self.view_actions.get(name)
+        if action is not None and action.isChecked() != visible:
+            action.setChecked(visible)
+
+    def apply_panels(self, panels: dict) -> None:
+        """Show the plots and docks a session's view state asks for (missing keys: shown)."""
+        for name in self.views:
+            self.set_view_visible(name, bool(panels.get(name, True)))
+        for name, dock in self.docks.items():
+            if name in panels:
+                dock.setVisible(bool(panels[name]))
+
+    def apply_style(self, style: Style) -> None:
+        """Apply a look to every plot, the time bar and the status bar."""
+        self.style_ = style
+        for view in self.views.values():
+            view.apply_style(style)
+        self.timebar.setFont(style.font())
+        self.status.apply_style(style)
+        weights = self.docks.get("weights")
+        if hasattr(weights, "apply_style"):
+            weights.apply_style(style)
+
+    def load_preset(self, name: str) -> None:
+        try:
+            self.session.load_preset(name)
+        except Exception as exc:        # noqa: BLE001 - a broken preset is a message
+            self.status.error(f"cannot load preset {name!r}: {exc}")
+
+    def fit_to_screen(self) -> None:
+        """First run: fill most of the screen (up to 1920 x 1080)."""
+        screen = QtGui.QGuiApplication.primaryScreen()
+        area = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1600, 1000)
+        w, h = min(1920, area.width()), min(1080, area.height())
+        self.resize(w, h)
+        self.move(area.x() + (area.width() - w) // 2, area.y() + (area.height() - h) // 2)
+
+    def restore_layout(self) -> bool:
+        """Window geometry, dock and splitter layout from the last run; False when none."""
+        s = app_settings()
+        if s.value("window/version") != str(SETTINGS_VERSION):
+            return False
+        geometry, state = s.value("window/geometry"), s.value("window/state")
+        if geometry is not None:
+            self.restoreGeometry(geometry)
+        if state is not None:
+            self.restoreState(state, SETTINGS_VERSION)
+        for splitter in self.splitters:
+            value = s.value(f"window/{splitter.objectName()}")
+            if value is not None:
+                splitter.restoreState(value)
+        return geometry is not None
+
+    def save_layout(self) -> None:
+        s = app_settings()
+        s.setValue("window/version", str(SETTINGS_VERSION))
+        s.setValue("window/geometry", self.saveGeometry())
+        s.setValue("window/state", self.saveState(SETTINGS_VERSION))
+        for splitter in self.splitters:
+            s.setValue(f"window/{splitter.objectName()}", splitter.saveState())
+        s.sync()
+
+    def reset_layout(self) -> None:
+        app_settings().remove("window")
+        for dock in self.docks.values():
+            dock.setFloating(False)
+            dock.show()
+        for name in self.views:
+            self.set_view_visible(name, True)
+        self.main_splitter.setSizes([3 * self.width() // 4, self.width() // 4])
+
+    def _about(self) -> None:
+        QtWidgets.QMessageBox.about(
+            self, "About rnnviz",
+            "rnnviz shows a vanilla recurrent network's forward pass and its gradient flow "
+            "back through time (BPTT), live.\n\ns_t = f(U x_t + W s_(t−1) + b_a),  "
+            "y_t = softmax(V s_t + b_y)")
+
+    # ----- closing ----------------------------------------------------------------------------
+    def closeEvent(self, event: QtGui.QCloseEvent) -> None:
+        for guard in list(self.close_guards):
+            try:
+                if guard() is False:
+                    event.ignore()
+                    return
+            except Exception:           # noqa: BLE001 - a failing guard must not trap the user
+                log.exception("close guard failed")
+        try:
+            self.save_layout()
+        except Exception:               # noqa: BLE001
+            log.exception("cannot save the window layout")
+        self.shutdown()
+        super().closeEvent(event)
+
+    def shutdown(self) -> None:
+        """Stop playing, stop and join both worker threads, stop listening (idempotent)."""
+        if self._shut_down:
+            return
+        self._shut_down = True
+        self._submit_timer.stop()
+        self.timebar.pause()
+        self._unsubscribe()
+        self.timebar._unsubscribe()
+        for view in self.views.values():
+            view._unsubscribe()
+            view._timer.stop()
+        self.worker.stop()
+        self.connectivity_worker.stop()

@@ -1,0 +1,72 @@
+"""The status bar: loss, ρ(W), σ_max(W), compute time, a busy indicator and a coloured warning."""
+from __future__ import annotations
+
+import numpy as np
+from PySide6 import QtWidgets
+
+from rnnviz.ui.style import NORMAL, Style
+
+
+class StatusBar(QtWidgets.QStatusBar):
+    """Permanent numbers of the shown result plus transient messages; never raises."""
+
+    def __init__(self, parent=None):
+        super().__init__(parent)
+        self.style_ = NORMAL
+        self.warning = QtWidgets.QLabel()
+        self.warning.setObjectName("warning")
+        self.warning.setVisible(False)
+        self.warning.setWordWrap(False)
+        self.busy = QtWidgets.QProgressBar()
+        self.busy.setObjectName("busy")
+        self.busy.setRange(0, 0)               # indeterminate: "computing…"
+        self.busy.setMaximumWidth(110)
+        self.busy.setMaximumHeight(14)
+        self.busy.setTextVisible(False)
+        self.busy.setToolTip("The background worker is computing the new result")
+        self.busy.setVisible(False)
+        self.loss = QtWidgets.QLabel("loss –")
+        self.loss.setToolTip("L = −(1/m) Σ_b Σ_t log y_t[target]: cross-entropy, mean over the "
+                             "batch, summed over time")
+        self.rho = QtWidgets.QLabel("ρ(W) –")
+        self.rho.setToolTip("Spectral radius ρ(W) = max |λ_i(W)|")
+        self.sigma = QtWidgets.QLabel("σ_max(W) –")
+        self.sigma.setToolTip("Largest singular value of W: ‖∂s_T/∂s_t‖ ≤ (γ σ_max(W))^(T−t)")
+        self.ms = QtWidgets.QLabel("– ms")
+        self.ms.setToolTip("Time the last computation took on the background worker")
+        self.addWidget(self.warning, 1)
+        for w in (self.busy, self.loss, self.rho, self.sigma, self.ms):
+            self.addPermanentWidget(w)
+
+    def show_result(self, result) -> None:
+        """The numbers of a newly shown result, and its warning if any."""
+        loss = float(result.grads.loss)
+        self.loss.setText(f"loss L = {loss:.4g}")
+        self.rho.setText(f"ρ(W) = {float(result.spectrum.spectral_radius):.3g}")
+        self.sigma.setText(f"σ_max(W) = {float(result.spectrum.sigma_max):.3g}")
+        self.ms.setText(f"computed in {float(result.compute_ms):.1f} ms")
+        text = result.warning
+        if text is None and not np.isfinite(loss):
+            text = "the loss is not finite: values overflowed"
+        self.set_warning(text)
+
+    def set_warning(self, text: str | None) -> None:
+        """A red warning that stays until the next result (None clears it)."""
+        self.warning.setVisible(bool(text))
+        self.warning.setText(f"⚠ {text}" if text else "")
+        self.warning.setToolTip(text or "")
+        self.warning.setStyleSheet(f"color: {self.style_.warning}; font-weight: bold;")
+
+    def set_busy(self, busy: bool) -> None:
+        self.busy.setVisible(bool(busy))
+
+    def error(self, text: str) -> None:
+        """A failure the user should read, in the warning colour until the next result."""
+        self.set_warning(text)
+
+    def apply_style(self, style: Style) -> None:
+        self.style_ = style
+        self.setFont(style.font())
+        for w in (self.warning, self.loss, self.rho, self.sigma, self.ms):
+            w.setFont(style.font())
+        self.set_warning(self.warning.text()[2:] if self.warning.isVisible() else None)
