@@ -1,0 +1,235 @@
+"""The rnnviz command: open the window (demo, preset or session file), list presets, export images.
+
+Qt is imported only when a window or an export needs it, so `rnnviz --help` and
+`rnnviz presets` work on a machine without Qt's system libraries.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from pathlib import Path
+
+VIEWS = ("states", "gradients", "softmax", "flow", "spectrum", "connectivity")
+WHOLE = "window"                      # --view window: the whole layout (the default)
+FORMATS = (".png", ".svg")
+SIZE_LIMITS = (64, 8000)              # pixels, each side
+EXIT_USAGE = 2
+
+EXAMPLES = """\
+examples:
+  rnnviz                               open the built-in default demo
+  rnnviz --preset vanishing            open a preset (list them with: rnnviz presets)
+  rnnviz lecture3.json                 open a saved session file
+  rnnviz presets                       list the presets, one line each
+  rnnviz export --out demo.png         the default demo's whole window as a PNG (no display needed)
+  rnnviz export --preset exploding --view flow --out flow.svg
+  rnnviz export --session lecture3.json --view states --t 10 --size 1600x900 --theme dark --out s.png
+
+keys in the window: F1 lists every shortcut; F5 toggles presentation mode.
+"""
+
+EXPORT_EXAMPLES = """\
+views: states (hidden states s_t), gradients (dL/ds_t), softmax (y_t), flow (gradient flow),
+       spectrum (eigenvalues of W), connectivity (input connectivity), window (the whole layout,
+       the default)
+examples:
+  rnnviz export --out demo.png
+  rnnviz export --preset vanishing --view flow --out vanishing-flow.svg
+  rnnviz export --session lecture3.json --view states --t 10 --size 1600x900 --out states.png
+The export never needs a display: it renders offscreen in a print style (larger fonts, thicker
+lines) on a white (--theme light) or dark (--theme dark) background.
+"""
+
+
+class UserError(Exception):
+    """A mistake in the command line or its files: reported as one line, exit code 2."""
+
+
+class _Parser(argparse.ArgumentParser):
+    """argparse that reports a usage mistake as one line instead of usage + message."""
+
+    def error(self, message: str):
+        raise UserError(f"{message} (see '{self.prog} --help')")
+
+
+def _version() -> str:
+    try:
+        from importlib.metadata import version
+        return version("rnnviz")
+    except Exception:               # noqa: BLE001 - running from a bare checkout
+        return "unknown"
+
+
+def window_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="rnnviz", formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="rnnviz: watch a vanilla recurrent network's forward pass and its "
+                            "gradient flow back through time (BPTT), live.\n\n"
+                            "commands:\n"
+                            "  rnnviz [FILE.json | --preset NAME]   open the window\n"
+                            "  rnnviz presets                       list the presets\n"
+                            "  rnnviz export ...                    save images without a window "
+                            "(rnnviz export --help)",
+                epilog=EXAMPLES)
+    p.add_argument("file", nargs="?", metavar="FILE.json",
+                   help="a session file to open (saved with File > Save)")
+    p.add_argument("--preset", metavar="NAME",
+                   help="open a preset instead of the default demo (see: rnnviz presets)")
+    p.add_argument("--version", action="version", version=f"rnnviz {_version()}")
+    return p
+
+
+def presets_parser() -> argparse.ArgumentParser:
+    return _Parser(prog="rnnviz presets", description="List the presets, one line each: "
+                   "the name to use with --preset, then what it shows.")
+
+
+def export_parser() -> argparse.ArgumentParser:
+    p = _Parser(prog="rnnviz export", formatter_class=argparse.RawDescriptionHelpFormatter,
+                description="Save a plot or the whole window as a PNG or SVG image, without a "
+                            "display. The default demo is used unless --preset or --session "
+                            "names another set-up.", epilog=EXPORT_EXAMPLES)
+    source = p.add_mutually_exclusive_group()
+    source.add_argument("--preset", metavar="NAME", help="a preset (see: rnnviz presets)")
+    source.add_argument("--session", metavar="FILE", help="a session file")
+    p.add_argument("--out", required=True, metavar="FILE.png|FILE.svg",
+                   help="the image to write; its ending chooses the format")
+    p.add_argument("--view", choices=VIEWS + (WHOLE,), default=WHOLE, metavar="NAME",
+                   help=f"which plot: {', '.join(VIEWS)} or {WHOLE} (default: {WHOLE})")
+    p.add_argument("--t", type=int, metavar="STEP",
+                   help="the selected time step, 1..T as shown in the window "
+                        "(default: the preset's or session's)")
+    p.add_argument("--size", metavar="WxH",
+                   help="image size in pixels (default: 1280x800 for a plot, 1920x1080 for "
+                        "the window)")
+    p.add_argument("--theme", choices=("light", "dark"), default="light",
+                   help="white (light, the default) or dark background")
+    return p
+
+
+# ----- helpers (Qt-free) -----------------------------------------------------------------------
+def display_available(environ=None) -> bool:
+    """Whether Qt can open a window here (instead of aborting with exit code 134)."""
+    env = os.environ if environ is None else environ
+    if not sys.platform.startswith("linux"):
+        return True
+    platform = env.get("QT_QPA_PLATFORM", "").strip()
+    x11, wayland = bool(env.get("DISPLAY")), bool(env.get("WAYLAND_DISPLAY"))
+    if not platform:
+        return x11 or wayland
+    if platform.startswith("xcb"):
+        return x11
+    if platform.startswith("wayland"):
+        return wayland
+    return True                     # offscreen, minimal, vnc, eglfs, linuxfb: no display needed
+
+
+NO_DISPLAY = ("cannot open the window: no display found (DISPLAY and WAYLAND_DISPLAY are unset). "
+              "To make images without a display use 'rnnviz export --out demo.png' "
+              "(see 'rnnviz export --help').")
+
+
+def parse_size(text: str) -> tuple[int, int]:
+    """(width, height) from 'WxH'; UserError naming the problem."""
+    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text or "")
+    if not match:
+        raise UserError(f"--size must look like 1600x900 (width x height in pixels), not {text!r}")
+    w, h = int(match.group(1)), int(match.group(2))
+    lo, hi = SIZE_LIMITS
+    if not (lo <= w <= hi and lo <= h <= hi):
+        raise UserError(f"--size {w}x{h} is out of range: each side must be {lo} to {hi} pixels")
+    return w, h
+
+
+def load_session(preset: str | None = None, path: str | None = None):
+    """A Session on the default demo, a preset or a session file; UserError when it cannot be."""
+    from rnnviz.state.session import Session
+    from rnnviz.state.sessionfile import SessionFileError
+    if preset is not None and path is not None:
+        raise UserError("give either a preset or a session file, not both")
+    session = Session()
+    if preset is not None:
+        try:
+            session.load_preset(preset)
+        except KeyError as exc:
+            raise UserError(str(exc.args[0]) + " (see 'rnnviz presets')") from None
+    if path is not None:
+        if not Path(path).is_file():
+            raise UserError(f"cannot open {path}: no such file")
+        try:
+            session.load_file(path)
+        except SessionFileError as exc:
+            raise UserError(f"cannot open {path}: {exc}") from None
+    return session
+
+
+# ----- commands --------------------------------------------------------------------------------
+def cmd_presets(argv: list[str]) -> int:
+    presets_parser().parse_args(argv)
+    from rnnviz.state import presets
+    items = presets.list_presets()
+    width = max(len(p.name) for p in items)
+    for p in items:
+        print(f"{p.name:<{width}}  {p.title}: {p.summary}")
+    return 0
+
+
+def cmd_window(argv: list[str]) -> int:
+    args = window_parser().parse_args(argv)
+    session = load_session(args.preset, args.file)
+    if not display_available():
+        raise UserError(NO_DISPLAY)
+    if args.preset is None and args.file is None:
+        from rnnviz.ui.file_actions import startup_session
+        session, note = startup_session(session)
+        if note:
+            print(f"rnnviz: {note}", file=sys.stderr)
+    from rnnviz.ui.app import run_window
+    return run_window(session)
+
+
+def cmd_export(argv: list[str]) -> int:
+    args = export_parser().parse_args(argv)
+    out = Path(args.out)
+    if out.suffix.lower() not in FORMATS:
+        raise UserError(f"--out must end in .png or .svg (the format), not {out.name!r}")
+    if not out.parent.exists() and str(out.parent):
+        raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
+    size = parse_size(args.size) if args.size else None
+    session = load_session(args.preset, args.session)
+    if args.t is not None:
+        T = session.config.T
+        if not 1 <= args.t <= T:
+            raise UserError(f"--t must be a step from 1 to {T} (T = {T}), not {args.t}")
+        session.set_timestep(args.t - 1)
+    os.environ["QT_QPA_PLATFORM"] = "offscreen"      # never a window, never a display needed
+    from rnnviz.ui.export import ExportError, export_session
+    try:
+        written = export_session(session, out, view=args.view, size=size, theme=args.theme)
+    except ExportError as exc:
+        raise UserError(str(exc)) from None
+    print(f"wrote {written}")
+    return 0
+
+
+COMMANDS = {"presets": cmd_presets, "export": cmd_export}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the `rnnviz` console script and `python -m rnnviz`."""
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = COMMANDS.get(argv[0]) if argv else None
+    try:
+        if command is not None:
+            return command(argv[1:])
+        return cmd_window(argv)
+    except UserError as exc:
+        print(f"rnnviz: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":      # pragma: no cover
+    sys.exit(main())
