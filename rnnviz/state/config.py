@@ -166,8 +166,8 @@ def _cross_problems(c: Config) -> list[Problem]:
                                        f"unit has only n_s possible incoming recurrent weights"))
     if c.input_pattern == "text":
         alphabet = text_alphabet(c.text)
-        if len(c.text) < 2:
-            out.append(Problem("text", "text input needs a text of at least 2 characters"))
+        if not c.text:
+            out.append(Problem("text", "text input needs a non-empty text"))
         elif c.n_x != len(alphabet):
             out.append(Problem("n_x", f"text input sets n_x to its alphabet size "
                                       f"({len(alphabet)}); n_x is {c.n_x}"))
