@@ -1,7 +1,7 @@
 """The fast engine: batched forward pass and full BPTT of the cross-entropy loss.
 
-Arrays are kept time-major inside, (n, T, m), so that one step is a (n, m) block and all steps
-together are one (n, T*m) matrix; the seed layout (n, m, T) handed out is a view of that.
+Arrays are kept in a row layout inside, (T, m, n): step t is one contiguous (m, n) block and
+all steps together are one (T*m, n) matrix; the seed layout (n, m, T) handed out is a view.
 Everything that does not depend on the recurrence (U x, V s + by, dV, dby, V^T dz, dU, dx) is
 one matrix product over all timesteps; only the recurrence itself loops over t.
 """
@@ -63,81 +63,86 @@ class Gradients:
                 "ds0": self.ds0, "dx": self.dx}
 
 
-def _time_major(a: np.ndarray) -> np.ndarray:
-    """(n, m, T) -> (n, T, m) view."""
-    return a.swapaxes(1, 2)
+def rows(a: np.ndarray) -> np.ndarray:
+    """Seed layout (n, m, T) -> the engine's row layout (T, m, n), a view."""
+    return a.transpose(2, 1, 0)
 
 
-def _flat(a_tm: np.ndarray) -> np.ndarray:
-    """(n, T, m) -> (n, T*m) (a view when the array is time-major contiguous)."""
-    return a_tm.reshape(a_tm.shape[0], -1)
+def seed_layout(r: np.ndarray) -> np.ndarray:
+    """Row layout (T, m, n) -> seed layout (n, m, T), a view."""
+    return r.transpose(2, 1, 0)
 
 
-def _nonfinite_steps(*arrays_tm: np.ndarray) -> np.ndarray:
-    """Indices t where any of the time-major arrays has a non-finite entry."""
-    bad = np.zeros(arrays_tm[0].shape[1], dtype=bool)
-    for arr in arrays_tm:
-        bad |= ~np.isfinite(arr).all(axis=(0, 2))
+def _flat(r: np.ndarray) -> np.ndarray:
+    """(T, m, n) -> (T*m, n): every step's rows stacked (a view when r is contiguous)."""
+    return r.reshape(-1, r.shape[-1])
+
+
+def _nonfinite_steps(*row_arrays: np.ndarray) -> np.ndarray:
+    """Indices t where any of the (T, m, n) arrays has a non-finite entry."""
+    bad = np.zeros(row_arrays[0].shape[0], dtype=bool)
+    for r in row_arrays:
+        bad |= ~np.isfinite(r).all(axis=(1, 2))
     return np.flatnonzero(bad)
 
 
 class VanillaCell:
     """s_t = f(U x_t + W s_{t-1} + ba): the recurrence, forward and backward over a whole sequence.
 
-    Gated cells (LSTM, GRU) would be siblings with the same two methods.
+    Works in the row layout (T, m, n): step t is the contiguous block [t] holding s_t^T, so
+    s_t = f(...) reads s_t^T = f(x_t^T U^T + s_{t-1}^T W^T + ba^T). Gated cells (LSTM, GRU)
+    would be siblings with the same two methods.
     """
 
     def __init__(self, activation: str | Activation = "tanh"):
         self.act = activation if isinstance(activation, Activation) else get_activation(activation)
 
-    def forward(self, params: Parameters, x_tm: np.ndarray, s0: np.ndarray):
-        """Return time-major (a, s), each (n_s, T, m), from time-major x (n_x, T, m)."""
-        n_s, T, m = params.n_s, x_tm.shape[1], x_tm.shape[2]
-        A = np.empty((n_s, T, m), dtype=params.dtype)
-        S = np.empty((n_s, T, m), dtype=params.dtype)
-        A2 = _flat(A)
-        np.matmul(params.U, _flat(x_tm), out=A2)          # U x_t for every t at once
-        A2 += params.ba
-        W, f, tmp = params.W, self.act.f, np.empty((n_s, m), dtype=params.dtype)
-        s_prev = s0
-        for t in range(T):                                  # only the recurrence loops
-            a_t, s_t = A[:, t], S[:, t]
-            np.matmul(W, s_prev, out=tmp)
-            np.add(a_t, tmp, out=a_t)
-            f(a_t, out=s_t)
-            s_prev = s_t
+    def forward(self, params: Parameters, x_r: np.ndarray, s0_r: np.ndarray):
+        """Return (a, s), each (T, m, n_s), from x (T, m, n_x) and s0 (m, n_s)."""
+        T, m, _ = x_r.shape
+        A = np.empty((T, m, params.n_s), dtype=params.dtype)
+        np.matmul(_flat(x_r), params.U.T, out=_flat(A))     # U x_t for every t in one product
+        A += params.ba.T
+        S = np.empty_like(A)
+        WT = np.ascontiguousarray(params.W.T)                # s W^T runs faster on a contiguous copy
+        f, tmp = self.act.f, np.empty((m, params.n_s), dtype=params.dtype)
+        s_prev = s0_r
+        for t in range(T):                                   # only the recurrence loops
+            np.matmul(s_prev, WT, out=tmp)
+            np.add(A[t], tmp, out=A[t])
+            f(A[t], out=S[t])
+            s_prev = S[t]
         return A, S
 
-    def backward(self, params: Parameters, x_tm, s0, a_tm, s_tm, ds_out_tm) -> dict:
-        """BPTT given dL/ds_t from the outputs alone (n_s, T, m); returns ds (total), dU, dW, dba, ds0, dx.
+    def backward(self, params: Parameters, x_r, s0_r, a_r, s_r, ds_out_r, overwrite=False) -> dict:
+        """BPTT given dL/ds_t from the outputs alone; returns ds (total), dU, dW, dba, ds0, dx.
 
-        All inputs time-major; ds, dx come back time-major (n, T, m).
+        Arrays in row layout: x (T, m, n_x), s0 (m, n_s), a, s, ds_out (T, m, n_s); ds and dx come
+        back in row layout, ds0 as (m, n_s). With overwrite=True ds_out becomes ds (no copy).
         """
-        n_s, T, m = a_tm.shape
-        DS = ds_out_tm.copy()                        # becomes the total dL/ds_t in place
-        DA = self.act.df(a_tm, s_tm)                 # f'(a_t) for every t, then times ds_t in place
-        WT, tmp = params.W.T, np.empty((n_s, m), dtype=params.dtype)
-        for t in range(T - 1, 0, -1):                # ds_{t-1} += W^T (f'(a_t) * ds_t)
-            da_t = DA[:, t]
-            np.multiply(da_t, DS[:, t], out=da_t)
-            np.matmul(WT, da_t, out=tmp)
-            ds_prev = DS[:, t - 1]
-            np.add(ds_prev, tmp, out=ds_prev)
-        np.multiply(DA[:, 0], DS[:, 0], out=DA[:, 0])
+        T, m, n_s = a_r.shape
+        DS = ds_out_r if overwrite else ds_out_r.copy()     # becomes the total dL/ds_t in place
+        DA = self.act.df(a_r, s_r)                           # f'(a_t) for all t, then * ds_t in place
+        W, tmp = params.W, np.empty((m, n_s), dtype=params.dtype)
+        for t in range(T - 1, 0, -1):                        # ds_{t-1} += W^T (f'(a_t) * ds_t)
+            np.multiply(DA[t], DS[t], out=DA[t])
+            np.matmul(DA[t], W, out=tmp)
+            np.add(DS[t - 1], tmp, out=DS[t - 1])
+        np.multiply(DA[0], DS[0], out=DA[0])
         DA2 = _flat(DA)
-        dW = DA[:, 0] @ s0.T
+        dW = DA[0].T @ s0_r
         if T > 1:
-            dW += _flat(DA[:, 1:]) @ _flat(s_tm[:, :-1]).T
-        return {"ds": DS, "dU": DA2 @ _flat(x_tm).T, "dW": dW,
-                "dba": DA2.sum(axis=1, keepdims=True), "ds0": WT @ DA[:, 0],
-                "dx": (params.U.T @ DA2).reshape(params.n_x, T, m)}
+            dW += _flat(DA[1:]).T @ _flat(s_r[:-1])
+        return {"ds": DS, "dU": DA2.T @ _flat(x_r), "dW": dW,
+                "dba": DA2.sum(axis=0)[:, None], "ds0": DA[0] @ W,
+                "dx": (DA2 @ params.U).reshape(T, m, params.n_x)}
 
 
-def _softmax_columns(Z: np.ndarray) -> np.ndarray:
-    """Softmax over axis 0, safe for huge logits (nan only where a column holds nan or +inf)."""
-    Y = Z - Z.max(axis=0, keepdims=True)
+def _softmax_rows(Z: np.ndarray) -> np.ndarray:
+    """Softmax over the last axis, safe for huge logits (nan only where a row holds nan or +inf)."""
+    Y = Z - Z.max(axis=-1, keepdims=True)
     np.exp(Y, out=Y)
-    Y /= Y.sum(axis=0, keepdims=True)
+    Y /= Y.sum(axis=-1, keepdims=True)
     return Y
 
 
@@ -155,15 +160,15 @@ def _check_inputs(params, x, s0, activation):
 def forward(params: Parameters, x: np.ndarray, s0: np.ndarray, activation: str = "tanh") -> Trace:
     """Run the RNN over x (n_x, m, T) from s0 (n_s, m); returns the whole Trace."""
     act, x, s0 = _check_inputs(params, x, s0, activation)
-    x_tm = np.ascontiguousarray(_time_major(x))                 # (n_x, T, m), a private copy
+    x_r = np.ascontiguousarray(rows(x))                        # (T, m, n_x), a private copy
     with np.errstate(all="ignore"):
-        A, S = VanillaCell(act).forward(params, x_tm, s0)
-        Z = np.matmul(params.V, _flat(S)).reshape(params.n_y, *S.shape[1:])  # all steps at once
-        Z += params.by[:, :, None]
-        Y = _softmax_columns(Z)
+        A, S = VanillaCell(act).forward(params, x_r, s0.T)
+        Z = np.matmul(_flat(S), params.V.T).reshape(*S.shape[:2], params.n_y)  # all steps at once
+        Z += params.by.T
+        Y = _softmax_rows(Z)
         bad = _nonfinite_steps(A, S, Y)
-    return Trace(x=_time_major(x_tm), s0=s0.copy(), a=_time_major(A), s=_time_major(S),
-                 z=_time_major(Z), y=_time_major(Y), activation=act.name, nonfinite_steps=bad)
+    return Trace(x=seed_layout(x_r), s0=s0.copy(), a=seed_layout(A), s=seed_layout(S),
+                 z=seed_layout(Z), y=seed_layout(Y), activation=act.name, nonfinite_steps=bad)
 
 
 def backward(params: Parameters, trace: Trace, targets: np.ndarray) -> Gradients:
@@ -179,25 +184,25 @@ def backward(params: Parameters, trace: Trace, targets: np.ndarray) -> Gradients
                    f"n_s={params.n_s}, n_y={params.n_y}, {params.dtype.name})",
                    f"n_x={trace.x.shape[0]}, n_s={n_s}, n_y={trace.z.shape[0]}, {trace.x.dtype.name}")
     targets = check_targets("targets", targets, m, T, params.n_y)
-    x_tm, a_tm, s_tm = _time_major(trace.x), _time_major(trace.a), _time_major(trace.s)
-    Z, Y = _time_major(trace.z), _time_major(trace.y)
-    tgt = targets.T[None]                                          # (1, T, m)
+    x_r, a_r, s_r, Z, Y = (rows(v) for v in (trace.x, trace.a, trace.s, trace.z, trace.y))
+    tgt = targets.T[:, :, None]                                    # (T, m, 1)
     with np.errstate(all="ignore"):
-        zmax = Z.max(axis=0)                                       # loss by log-sum-exp of logits
-        lse = zmax + np.log(np.exp(Z - zmax).sum(axis=0))
-        loss_tm = lse - np.take_along_axis(Z, tgt, axis=0)[0]      # (T, m)
+        zmax = Z.max(axis=-1)                                      # loss by log-sum-exp of logits
+        lse = zmax + np.log(np.exp(Z - zmax[:, :, None]).sum(axis=-1))
+        loss_r = lse - np.take_along_axis(Z, tgt, axis=-1)[:, :, 0]   # (T, m)
         dZ = Y.copy()                                              # dL/dz_t = (y_t - onehot) / m
-        np.put_along_axis(dZ, tgt, np.take_along_axis(dZ, tgt, axis=0) - 1, axis=0)
+        np.put_along_axis(dZ, tgt, np.take_along_axis(dZ, tgt, axis=-1) - 1, axis=-1)
         dZ /= m
-        dZ2, S2 = _flat(dZ), _flat(s_tm)
-        ds_out = (params.V.T @ dZ2).reshape(n_s, T, m)
-        cell = VanillaCell(trace.activation).backward(params, x_tm, trace.s0, a_tm, s_tm, ds_out)
+        dZ2 = _flat(dZ)
+        ds_out = np.matmul(dZ2, params.V).reshape(T, m, n_s)      # dL/ds_t through the output only
+        cell = VanillaCell(trace.activation).backward(params, x_r, trace.s0.T, a_r, s_r, ds_out,
+                                                      overwrite=True)
         bad = _nonfinite_steps(cell["ds"])
-        loss = float(loss_tm.sum() / m)
-        dV, dby = dZ2 @ S2.T, dZ2.sum(axis=1, keepdims=True)
-    return Gradients(loss=loss, loss_t=loss_tm.T.copy(), dU=cell["dU"], dW=cell["dW"], dV=dV,
-                     dba=cell["dba"], dby=dby, ds0=cell["ds0"], dx=_time_major(cell["dx"]),
-                     ds=_time_major(cell["ds"]), nonfinite_steps=bad)
+        loss = float(loss_r.sum() / m)
+        dV, dby = dZ2.T @ _flat(s_r), dZ2.sum(axis=0)[:, None]
+    return Gradients(loss=loss, loss_t=loss_r.T.copy(), dU=cell["dU"], dW=cell["dW"], dV=dV,
+                     dba=cell["dba"], dby=dby, ds0=cell["ds0"].T, dx=seed_layout(cell["dx"]),
+                     ds=seed_layout(cell["ds"]), nonfinite_steps=bad)
 
 
 def loss_and_gradients(x, s0, parameters: dict, targets, activation: str = "tanh"):
