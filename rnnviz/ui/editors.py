@@ -125,7 +125,7 @@ class ParameterDock(QtWidgets.QDockWidget):
                 self.redraw_button.setObjectName("redraw_seed")
                 self.redraw_button.setToolTip("Pick a new random seed and draw new weights, "
                                               "inputs and targets with it.")
-                self.redraw_button.clicked.connect(self.session.redraw_seed)
+                self.redraw_button.clicked.connect(lambda: self.session.redraw_seed())
                 grid.removeWidget(binding.editor)
                 seed_row = QtWidgets.QHBoxLayout()
                 seed_row.addWidget(binding.editor, 1)
@@ -154,7 +154,7 @@ class ParameterDock(QtWidgets.QDockWidget):
         self.reset_weights_action.setToolTip(
             "Throw away hand-edited weights and draw U, W, V, b_a, b_y again from the current "
             "settings and seed.")
-        self.reset_weights_action.triggered.connect(self.session.reinitialise)
+        self.reset_weights_action.triggered.connect(lambda: self.session.reinitialise())
         self.reset_button = QtWidgets.QPushButton(self.reset_weights_action.text())
         self.reset_button.setObjectName("reset_weights")
         self.reset_button.setToolTip(self.reset_weights_action.toolTip())

@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from rnnviz.ui.style import NORMAL, Style
+
 MATRICES = {
     "W": ("W  (n_s × n_s): hidden → hidden, the recurrence s_{t−1} → s_t",
           "from hidden unit j (s_{t−1})", "to hidden unit i (s_t)"),
@@ -16,7 +18,6 @@ MATRICES = {
           "from hidden unit j (s_t)", "to output class i (z_t)"),
 }
 TABLE_MAX = 16
-COLOUR_MAP = "CET-D1A"
 ERROR_COLOUR = "#c0392b"
 HINT = "Click an entry to type a new value (rows i and columns j counted from 1)."
 
@@ -152,7 +153,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         column.addWidget(self.message)
         self.setWidget(body)
 
-        self.refresh()
+        self.apply_style(NORMAL)
         unsubscribe = session.events.subscribe(self._on_event)
         self.destroyed.connect(lambda *_: unsubscribe())
 
@@ -170,7 +171,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.plot_item.hideButtons()
         self.image = pg.ImageItem(axisOrder="row-major")
         self.plot_item.addItem(self.image)
-        self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap=pg.colormap.get(COLOUR_MAP),
+        self.colour_bar = pg.ColorBarItem(values=(-1, 1), colorMap=NORMAL.colormap("diverging"),
                                           interactive=False, width=15)
         self.colour_bar.setImageItem(self.image, insert_in=self.plot_item)
         self.graphics.scene().sigMouseMoved.connect(self._hovered)
@@ -182,23 +183,19 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.entry_editor = EntryEditor(page, self._commit_text)
         return page
 
-    def apply_style(self, style) -> None:
-        """Colours, font size and line width of the heatmap from a ui.style.Style."""
-        background = getattr(style, "background", "k")
-        foreground = getattr(style, "foreground", "w")
-        self.graphics.setBackground(background)
-        font = QtGui.QFont()
-        font.setPointSizeF(float(getattr(style, "font_pt", 10)))
-        for side in ("left", "bottom"):
-            axis = self.plot_item.getAxis(side)
-            axis.setPen(foreground)
-            axis.setTextPen(foreground)
-            axis.setTickFont(font)
-        self._label_style = {"color": str(foreground), "font-size": f"{font.pointSizeF():g}pt"}
-        self.colour_bar.axis.setPen(foreground)
-        self.colour_bar.axis.setTextPen(foreground)
-        self.colour_bar.axis.setTickFont(font)
-        self.colour_bar.axis.setWidth(int(10 + 4.2 * font.pointSizeF()))   # room for "-0.5"
+    def apply_style(self, style: Style) -> None:
+        """Colours, fonts and colour map of the heatmap from a ui.style.Style."""
+        self.style = style
+        self.graphics.setBackground(style.background)
+        tick_font = style.font(style.tick_pt)
+        for axis in (self.plot_item.getAxis("left"), self.plot_item.getAxis("bottom"),
+                     self.colour_bar.axis):
+            axis.setPen(style.foreground)
+            axis.setTextPen(style.foreground)
+            axis.setTickFont(tick_font)
+        self.colour_bar.axis.setWidth(int(12 + 4.2 * style.tick_pt))   # room for "-0.5"
+        self.colour_bar.setColorMap(style.colormap("diverging"))
+        self._label_style = {"color": style.foreground, "font-size": f"{style.font_pt:g}pt"}
         self.refresh()
 
     # ----- session -> view ----------------------------------------------------------------
@@ -258,7 +255,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.table.setRowCount(M.shape[0])
         self.table.setColumnCount(M.shape[1])
         half = float(np.max(np.abs(M))) if np.all(np.isfinite(M)) and M.size else 1.0
-        cmap = pg.colormap.get(COLOUR_MAP)
+        cmap = self.style.colormap("diverging")
         for i in range(M.shape[0]):
             for j in range(M.shape[1]):
                 item = self.table.item(i, j)
