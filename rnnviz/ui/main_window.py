@@ -86,7 +86,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
         if not self.restore_layout():
             self.fit_to_screen()
-        self.apply_panels(session.view.get("panels", {}))
+        self.apply_panels(session.view.get("panels", {}), hide_only=True)
         if session.result is not None:
             self._show_result(session.result)
         self.schedule_compute()
@@ -272,12 +272,17 @@ class MainWindow(QtWidgets.QMainWindow):
         if action is not None and action.isChecked() != visible:
             action.setChecked(visible)
 
-    def apply_panels(self, panels: dict) -> None:
-        """Show the plots and docks a session's view state asks for (missing keys: shown)."""
+    def apply_panels(self, panels: dict, hide_only: bool = False) -> None:
+        """Show the plots and docks a session's view state asks for (missing keys: shown).
+
+        hide_only (at start-up): only hide what the session hides, keep the remembered layout.
+        """
         for name in self.views:
-            self.set_view_visible(name, bool(panels.get(name, True)))
+            visible = bool(panels.get(name, True))
+            if not (hide_only and visible):
+                self.set_view_visible(name, visible)
         for name, dock in self.docks.items():
-            if name in panels:
+            if name in panels and not (hide_only and panels[name]):
                 dock.setVisible(bool(panels[name]))
 
     def apply_style(self, style: Style) -> None:

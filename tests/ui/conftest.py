@@ -1,0 +1,60 @@
+"""Qt tests run offscreen with settings in a temporary folder; `window` is a live main window."""
+import os
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+import pytest  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def _settings_dir(tmp_path, monkeypatch):
+    """Never read or write the user's settings."""
+    monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(tmp_path / "settings"))
+
+
+def flush(window):
+    """Let the window finish: pending submissions, results, coalesced redraws."""
+    from PySide6 import QtWidgets
+    app = QtWidgets.QApplication.instance()
+    for _ in range(3):
+        app.processEvents()
+    for view in window.views.values():
+        view.flush()
+
+
+def wait_for_result(qtbot, window, timeout=10000):
+    """Wait until the window shows the result of the session's current state."""
+    qtbot.waitUntil(lambda: not window.session.needs_compute and window.worker.is_idle(),
+                    timeout=timeout)
+    flush(window)
+    return window.session.result
+
+
+@pytest.fixture
+def make_window(qtbot):
+    """A factory for shown main windows on a session; every one is closed cleanly afterwards."""
+    from rnnviz.ui.app import make_app
+    from rnnviz.ui.main_window import MainWindow
+    make_app([])
+    windows = []
+
+    def make(session=None):
+        from rnnviz.state.session import Session
+        w = MainWindow(session if session is not None else Session())
+        windows.append(w)
+        w.show()
+        qtbot.waitExposed(w)
+        wait_for_result(qtbot, w)
+        return w
+
+    yield make
+    for w in windows:
+        w.close()
+        w.deleteLater()
+    qtbot.wait(10)
+
+
+@pytest.fixture
+def window(make_window):
+    """The main window on the default session, shown, with its first result drawn."""
+    return make_window()
