@@ -43,6 +43,11 @@ def current_preset_name(session) -> str | None:
     return None
 
 
+def preset_modified(session, preset) -> bool:
+    """Whether the session differs from the preset it came from (settings or hand edits)."""
+    return session.config != preset.config or bool(getattr(session, "edited", ()))
+
+
 def _problems_for(config, changes: dict) -> list:
     """Validate changes against a config without applying them."""
     replace = getattr(cfg, "replace", None)
@@ -107,6 +112,7 @@ class ParameterDock(QtWidgets.QDockWidget):
         label.setToolTip(tip)
         self.preset_combo.setToolTip(tip)
         self.preset_combo.currentIndexChanged.connect(self._preset_chosen)
+        self.preset_combo.activated.connect(self._preset_chosen)   # re-choosing reloads it
         row.addWidget(label)
         row.addWidget(self.preset_combo, 1)
         return row
@@ -209,9 +215,14 @@ class ParameterDock(QtWidgets.QDockWidget):
                 self.fields[name].mark_invalid(True)
 
     def _preset_chosen(self, index: int) -> None:
+        """Load the chosen preset (again, if the user changed the set-up since)."""
         name = self.preset_combo.itemData(index)
-        if name is not None:
-            self.session.load_preset(name)
+        if name is None:
+            return
+        if name == current_preset_name(self.session) and \
+                not preset_modified(self.session, presets.get_preset(name)):
+            return
+        self.session.load_preset(name)
 
     # ----- session -> editors -------------------------------------------------------------
     def _on_event(self, name: str, *args, **payload) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6 import QtGui, QtWidgets
 
 from rnnviz.state import presets
-from rnnviz.ui.editors import current_preset_name
+from rnnviz.ui.editors import current_preset_name, preset_modified
 
 MODEL_TEXT = """\
 The network reads the inputs x₁ … x_T one step at a time:
@@ -63,7 +63,7 @@ class ExplanationDock(QtWidgets.QDockWidget):
 
     def is_modified(self, preset) -> bool:
         """Whether the session differs from the preset (settings or hand-edited weights)."""
-        return self.session.config != preset.config or bool(getattr(self.session, "edited", ()))
+        return preset_modified(self.session, preset)
 
     def markdown(self) -> str:
         """The text shown, as markdown."""

@@ -131,14 +131,25 @@ def test_session_change_updates_editors_without_echo(dock, session, events):
     assert events.count("config") == 1        # the editors did not write the value back
 
 
-def test_choosing_a_preset_loads_it(dock, session):
+def test_choosing_a_preset_loads_it(qtbot, dock, session):
     chosen = presets.list_presets()[-1]
     combo = dock.preset_combo
-    combo.setCurrentIndex(combo.findData(chosen.name))
+    loads = []
+    session.events.subscribe(lambda name, **kw: loads.append(kw) if name == "loaded" else None)
+    combo.setCurrentIndex(combo.findData(chosen.name))   # a user's pick sends both signals
+    combo.activated.emit(combo.currentIndex())
+    assert len(loads) == 1
     assert session.config == chosen.config
     assert dock.fields["n_s"].editor.value() == chosen.config.n_s
     assert dock.fields["spectral_radius"].spin.value() == pytest.approx(
         chosen.config.spectral_radius)
+    assert session.preset_name == chosen.name
+    # edit away from it, then choose the same entry again: the preset is reloaded
+    type_into(qtbot, dock.fields["seed"].editor, str(chosen.config.seed + 1))
+    assert session.config != chosen.config
+    assert combo.currentData() == chosen.name
+    combo.activated.emit(combo.currentIndex())     # what QComboBox sends when a user re-picks
+    assert session.config == chosen.config
 
 
 def test_redraw_and_reset_buttons(qtbot, dock, session):
