@@ -1,8 +1,4 @@
 """The parameter dock, driven as a user would: typing, dragging, choosing presets."""
-import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import numpy as np
 import pytest
 from PySide6 import QtCore
@@ -10,11 +6,6 @@ from PySide6 import QtCore
 from rnnviz.state import presets
 from rnnviz.state.session import Session
 from rnnviz.ui.editors import ParameterDock
-
-
-@pytest.fixture(autouse=True)
-def _settings_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(tmp_path))
 
 
 @pytest.fixture

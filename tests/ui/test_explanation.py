@@ -1,19 +1,10 @@
 """The explanation dock: the preset's title and text, 'modified from', font scale."""
-import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import pytest
 
 from rnnviz.state import presets
 from rnnviz.state.session import Session
 from rnnviz.ui.editors import ParameterDock
 from rnnviz.ui.explanation import ExplanationDock
-
-
-@pytest.fixture(autouse=True)
-def _settings_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(tmp_path))
 
 
 @pytest.fixture

@@ -1,19 +1,10 @@
 """The weight editor dock: click a heatmap entry or a table cell, type, and see the weight change."""
-import os
-
-os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
-
 import numpy as np
 import pytest
 from PySide6 import QtCore, QtWidgets
 
 from rnnviz.state.session import Session
 from rnnviz.ui.weights import WeightEditorDock, parse_weight
-
-
-@pytest.fixture(autouse=True)
-def _settings_dir(tmp_path, monkeypatch):
-    monkeypatch.setenv("RNNVIZ_SETTINGS_DIR", str(tmp_path))
 
 
 @pytest.fixture
