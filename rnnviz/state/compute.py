@@ -62,7 +62,8 @@ def warning_text(config: Config, trace: Trace, grads: Gradients, flow: GradientF
                 f"dL/ds_t grows without bound going back in time ({rho})")
     log_norm = np.asarray(flow.log10_jacobian_norm, dtype=np.float64)
     if log_norm.size > 1 and np.isfinite(log_norm[0]) and log_norm[0] > np.log10(EXPLODING_NORM):
-        return (f"gradients explode: ||∂s_T/∂s_1|| = 1e{log_norm[0]:.1f}, growing about "
+        size = f"{10 ** log_norm[0]:.2g}" if log_norm[0] < 300 else f"10^{log_norm[0]:.0f}"
+        return (f"gradients explode: ||∂s_T/∂s_1|| = {size}, growing about "
                 f"{flow.rate_per_step:.3g}× per step ({rho})")
     return None
 

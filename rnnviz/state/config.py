@@ -128,27 +128,40 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
+def _short(value: Any) -> str:
+    """A value for a message, cut short (a 400-digit number stays readable)."""
+    if _is_int(value) and not -10**15 < value < 10**15:
+        if abs(value) >= 10**4000:
+            return "a huge number"
+        sign = "-" if value < 0 else ""
+        return f"a number of about {sign}10^{len(str(abs(int(value)))) - 1}"
+    text = repr(value)
+    return text if len(text) <= 40 else text[:37] + "..."
+
+
 def _field_problem(name: str, value: Any) -> Problem | None:
     """The problem with one field on its own (type, range, choice), or None."""
     label = LABELS.get(name, name)
     if name in INT_FIELDS:
         if not _is_int(value):
-            return Problem(name, f"{name} ({label}) must be a whole number, not {value!r}")
+            return Problem(name, f"{name} ({label}) must be a whole number, not {_short(value)}")
         lo, hi = LIMITS[name]
         if not lo <= value <= hi:
-            return Problem(name, f"{name} ({label}) must be between {lo} and {hi}; got {value}")
+            return Problem(name, f"{name} ({label}) must be between {lo} and {hi}; "
+                                 f"got {_short(value)}")
     elif name in FLOAT_FIELDS:
         if not _is_real(value):
-            return Problem(name, f"{name} ({label}) must be a number, not {value!r}")
-        if not math.isfinite(value):
+            return Problem(name, f"{name} ({label}) must be a number, not {_short(value)}")
+        if not _is_int(value) and not math.isfinite(value):
             return Problem(name, f"{name} ({label}) must be a finite number; got {value}")
         lo, hi = LIMITS[name]
         if not lo <= value <= hi:
-            return Problem(name, f"{name} ({label}) must be between {lo:g} and {hi:g}; got {value:g}")
+            return Problem(name, f"{name} ({label}) must be between {lo:g} and {hi:g}; "
+                                 f"got {_short(value)}")
     elif name in CHOICES:
-        if value not in CHOICES[name]:
+        if not isinstance(value, str) or value not in CHOICES[name]:
             options = ", ".join(repr(c) for c in CHOICES[name])
-            return Problem(name, f"{name} ({label}) must be one of {options}; got {value!r}")
+            return Problem(name, f"{name} ({label}) must be one of {options}; got {_short(value)}")
     elif name == "text":
         if not isinstance(value, str):
             return Problem(name, f"text must be a string, not {type(value).__name__}")
@@ -205,7 +218,10 @@ def _normalise(name: str, value: Any) -> Any:
     if name in INT_FIELDS and _is_int(value):
         return int(value)
     if name in FLOAT_FIELDS and _is_real(value):
-        return float(value)
+        try:
+            return float(value)
+        except OverflowError:           # left as it is: validation reports it out of range
+            return value
     return value
 
 

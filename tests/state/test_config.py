@@ -42,6 +42,9 @@ def test_every_field_has_label_help_and_a_limit_or_choice():
     ("dtype", "float16", ["dtype", "float64"]),
     ("text", "x" * 5001, ["text", "5000"]),
     ("spectral_radius", "0.9", ["spectral_radius", "number"]),
+    ("u_scale", 10**400, ["u_scale", "about 10^400"]),          # no OverflowError
+    ("n_s", -10**20, ["n_s", "about -10^20"]),
+    ("activation", ["tanh"], ["activation"]),
 ])
 def test_single_field_problems_name_the_field(field, value, words):
     (p,) = problems(**{field: value})

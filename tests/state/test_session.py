@@ -213,3 +213,24 @@ def test_share_code_paste(session):
     before = session.config
     assert session.paste_share_code("rnnviz1:garbage!")[0].field == "share code"
     assert session.config == before
+
+
+def test_choices_match_the_engine():
+    from rnnviz.engine import data
+    from rnnviz.engine.activations import ACTIVATIONS
+    assert set(cfg.CHOICES["activation"]) == set(ACTIVATIONS)
+    assert cfg.CHOICES["input_pattern"] == data.INPUT_PATTERNS
+    assert cfg.CHOICES["target_pattern"] == data.TARGET_PATTERNS
+    assert cfg.CHOICES["initial_state"] == data.INITIAL_STATES
+
+
+def test_compute_can_be_interrupted(session):
+    from rnnviz.engine.analysis import Interrupted
+    with pytest.raises(Interrupted):
+        compute(session.request(), should_stop=lambda: True)
+
+
+def test_exploding_warning_names_the_growth():
+    s = Session(cfg.replace(cfg.DEFAULT, activation="linear", spectral_radius=1.5, T=50)[0])
+    warning = s.compute_now().warning
+    assert "explode" in warning and "ρ(W) = 1.5" in warning and "e+08" in warning
