@@ -270,7 +270,10 @@ class Session:
 
     def set_timestep(self, t: int) -> int:
         """Select a timestep (0-based), clamped to 0..T-1; returns the one selected."""
-        t = min(max(int(t), 0), self.config.T - 1)
+        try:
+            t = min(max(int(t), 0), self.config.T - 1)
+        except (TypeError, ValueError, OverflowError):     # not a step: keep the selection
+            return self.t
         if t != self.view["t"]:
             self.view["t"] = t
             self.events.emit("timestep", t=t)
@@ -278,7 +281,10 @@ class Session:
 
     def set_batch(self, b: int) -> int:
         """Select a batch element, clamped to 0..m-1; a new computation is needed (flow is per b)."""
-        b = min(max(int(b), 0), self.config.m - 1)
+        try:
+            b = min(max(int(b), 0), self.config.m - 1)
+        except (TypeError, ValueError, OverflowError):
+            return self.b
         if b != self.view["b"]:
             self.view["b"] = b
             self._bump()
