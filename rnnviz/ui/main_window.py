@@ -82,6 +82,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self._unsubscribe = session.events.subscribe(self._on_event)
 
         # --- lecture kit (installed by rnnviz/ui/file_actions.py, presentation.py, help.py) ---
+        from rnnviz.ui import export, file_actions, help, presentation
+        file_actions.install(self)
+        presentation.install(self)
+        help.install(self)
+        export.install(self)
         # --- end of lecture kit ---
 
         if not self.restore_layout():
