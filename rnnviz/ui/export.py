@@ -8,7 +8,9 @@ and puts the window's own style back afterwards.
 from __future__ import annotations
 
 import contextlib
+import os
 import re
+import tempfile
 import time
 from pathlib import Path
 
@@ -199,7 +201,24 @@ def export_window(window, path, size=None, style: Style = PRINT_LIGHT) -> Path:
 
 
 def export_session(session, path, view: str = WHOLE, size=None, theme: str = "light") -> Path:
-    """Build an offscreen window on a session, export one plot or the whole layout, close it."""
+    """Build an offscreen window on a session, export one plot or the whole layout, close it.
+
+    The window uses the default layout and settings in a temporary folder: an export neither
+    depends on nor changes the user's saved window layout."""
+    from rnnviz.ui.settings import SETTINGS_DIR_ENV
+    previous = os.environ.get(SETTINGS_DIR_ENV)
+    with tempfile.TemporaryDirectory(prefix="rnnviz-export-") as folder:
+        os.environ[SETTINGS_DIR_ENV] = folder
+        try:
+            return _export_session(session, path, view, size, theme)
+        finally:
+            if previous is None:
+                os.environ.pop(SETTINGS_DIR_ENV, None)
+            else:
+                os.environ[SETTINGS_DIR_ENV] = previous
+
+
+def _export_session(session, path, view, size, theme) -> Path:
     from rnnviz.ui.app import close_window, make_app
     from rnnviz.ui.main_window import MainWindow
     style = print_style(theme)

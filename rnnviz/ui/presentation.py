@@ -172,4 +172,6 @@ def install(window) -> Presentation:
     view.addAction(presentation.action)
     view.addAction(presentation.panels_action)
     window.presentation = presentation
+    if window.session.view.get("presentation"):     # a session saved in presentation mode
+        QtCore.QTimer.singleShot(0, presentation, lambda: presentation.set_active(True))
     return presentation
