@@ -74,6 +74,7 @@ class ParameterDock(QtWidgets.QDockWidget):
 
         body = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(body)
+        column.setContentsMargins(4, 4, 4, 4)
         column.addLayout(self._build_preset_row())
         for title, names in GROUPS:
             column.addWidget(self._build_group(title, names))
@@ -88,8 +89,8 @@ class ParameterDock(QtWidgets.QDockWidget):
         scroll.setHorizontalScrollBarPolicy(QtCore.Qt.ScrollBarAlwaysOff)
         scroll.setWidget(body)
         self.setWidget(scroll)
-        body.setMinimumWidth(body.sizeHint().width())
-        scroll.setMinimumWidth(body.sizeHint().width()
+        # As narrow as the controls allow, so the plots keep the room at 1280 x 800.
+        scroll.setMinimumWidth(body.minimumSizeHint().width()
                                + scroll.verticalScrollBar().sizeHint().width() + 4)
 
         self._sync_all()
@@ -102,6 +103,9 @@ class ParameterDock(QtWidgets.QDockWidget):
         label = QtWidgets.QLabel("Preset")
         self.preset_combo = QtWidgets.QComboBox()
         self.preset_combo.setObjectName("preset_combo")
+        self.preset_combo.setSizeAdjustPolicy(
+            QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
+        self.preset_combo.setMinimumContentsLength(16)   # long titles must not widen the dock
         self.preset_combo.addItem(NO_PRESET, None)
         for preset in presets.list_presets():
             self.preset_combo.addItem(preset.title, preset.name)
@@ -120,6 +124,7 @@ class ParameterDock(QtWidgets.QDockWidget):
     def _build_group(self, title: str, names) -> QtWidgets.QGroupBox:
         box = QtWidgets.QGroupBox(title)
         grid = QtWidgets.QGridLayout(box)
+        grid.setContentsMargins(6, 6, 6, 6)
         grid.setColumnStretch(1, 1)
         for name in names:
             binding = self._make_field(name)
@@ -132,11 +137,7 @@ class ParameterDock(QtWidgets.QDockWidget):
                 self.redraw_button.setToolTip("Pick a new random seed and draw new weights, "
                                               "inputs and targets with it.")
                 self.redraw_button.clicked.connect(lambda: self.session.redraw_seed())
-                grid.removeWidget(binding.editor)
-                seed_row = QtWidgets.QHBoxLayout()
-                seed_row.addWidget(binding.editor, 1)
-                seed_row.addWidget(self.redraw_button)
-                grid.addLayout(seed_row, grid.rowCount() - 2, 1)
+                grid.addWidget(self.redraw_button, grid.rowCount(), 1)
         return box
 
     def _make_field(self, name: str) -> FieldBinding:
