@@ -40,7 +40,8 @@ class GradientFlow:
     grad_norm: np.ndarray               # (T,) ||dL/ds_t||
     last_loss_grad_norm: np.ndarray     # (T,) ||dL_T/ds_t||, L_T the last step's term of L
     jacobian_norm: np.ndarray           # (T,) ||ds_T/ds_t||_2 (10**log10: may be inf or 0)
-    jacobian_top_sv: np.ndarray         # (T, k) top singular values of ds_T/ds_t
+    jacobian_top_sv: np.ndarray         # (T, k) top singular values of ds_T/ds_t (k <= n_s;
+                                        # those below ~1e-15 of the norm are rounding noise)
     log10_jacobian_norm: np.ndarray     # (T,) exact even where the norm leaves the float range
     bound: np.ndarray                   # (T,) (gamma sigma_max(W))^(T-1-t)
     log10_bound: np.ndarray             # (T,)

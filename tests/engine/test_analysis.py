@@ -1,0 +1,277 @@
+"""Gradient-flow analysis against exact cases and independent brute-force oracles."""
+
+import warnings
+from decimal import Decimal, getcontext
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from rnnviz.engine import Parameters, backward, forward, get_activation
+from rnnviz.engine.analysis import (Interrupted, connectivity, gradient_flow, spectrum,
+                                    step_shares)
+from rnnviz.engine.data import make_inputs, make_targets
+from rnnviz.engine.init import init_parameters
+
+ACTS = ("tanh", "relu", "sigmoid", "linear")
+
+
+def setup(seed, n_x=3, n_s=5, n_y=3, m=2, T=12, act="tanh", kind="gaussian", radius=1.1,
+          pattern="gaussian", ba=0.3):
+    rng = np.random.default_rng(seed)
+    p = init_parameters(rng, n_x, n_s, n_y, kind=kind, spectral_radius=radius, u_scale=1.0,
+                        v_scale=1.0, ba_scale=ba, by_scale=0.2)
+    x = make_inputs(rng, pattern, n_x, m, T)
+    s0 = rng.uniform(-0.5, 0.5, size=(n_s, m))
+    targets = make_targets(rng, "random", x, n_y)
+    trace = forward(p, x, s0, act)
+    return p, x, s0, targets, trace, backward(p, trace, targets)
+
+
+def brute_jacobians(p, trace, b):
+    """ds_{T-1}/ds_t for every t as explicit products J_{T-1} ... J_{t+1}."""
+    act = get_activation(trace.activation)
+    df = act.df(trace.a[:, b, :], trace.s[:, b, :])
+    T = df.shape[1]
+    P, out = np.eye(p.n_s), [None] * T
+    out[T - 1] = P
+    for t in range(T - 2, -1, -1):
+        P = P @ (df[:, t + 1][:, None] * p.W)
+        out[t] = P
+    return out
+
+
+def normal_matrix(rng, n, rho):
+    """A symmetric W = Q diag(lam) Q^T with spectral radius rho and spread-out eigenvalues."""
+    Q = np.linalg.qr(rng.standard_normal((n, n)))[0]
+    lam = rng.uniform(-1, 1, n)
+    lam[0] = 1.0
+    lam *= rho
+    return (Q * lam) @ Q.T, np.sort(np.abs(lam))[::-1]
+
+
+@pytest.mark.parametrize("n_s", [6, 60])          # the exact path and the subspace-iteration path
+@pytest.mark.parametrize("rho,T", [(0.9, 200), (1.3, 300), (0.5, 2000)])
+def test_linear_normal_W_gives_rho_powers(n_s, rho, T):
+    rng = np.random.default_rng(n_s)
+    W, moduli = normal_matrix(rng, n_s, rho)
+    p = Parameters(U=np.zeros((n_s, 2)), W=W, V=rng.standard_normal((2, n_s)),
+                   ba=np.zeros((n_s, 1)), by=np.zeros((2, 1)))
+    x, s0 = np.zeros((2, 1, T)), rng.standard_normal((n_s, 1))
+    targets = np.zeros((1, T), dtype=np.int64)
+    trace = forward(p, x, s0, "linear")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow = gradient_flow(p, trace, backward(p, trace, targets), targets, k=3)
+    powers = np.arange(T - 1, -1, -1)
+    expected = powers * np.log10(rho)               # 0.5^1999 = 1e-602: only the log is finite
+    np.testing.assert_allclose(flow.log10_jacobian_norm, expected, rtol=1e-10, atol=1e-10)
+    # the other singular values relative to the norm (those below ~1e-16 are rounding noise,
+    # as in any float64 product, so they are compared to 1e-8 of the norm)
+    expected_sv = powers[:, None] * np.log10(moduli[:3] / rho)[None, :]
+    np.testing.assert_allclose(10 ** (flow.log10_jacobian_top_sv - expected[:, None]),
+                               10 ** expected_sv, rtol=0, atol=1e-8)
+    np.testing.assert_allclose(flow.log10_bound, expected, rtol=1e-10, atol=1e-10)
+    assert abs(flow.rate_per_step - rho) <= 1e-10 * rho
+
+
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("n_s,kind,radius", [(5, "gaussian", 1.2), (50, "gaussian", 0.9),
+                                             (50, "sparse", 1.5), (64, "orthogonal", 1.0)])
+def test_jacobian_matches_brute_force_svd(act, n_s, kind, radius):
+    p, x, s0, targets, trace, grads = setup(n_s, n_s=n_s, act=act, kind=kind, radius=radius,
+                                            T=40, pattern="symbols")
+    b = 1
+    flow = gradient_flow(p, trace, grads, targets, b=b, k=4)
+    assert flow.jacobian_top_sv.shape == (40, 4)
+    for t, P in enumerate(brute_jacobians(p, trace, b)):
+        sv = np.linalg.svd(P, compute_uv=False)[:4]
+        assert abs(flow.jacobian_norm[t] - sv[0]) <= 1e-8 * sv[0]
+        np.testing.assert_allclose(flow.jacobian_top_sv[t], sv, rtol=0, atol=1e-8 * sv[0])
+    assert flow.jacobian_norm[-1] == 1.0
+
+
+@settings(max_examples=25, deadline=None)
+@given(seed=st.integers(0, 10**6), act=st.sampled_from(ACTS), n_s=st.integers(1, 60),
+       T=st.integers(1, 40), radius=st.floats(0.0, 3.0),
+       kind=st.sampled_from(("gaussian", "orthogonal", "identity", "sparse")))
+def test_jacobian_never_exceeds_its_bound(seed, act, n_s, T, radius, kind):
+    p, x, s0, targets, trace, grads = setup(seed, n_s=n_s, T=T, act=act, kind=kind,
+                                            radius=radius, m=1)
+    flow = gradient_flow(p, trace, grads, targets)
+    finite = np.isfinite(flow.log10_jacobian_norm)
+    assert np.all(flow.log10_jacobian_norm[finite]
+                  <= flow.log10_bound[finite] + np.log10(1 + 1e-10))
+    assert flow.jacobian_norm[T - 1] == 1.0 and flow.bound[T - 1] == 1.0
+    for name in ("grad_norm", "last_loss_grad_norm", "jacobian_norm", "bound"):
+        assert getattr(flow, name).shape == (T,)
+
+
+def test_grad_norm_is_the_norm_of_ds():
+    p, x, s0, targets, trace, grads = setup(1, T=15)
+    flow = gradient_flow(p, trace, grads, targets, b=1)
+    np.testing.assert_allclose(flow.grad_norm, np.linalg.norm(grads.ds[:, 1, :], axis=0),
+                               rtol=1e-14)
+
+
+def last_step_loss_from(p, trace, targets, b, t, s_t, act):
+    """-log y_{T-1}[target] / m when the state at step t is replaced by s_t (plain loop)."""
+    f = get_activation(act).f
+    s = s_t
+    for k in range(t + 1, trace.T):
+        s = f(p.U @ trace.x[:, b, k] + p.W @ s + p.ba[:, 0])
+    z = p.V @ s + p.by[:, 0]
+    z = z - z.max()
+    return -(z[targets[b, -1]] - np.log(np.sum(np.exp(z)))) / trace.m
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_last_loss_gradient_matches_finite_differences(act):
+    p, x, s0, targets, trace, grads = setup(2, T=8, act=act, m=3)
+    b, h = 2, 1e-6
+    flow = gradient_flow(p, trace, grads, targets, b=b)
+    for t in range(trace.T):
+        s_t = trace.s[:, b, t]
+        fd = np.array([(last_step_loss_from(p, trace, targets, b, t, s_t + h * e, act)
+                        - last_step_loss_from(p, trace, targets, b, t, s_t - h * e, act)) / (2 * h)
+                       for e in np.eye(p.n_s)])
+        assert abs(flow.last_loss_grad_norm[t] - np.linalg.norm(fd)) <= 1e-7 * max(np.linalg.norm(fd), 1e-3)
+    assert flow.last_loss_grad_norm[-1] == pytest.approx(flow.grad_norm[-1], rel=1e-12)
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_connectivity_matches_finite_differences(act):
+    p, x, s0, targets, trace, grads = setup(3, T=9, act=act, m=2)
+    b, t, k, h = 1, 6, 2, 1e-6
+    conn = connectivity(p, trace, t, b=b, k=k)
+    for tp in range(trace.T):
+        grad = np.zeros(p.n_x)
+        for i in range(p.n_x):
+            xp, xm = x.copy(), x.copy()
+            xp[i, b, tp] += h
+            xm[i, b, tp] -= h
+            grad[i] = (forward(p, xp, s0, act).z[k, b, t] - forward(p, xm, s0, act).z[k, b, t]) / (2 * h)
+        assert abs(conn[tp] - np.linalg.norm(grad)) <= 1e-7 * max(np.abs(conn).max(), 1e-6)
+    assert np.all(conn[t + 1:] == 0)
+
+
+def test_connectivity_defaults_to_the_argmax_class():
+    p, x, s0, targets, trace, grads = setup(4, T=6)
+    k = int(np.argmax(trace.y[:, 0, 4]))
+    np.testing.assert_array_equal(connectivity(p, trace, 4), connectivity(p, trace, 4, k=k))
+
+
+def test_step_shares_split_dW_into_steps():
+    p, x, s0, targets, trace, grads = setup(5, T=10, act="tanh", m=3)
+    df = get_activation("tanh").df(trace.a, trace.s)
+    da = grads.ds * df
+    s_prev = np.concatenate([s0[:, :, None], trace.s[:, :, :-1]], axis=2)
+    dW_t = [da[:, :, t] @ s_prev[:, :, t].T for t in range(10)]
+    np.testing.assert_allclose(sum(dW_t), grads.dW, rtol=1e-10, atol=1e-14)
+    norms = np.array([np.linalg.norm(d) for d in dW_t])
+    np.testing.assert_allclose(step_shares(p, trace, grads), norms / norms.sum(), rtol=1e-10)
+    norms_b = np.array([np.linalg.norm(np.outer(da[:, 1, t], s_prev[:, 1, t])) for t in range(10)])
+    np.testing.assert_allclose(step_shares(p, trace, grads, b=1), norms_b / norms_b.sum(), rtol=1e-10)
+
+
+def test_spectrum():
+    rng = np.random.default_rng(0)
+    W = rng.standard_normal((7, 7))
+    spec = spectrum(W)
+    lam = np.linalg.eigvals(W)
+    np.testing.assert_allclose(np.abs(spec.eigenvalues), np.sort(np.abs(lam))[::-1], rtol=1e-12)
+    assert spec.spectral_radius == pytest.approx(np.max(np.abs(lam)), rel=1e-14)
+    assert spec.sigma_max == pytest.approx(np.linalg.svd(W, compute_uv=False)[0], rel=1e-14)
+    W[1, 2] = np.nan
+    bad = spectrum(W)
+    assert np.isnan(bad.spectral_radius) and np.isnan(bad.sigma_max) and bad.eigenvalues.shape == (7,)
+
+
+def test_exploding_linear_regime_is_finite_in_log_space_without_warnings():
+    p, x, s0, targets, trace, grads = setup(6, n_s=32, T=1000, act="linear", radius=2.0, m=1,
+                                            pattern="gaussian", ba=0.0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow = gradient_flow(p, trace, grads, targets)
+        shares = step_shares(p, trace, grads)
+        conn = connectivity(p, trace, 999)
+    assert np.all(np.isfinite(flow.log10_jacobian_norm)) and np.all(np.isfinite(flow.log10_bound))
+    assert 250 < flow.log10_jacobian_norm[0] <= flow.log10_bound[0]
+    assert flow.rate_per_step == pytest.approx(10 ** (flow.log10_jacobian_norm[0] / 999))
+    assert shares.shape == conn.shape == (1000,)
+
+
+def test_overflowing_states_are_reported_not_raised():
+    p, x, s0, targets, trace, grads = setup(7, n_s=20, T=1000, act="linear", radius=3.0, m=1)
+    assert trace.nonfinite_steps.size                    # the forward pass overflowed
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow = gradient_flow(p, trace, grads, targets)
+        shares = step_shares(p, trace, grads)
+        connectivity(p, trace, 999)
+    assert flow.nonfinite_steps.size
+    assert np.all(np.isfinite(flow.log10_jacobian_norm))   # linear: the Jacobian is W^k anyway
+    assert np.isnan(shares).any()
+
+
+def test_saturated_tanh_stays_exact_in_log_space():
+    """One unit, inputs driving |a| far beyond where 1 - tanh(a)^2 rounds to 0."""
+    a_values = [25.0, -40.0, 300.0, 5.0]
+    T, w = len(a_values) + 1, 0.5
+    p = Parameters(U=np.ones((1, 1)), W=np.full((1, 1), w), V=np.ones((1, 1)),
+                   ba=np.zeros((1, 1)), by=np.zeros((1, 1)))
+    x = np.zeros((1, 1, T))
+    x[0, 0, 1:] = a_values                          # s is in [-1, 1], so a_t = x_t + w s_{t-1}
+    trace = forward(p, x, np.zeros((1, 1)), "tanh")
+    targets = np.zeros((1, T), dtype=np.int64)
+    flow = gradient_flow(p, trace, backward(p, trace, targets), targets)
+    getcontext().prec = 50
+    expected = Decimal(0)
+    for t in range(T - 2, -1, -1):
+        a = Decimal(float(trace.a[0, 0, t + 1]))
+        sech2 = 4 / (a.exp() + (-a).exp()) ** 2
+        expected += (sech2 * Decimal(w)).log10()
+        assert flow.log10_jacobian_norm[t] == pytest.approx(float(expected), rel=1e-12)
+    assert flow.log10_jacobian_norm[0] < -250
+
+
+def test_should_stop_interrupts():
+    p, x, s0, targets, trace, grads = setup(8, T=30)
+    calls = []
+
+    def stop():
+        calls.append(1)
+        return len(calls) >= 5
+
+    with pytest.raises(Interrupted):
+        gradient_flow(p, trace, grads, targets, should_stop=stop)
+    assert len(calls) == 5
+    gradient_flow(p, trace, grads, targets, should_stop=lambda: False)
+
+
+def test_single_step_and_dead_relu():
+    p, x, s0, targets, trace, grads = setup(9, T=1)
+    flow = gradient_flow(p, trace, grads, targets)
+    assert flow.jacobian_norm.tolist() == [1.0] and np.isnan(flow.rate_per_step)
+    p, x, s0, targets, trace, grads = setup(9, T=6, act="relu", ba=0.0)
+    p.ba[:] = -100.0                                   # every unit dead: f' = 0
+    trace = forward(p, x, s0, "relu")
+    grads = backward(p, trace, targets)
+    flow = gradient_flow(p, trace, grads, targets)
+    assert np.all(flow.jacobian_norm[:-1] == 0) and flow.rate_per_step == 0.0
+    assert np.all(flow.log10_jacobian_norm[:-1] == -np.inf) and flow.nonfinite_steps.size == 0
+
+
+@pytest.mark.parametrize("call,name", [
+    (lambda s: gradient_flow(s[0], s[4], s[5], s[3], b=2), "b"),
+    (lambda s: gradient_flow(s[0], s[4], s[5], s[3], k=0), "k"),
+    (lambda s: gradient_flow(s[0], s[4], s[5], s[3][:, :3]), "targets"),
+    (lambda s: gradient_flow(s[0].as_dict(), s[4], s[5], s[3]), "params"),
+    (lambda s: connectivity(s[0], s[4], 12), "t"),
+    (lambda s: connectivity(s[0], s[4], 3, k=3), "k"),
+    (lambda s: spectrum(np.zeros((2, 3))), "W"),
+])
+def test_bad_arguments_name_the_argument(call, name):
+    with pytest.raises(ValueError, match=rf"^{name}: expected"):
+        call(setup(10))
