@@ -9,17 +9,18 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.ui.style import NORMAL, Style
 
-MATRICES = {
+MATRICES = {   # caption, column (from) label, row (to) label
     "W": ("W  (n_s × n_s): hidden → hidden, the recurrence s_{t−1} → s_t",
-          "from hidden unit j (s_{t−1})", "to hidden unit i (s_t)"),
+          "from s_{t−1}", "to s_t"),
     "U": ("U  (n_s × n_x): input → hidden, a_t = U x_t + W s_{t−1} + b_a",
-          "from input feature j (x_t)", "to hidden unit i (s_t)"),
+          "from x_t", "to s_t"),
     "V": ("V  (n_y × n_s): hidden → output, z_t = V s_t + b_y",
-          "from hidden unit j (s_t)", "to output class i (z_t)"),
+          "from s_t", "to z_t"),
 }
 TABLE_MAX = 16
 ERROR_COLOUR = "#c0392b"
-HINT = "Click an entry to type a new value (rows i and columns j counted from 1)."
+HINT = ("Click a square of the heatmap, or double-click a table cell, to type a new value "
+        "(rows i and columns j count from 1).")
 
 
 def parse_weight(text: str) -> tuple[float | None, str | None]:
@@ -113,6 +114,8 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.session = session
         self.name = "W"
         self._label_style: dict = {}
+        self._layout = None            # (matrix, shape, style) the axes were last set up for
+        self._table_stale = True
         body = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(body)
 
@@ -145,6 +148,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.table.setObjectName("weight_table")
         self.table.itemChanged.connect(self._cell_edited)
         self.tabs.addTab(self.table, "Table")
+        self.tabs.currentChanged.connect(self._tab_changed)
         column.addWidget(self.tabs, 1)
 
         self.message = QtWidgets.QLabel(HINT)
@@ -200,7 +204,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
 
     # ----- session -> view ----------------------------------------------------------------
     def _on_event(self, name: str, *args, **payload) -> None:
-        if name in ("params", "config", "loaded"):
+        if name == "params":          # also sent after every load and every size change
             self.refresh()
 
     def matrix(self) -> np.ndarray:
@@ -223,29 +227,42 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         title, x_label, y_label = MATRICES[self.name]
         mark = "  — hand-edited" if self.name in edited else ""
         self.caption.setText(f"<b>{title}</b>{mark}")
-        self.plot_item.setLabel("bottom", f"column j: {x_label}", **self._label_style)
-        self.plot_item.setLabel("left", f"row i: {y_label}", **self._label_style)
         finite = M[np.isfinite(M)]
         half = float(np.max(np.abs(finite))) if finite.size else 1.0
         half = half if half > 0 else 1.0
         self.image.setImage(np.asarray(M, dtype=np.float64), autoLevels=False, levels=(-half, half))
-        self.image.setRect(QtCore.QRectF(0, 0, M.shape[1], M.shape[0]))
         self.colour_bar.setLevels((-half, half))
-        self.plot_item.setRange(xRange=(0, M.shape[1]), yRange=(0, M.shape[0]), padding=0.02)
-        self.plot_item.getAxis("bottom").setTicks([centre_ticks(M.shape[1])])
-        self.plot_item.getAxis("left").setTicks([centre_ticks(M.shape[0])])
-        self._fill_table(M)
-        if self.entry_editor.isVisible() and self.entry_editor.target is not None:
-            _, i, j = self.entry_editor.target
-            if i >= M.shape[0] or j >= M.shape[1] or self.entry_editor.target[0] != self.name:
-                self.entry_editor.hide()
-
-    def _fill_table(self, M: np.ndarray) -> None:
+        layout = (self.name, M.shape, id(self.style))
+        if layout != self._layout:          # axes only change with the matrix or the style
+            self._layout = layout
+            self.plot_item.setLabel("bottom", f"column j ({x_label})", **self._label_style)
+            self.plot_item.setLabel("left", f"row i ({y_label})", **self._label_style)
+            self.image.setRect(QtCore.QRectF(0, 0, M.shape[1], M.shape[0]))   # after setImage
+            self.plot_item.setRange(xRange=(0, M.shape[1]), yRange=(0, M.shape[0]), padding=0.02)
+            self.plot_item.getAxis("bottom").setTicks([centre_ticks(M.shape[1])])
+            self.plot_item.getAxis("left").setTicks([centre_ticks(M.shape[0])])
         small = M.shape[0] <= TABLE_MAX and M.shape[1] <= TABLE_MAX
         self.tabs.setTabEnabled(1, small)
         self.tabs.setTabToolTip(1, "Every entry as a number you can edit." if small else
                                 f"The table is shown for matrices up to {TABLE_MAX} × {TABLE_MAX}; "
                                 f"this one is {M.shape[0]} × {M.shape[1]}: use the heatmap.")
+        self._table_stale = True
+        if self.tabs.currentIndex() == 1:
+            self._fill_table()
+        if self.entry_editor.isVisible() and self.entry_editor.target is not None:
+            name, i, j = self.entry_editor.target
+            if i >= M.shape[0] or j >= M.shape[1] or name != self.name:
+                self.entry_editor.hide()
+
+    def _tab_changed(self, index: int) -> None:
+        if index == 1 and self._table_stale:
+            self._fill_table()
+
+    def _fill_table(self) -> None:
+        """Show the matrix in the table (only when the table tab is looked at)."""
+        self._table_stale = False
+        M = self.matrix()
+        small = M.shape[0] <= TABLE_MAX and M.shape[1] <= TABLE_MAX
         blocker = QtCore.QSignalBlocker(self.table)
         if not small:
             self.table.setRowCount(0)
@@ -254,20 +271,22 @@ class WeightEditorDock(QtWidgets.QDockWidget):
             return
         self.table.setRowCount(M.shape[0])
         self.table.setColumnCount(M.shape[1])
-        half = float(np.max(np.abs(M))) if np.all(np.isfinite(M)) and M.size else 1.0
-        cmap = self.style.colormap("diverging")
+        finite = M[np.isfinite(M)]
+        half = float(np.max(np.abs(finite))) if finite.size else 1.0
+        half = half if half > 0 else 1.0
+        level = np.clip(0.5 + 0.5 * np.nan_to_num(M, nan=0.0) / half, 0.0, 1.0)
+        colours = self.style.colormap("diverging").map(level.ravel(), mode="qcolor")
+        white, black = QtGui.QColor("white"), QtGui.QColor("black")
         for i in range(M.shape[0]):
             for j in range(M.shape[1]):
                 item = self.table.item(i, j)
                 if item is None:
                     item = QtWidgets.QTableWidgetItem()
                     self.table.setItem(i, j, item)
-                item.setText(f"{M[i, j]:.4g}")
+                item.setText(f"{M[i, j]:.3g}")
                 item.setToolTip(f"{entry_name(self.name, i, j)} = {M[i, j]:.6g}")
-                level = 0.5 + 0.5 * M[i, j] / half if half > 0 and np.isfinite(M[i, j]) else 0.5
-                colour = cmap.mapToQColor(min(1.0, max(0.0, level)))
-                item.setBackground(colour)
-                item.setForeground(QtGui.QColor("white" if abs(level - 0.5) > 0.35 else "black"))
+                item.setBackground(colours[i * M.shape[1] + j])
+                item.setForeground(white if abs(level[i, j] - 0.5) > 0.35 else black)
         self.table.resizeColumnsToContents()
         del blocker
 
@@ -319,5 +338,5 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         i, j = item.row(), item.column()
         if self._commit_text(self.name, i, j, item.text()):
             blocker = QtCore.QSignalBlocker(self.table)
-            item.setText(f"{self.matrix()[i, j]:.4g}")
+            item.setText(f"{self.matrix()[i, j]:.3g}")
             del blocker

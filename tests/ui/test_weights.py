@@ -58,6 +58,7 @@ def test_click_entry_and_type_value(qtbot, dock, session):
     assert not dock.entry_editor.isVisible()
     assert "W" in session.edited
     assert dock.matrix_combo.currentText() == "W (hand-edited)"
+    dock.tabs.setCurrentIndex(1)
     assert dock.table.item(i, j).text() == "0.75"
 
 
@@ -108,7 +109,7 @@ def test_table_cell_edit(qtbot, dock, session):
     W1 = session.params.W.copy()
     table.item(0, 0).setText("letters")               # a bad edit is refused and reverted
     np.testing.assert_array_equal(session.params.W, W1)
-    assert table.item(0, 0).text() == f"{W1[0, 0]:.4g}"
+    assert table.item(0, 0).text() == f"{W1[0, 0]:.3g}"
     assert "not a number" in dock.message.text()
 
 
@@ -138,3 +139,15 @@ def test_large_matrix_has_no_table_but_heatmap(dock, session):
     assert not session.apply(n_s=40)
     assert dock.image.image.shape == (40, 40)
     assert not dock.tabs.isTabEnabled(1)
+
+
+def test_click_maps_to_the_right_entry_after_a_size_change(qtbot, dock, session):
+    assert not session.apply(n_s=5)
+    qtbot.wait(20)
+    click_entry(qtbot, dock, 4, 1)
+    assert dock.entry_editor.target == ("W", 4, 1)
+    type_entry(qtbot, dock, "-3")
+    assert session.params.W[4, 1] == -3.0
+    dock.matrix_combo.setCurrentIndex(dock.matrix_combo.findData("V"))   # V is n_y x n_s = 8 x 5
+    click_entry(qtbot, dock, 7, 4)
+    assert dock.entry_editor.target == ("V", 7, 4)
