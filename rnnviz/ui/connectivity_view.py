@@ -56,6 +56,7 @@ class ConnectivityView(PlotView):
         self.values: np.ndarray | None = None       # bars shown (T,)
         self.shown_key: tuple[int, int, int] | None = None
         self._next_id = 0
+        self._top = 0.0
         if worker is not None:
             worker.finished.connect(self._arrived)
         self.restyle(self.style_)
@@ -64,6 +65,9 @@ class ConnectivityView(PlotView):
         self.bars.setOpts(brush=pg.mkBrush(style.bar), pen=pg.mkPen(None))
 
     def draw_result(self, result) -> None:
+        self._top = 0.0
+        self.set_title(self.plot_item, "Input connectivity of the output at the selected t:  "
+                                       "‖∂z_t[k]/∂x_t′‖,  k = arg max class at t")
         T = time_extent(result)
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)
         self.plot_item.setXRange(0.5, T + 0.5, padding=0)
@@ -100,11 +104,12 @@ class ConnectivityView(PlotView):
         shown = np.where(np.isfinite(values), values, 0.0)
         self.bars.setOpts(x=np.arange(1, values.size + 1), height=shown, width=0.85)
         top = float(shown.max()) if shown.size and shown.max() > 0 else 1.0
-        self.plot_item.setYRange(0, top * 1.08, padding=0)
+        if not 0.5 * self._top <= top <= self._top:     # re-range only on big changes
+            self._top = top * 1.08
+            self.plot_item.setYRange(0, self._top, padding=0)
         self.values, self.shown_key = values, key
         t = key[1]
-        self.set_title(self.plot_item, f"Input connectivity of the output at t = {t + 1}:  "
-                                       f"‖∂z_t[k]/∂x_t′‖,  k = arg max class")
         older = values[: t + 1]
         reach = int(np.sum(older >= 0.01 * older.max())) if older.size and older.max() > 0 else 0
-        self.readout.setText(f"inputs within 1 % of the strongest influence: {reach} of {t + 1} steps")
+        self.readout.setText(f"t = {t + 1}: inputs within 1 % of the strongest influence: "
+                             f"{reach} of {t + 1} steps")

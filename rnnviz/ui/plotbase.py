@@ -55,6 +55,8 @@ class PlotView(QtWidgets.QWidget):
         self.readout = QtWidgets.QLabel(" ")
         self.readout.setObjectName("readout")
         self.readout.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.readout.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Fixed)
+        self.readout.setFixedHeight(self.readout.fontMetrics().height() + 4)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -186,6 +188,7 @@ class PlotView(QtWidgets.QWidget):
         for line in self.cursors:
             line.setPen(style.pen(style.cursor, max(2.0, style.line_width)))
         self.readout.setFont(style.font())
+        self.readout.setFixedHeight(self.readout.fontMetrics().height() + 4)
         self.restyle(style)
         self.refresh()
 
