@@ -64,39 +64,82 @@ def settle(window, timeout_s: float = 20.0) -> None:
         time.sleep(0.002)
 
 
+def widget_fonts(window) -> list[tuple[QtWidgets.QWidget, QtGui.QFont]]:
+    """The fonts MainWindow.apply_style sets outside the plots (time bar, status bar), to put back.
+
+    (A window starts in the application's default font, which Style NORMAL does not repeat.)"""
+    status = window.status
+    widgets = [window.timebar, status] + [getattr(status, n) for n in
+                                          ("warning", "loss", "rho", "sigma", "ms")
+                                          if hasattr(status, n)]
+    return [(w, QtGui.QFont(w.font())) for w in widgets]
+
+
+def restore_fonts(fonts) -> None:
+    for widget, font in fonts:
+        widget.setFont(font)
+
+
+def shrink_axes(view) -> None:
+    """Let pyqtgraph's axes give back the text room the larger print fonts took (they only grow)."""
+    for item in view.plot_items():
+        for name in ("left", "right", "top", "bottom"):
+            axis = item.getAxis(name)
+            axis.textWidth, axis.textHeight = 30, 18      # pyqtgraph's initial values
+            axis._updateWidth()
+            axis._updateHeight()
+            axis.picture = None
+            axis.update()
+
+
 @contextlib.contextmanager
 def styled(window, style: Style):
-    """Draw the window in `style` inside the block, in its own style again afterwards."""
-    previous = window.style_
+    """Draw the window in `style` inside the block; afterwards its own style, size and layout.
+
+    (Larger print fonts raise minimum sizes, which can grow the window or move splitters.)"""
+    previous, size, fonts = window.style_, window.size(), widget_fonts(window)
+    splitters = [s.saveState() for s in window.splitters]
     window.apply_style(style)
     try:
         yield
     finally:
         window.apply_style(previous)
+        restore_fonts(fonts)
+        for view in window.views.values():
+            shrink_axes(view)
+        QtWidgets.QApplication.processEvents()
+        window.resize(size)
+        for splitter, state in zip(window.splitters, splitters):
+            splitter.restoreState(state)
+        QtWidgets.QApplication.processEvents()
 
 
 @contextlib.contextmanager
-def detached(view, size: tuple[int, int]):
-    """A view's pyqtgraph canvas laid out alone at exactly `size` pixels, put back afterwards."""
-    canvas = view.graphics
-    layout = view.layout()
-    index = layout.indexOf(canvas)
-    layout.removeWidget(canvas)
+def standalone(view, size: tuple[int, int], style: Style):
+    """A fresh copy of a plot view on the same session, its canvas alone at exactly `size`.
+
+    The window's own view is never touched (pyqtgraph axes keep the room larger fonts needed,
+    so restyling the live view would change the window's layout). Deleted afterwards."""
+    copy = type(view)(view.session)     # ConnectivityView without a worker computes in-line
+    canvas = copy.graphics
+    copy.layout().removeWidget(canvas)
     canvas.setParent(None)
     canvas.setAttribute(QtCore.Qt.WA_DontShowOnScreen, True)   # laid out, never on screen
     canvas.resize(*size)
     canvas.show()
-    QtWidgets.QApplication.processEvents()
     try:
+        copy.apply_style(style)         # also redraws from the session's result
+        QtWidgets.QApplication.processEvents()
+        copy.refresh()
         if (canvas.width(), canvas.height()) != tuple(size):
             raise ExportError(f"{view.title} cannot be drawn at {size[0]}x{size[1]} pixels")
         yield canvas
     finally:
+        copy._unsubscribe()
+        copy._timer.stop()
         canvas.hide()
-        canvas.setAttribute(QtCore.Qt.WA_DontShowOnScreen, False)
-        canvas.setParent(view)
-        layout.insertWidget(index, canvas, 1)
-        canvas.show()
+        canvas.deleteLater()
+        copy.deleteLater()
 
 
 def _paint(widget: QtWidgets.QWidget, painter: QtGui.QPainter) -> None:
@@ -158,8 +201,7 @@ def export_view(window, name: str, path, size=None, style: Style = PRINT_LIGHT) 
         raise ExportError(f"unknown view {name!r}; one of {', '.join(window.views)}")
     size = tuple(size or VIEW_SIZE)
     view = window.views[name]
-    with styled(window, style), detached(view, size) as canvas:
-        view.refresh()
+    with standalone(view, size, style) as canvas:
         if fmt == "png":
             _render_png(canvas, path, size, style.background)
         else:
@@ -271,8 +313,7 @@ def copy_plot(window, name: str) -> None:
     """Put one plot (print style, default size) on the clipboard as an image, ready to paste."""
     view = window.views[name]
     style = PRINT_LIGHT
-    with styled(window, style), detached(view, VIEW_SIZE) as canvas:
-        view.refresh()
+    with standalone(view, VIEW_SIZE, style) as canvas:
         image = QtGui.QImage(*VIEW_SIZE, QtGui.QImage.Format_ARGB32)
         image.fill(QtGui.QColor(style.background))
         painter = QtGui.QPainter(image)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from rnnviz.ui.export import restore_fonts, shrink_axes, widget_fonts
 from rnnviz.ui.style import PRESENTATION
 
 EXPLANATION_SCALE = 1.8
@@ -93,6 +94,7 @@ class Presentation(QtCore.QObject):
             "views": {n: not v.isHidden() for n, v in w.views.items()},
             "style": w.style_,
             "font_scale": getattr(explanation, "font_scale", 1.0),
+            "fonts": widget_fonts(w),
         }
         self.active = True
         w.session.set_view(presentation=True)
@@ -117,6 +119,9 @@ class Presentation(QtCore.QObject):
         if hasattr(explanation, "set_font_scale"):
             explanation.set_font_scale(saved.get("font_scale", 1.0))
         w.apply_style(saved.get("style", w.style_))
+        restore_fonts(saved.get("fonts", ()))
+        for view in w.views.values():
+            shrink_axes(view)
         for name, visible in saved.get("views", {}).items():
             w.set_view_visible(name, visible)
         if "state" in saved:
