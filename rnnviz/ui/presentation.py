@@ -89,6 +89,8 @@ class Presentation(QtCore.QObject):
         w = self.window
         explanation = w.docks.get("explanation")
         self._saved = {
+            "geometry": w.saveGeometry(),
+            "size": w.size(),
             "state": w.saveState(),
             "splitters": [s.saveState() for s in w.splitters],
             "views": {n: not v.isHidden() for n, v in w.views.items()},
@@ -124,6 +126,10 @@ class Presentation(QtCore.QObject):
             shrink_axes(view)
         for name, visible in saved.get("views", {}).items():
             w.set_view_visible(name, visible)
+        QtWidgets.QApplication.processEvents()     # minimum sizes shrink back first
+        if "geometry" in saved:
+            w.restoreGeometry(saved["geometry"])
+            w.resize(saved["size"])
         if "state" in saved:
             w.restoreState(saved["state"])
         for splitter, state in zip(w.splitters, saved.get("splitters", ())):
@@ -172,6 +178,9 @@ class PanelsDialog(QtWidgets.QDialog):
 def install(window) -> Presentation:
     """Add View > Presentation mode (F5) and View > Presentation panels… to a MainWindow."""
     presentation = Presentation(window)
+    # Apply the window's style once now, so that leaving presentation mode (which applies it
+    # again) restores exactly the fonts the window started with.
+    window.apply_style(window.style_)
     view = window.menus["view"]
     view.addSeparator()
     view.addAction(presentation.action)
