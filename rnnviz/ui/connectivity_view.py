@@ -66,8 +66,6 @@ class ConnectivityView(PlotView):
 
     def draw_result(self, result) -> None:
         self._top = 0.0
-        self.set_title(self.plot_item, "Input connectivity of the output at the selected t:  "
-                                       "‖∂z_t[k]/∂x_t′‖,  k = arg max class at t")
         T = time_extent(result)
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)
         self.plot_item.setXRange(0.5, T + 0.5, padding=0)
@@ -111,5 +109,5 @@ class ConnectivityView(PlotView):
         t = key[1]
         older = values[: t + 1]
         reach = int(np.sum(older >= 0.01 * older.max())) if older.size and older.max() > 0 else 0
-        self.readout.setText(f"t = {t + 1}: inputs within 1 % of the strongest influence: "
-                             f"{reach} of {t + 1} steps")
+        self.readout.setText(f"▲ Input connectivity ‖∂z_t[k]/∂x_t′‖ of the output at t = {t + 1} "
+                             f"(k = arg max): {reach} of {t + 1} inputs within 1 % of the strongest")

@@ -10,9 +10,9 @@ from rnnviz.ui.plotbase import PlotView, time_extent
 # (attribute of GradientFlow, legend text); the Jacobian and the bound use their exact log10.
 CURVES = (
     ("grad_norm", "‖∂L/∂s_t‖"),
-    ("last_loss_grad_norm", "‖∂L_T/∂s_t‖ (last loss)"),
-    ("log10_jacobian_norm", "‖∂s_T/∂s_t‖ (Jacobian)"),
-    ("log10_bound", "(γ σ_max)^(T−t) bound"),
+    ("last_loss_grad_norm", "‖∂L_T/∂s_t‖"),
+    ("log10_jacobian_norm", "‖∂s_T/∂s_t‖"),
+    ("log10_bound", "bound (γσ_max)^(T−t)"),
 )
 VANISHING, EXPLODING = 0.98, 1.02
 

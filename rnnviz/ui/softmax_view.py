@@ -47,7 +47,7 @@ class SoftmaxView(PlotView):
             item.setFont(style.font(bold=True))
 
     def draw_result(self, result) -> None:
-        self.set_title(self.plot_item, "Softmax output y_t at the selected t")
+        self.set_title(self.plot_item, "Softmax output y_t")
         n_y = int(result.trace.y.shape[0])
         if n_y != self._n_y:
             self._n_y = n_y
@@ -84,7 +84,7 @@ class SoftmaxView(PlotView):
         self._place(self.argmax_text, argmax, heights, 0.07 if target == argmax else 0.0)
         loss = float(result.grads.loss_t[b, t])
         self.loss_at_t = loss
-        self.loss_text.setText(f"t = {t + 1}:  loss −log y_t[target] = {loss:.3g}")
+        self.loss_text.setText(f"t = {t + 1}: loss = {loss:.3g}")
         self.loss_text.setPos(self.plot_item.vb.width() - 6, 2)
         self.set_cursors(t + 1)
         where = f"target class {target + 1}" if target is not None else "target unknown"
