@@ -9,7 +9,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from rnnviz.state import sharecode
+from rnnviz.state import sessionfile, sharecode
 from rnnviz.state.sessionfile import SessionFileError
 from rnnviz.ui.settings import app_settings
 
@@ -193,9 +193,10 @@ class FileActions(QtCore.QObject):
 
     def open_path(self, path) -> bool:
         """Open a session file; a message box (and no change) when it cannot be used."""
-        if not self.maybe_save():
-            return False
         try:
+            sessionfile.load(path)          # a bad file is reported before any question
+            if not self.maybe_save():
+                return False
             self.session.load_file(path)
         except SessionFileError as exc:
             self.error("cannot open the session", f"{Path(path).name} cannot be opened:\n\n{exc}"
