@@ -66,6 +66,8 @@ class EntryEditor(QtWidgets.QFrame):
         self.line = QtWidgets.QLineEdit()
         self.line.setObjectName("entry_value")
         self.line.setMinimumWidth(110)
+        self.line.setToolTip("Type the new value and press Enter (Esc cancels); it must be a "
+                             "finite number.")
         self.line.returnPressed.connect(self._apply)
         row.addWidget(self.label)
         row.addWidget(self.line)

@@ -182,3 +182,14 @@ def test_text_input_needs_matching_sizes_and_applies_on_editing_finished(qtbot, 
     qtbot.keyClick(edit, QtCore.Qt.Key_Return)
     assert session.config.text == "dlrow olleh"
     assert not dock.fields["text"].invalid
+
+
+def test_loading_a_preset_drops_refused_values(qtbot, dock, session):
+    type_into(qtbot, dock.fields["n_y"].editor, "3")          # refused: 'next' needs n_y == n_x
+    assert dock.fields["n_y"].invalid
+    preset = presets.list_presets()[0]
+    session.load_preset(preset.name)
+    assert not dock.fields["n_y"].invalid
+    assert not any(b.error.isVisibleTo(dock) for b in dock.fields.values())
+    assert dock.fields["n_y"].editor.value() == preset.config.n_y
+    assert dock.preset_combo.currentData() == preset.name

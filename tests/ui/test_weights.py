@@ -151,3 +151,14 @@ def test_click_maps_to_the_right_entry_after_a_size_change(qtbot, dock, session)
     dock.matrix_combo.setCurrentIndex(dock.matrix_combo.findData("V"))   # V is n_y x n_s = 8 x 5
     click_entry(qtbot, dock, 7, 4)
     assert dock.entry_editor.target == ("V", 7, 4)
+
+
+def test_escape_closes_the_entry_editor_without_change(qtbot, dock, session):
+    W0 = session.params.W.copy()
+    click_entry(qtbot, dock, 3, 3)
+    line = dock.entry_editor.line
+    line.selectAll()
+    qtbot.keyClicks(line, "0.5")
+    qtbot.keyClick(line, QtCore.Qt.Key_Escape)
+    assert not dock.entry_editor.isVisible()
+    np.testing.assert_array_equal(session.params.W, W0)
