@@ -115,7 +115,7 @@ class ChoiceField(FieldBinding):
     def __init__(self, field, label, tip, choices, on_edit, names=None):
         combo = QtWidgets.QComboBox()
         combo.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToMinimumContentsLengthWithIcon)
-        combo.setMinimumContentsLength(6)       # long names may elide rather than widen the dock
+        combo.setMinimumContentsLength(11)      # the longest short name shows whole
         for choice in choices:
             combo.addItem((names or {}).get(choice, choice), choice)
         super().__init__(field, label, tip, combo, on_edit)

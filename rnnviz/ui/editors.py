@@ -12,16 +12,15 @@ from rnnviz.ui.editor_fields import (
     ChoiceField, FieldBinding, FloatField, IntField, SliderField, TextField,
 )
 
-CHOICE_NAMES = {
+CHOICE_NAMES = {   # short enough to show whole in the narrow dock; the tooltips say more
     "activation": {"tanh": "tanh", "relu": "ReLU", "sigmoid": "sigmoid", "linear": "linear"},
-    "init": {"gaussian": "Gaussian", "orthogonal": "orthogonal", "identity": "identity (IRNN)",
+    "init": {"gaussian": "Gaussian", "orthogonal": "orthogonal", "identity": "identity",
              "sparse": "sparse"},
-    "input_pattern": {"symbols": "one-hot symbols", "gaussian": "Gaussian noise",
-                      "impulse": "impulse at t = 1", "sine": "sine waves", "text": "text (one-hot)"},
-    "target_pattern": {"next": "next symbol", "copy": "copy (delayed input)",
-                       "random": "random classes"},
+    "input_pattern": {"symbols": "symbols", "gaussian": "Gaussian", "impulse": "impulse",
+                      "sine": "sine waves", "text": "text"},
+    "target_pattern": {"next": "next symbol", "copy": "copy", "random": "random"},
     "initial_state": {"zeros": "zeros", "random": "random"},
-    "dtype": {"float64": "float64 (double)", "float32": "float32 (single)"},
+    "dtype": {"float64": "float64", "float32": "float32"},
 }
 
 GROUPS = (
