@@ -72,8 +72,8 @@ class ExplanationDock(QtWidgets.QDockWidget):
             return f"## Custom set-up\n\n{CUSTOM_TEXT}\n\n### The model\n\n{MODEL_TEXT}"
         parts = [f"## {_escape(preset.title)}"]
         if self.is_modified(preset):
-            parts.append(f"*Modified from preset “{_escape(preset.title)}”: the text below "
-                         "describes the preset's own settings.*")
+            parts.append(f"*Modified from preset “{_escape(preset.title)}”: choose it again "
+                         "to go back to its settings.*")
         if preset.summary:
             parts.append(f"**{_escape(preset.summary)}**")
         parts.append(preset.explanation)
