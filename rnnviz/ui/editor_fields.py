@@ -37,6 +37,18 @@ class FieldBinding(QtCore.QObject):
         self.error.setTextFormat(QtCore.Qt.RichText)
         self.error.hide()
         self.invalid = False
+        self.guard_wheel(editor)
+
+    def guard_wheel(self, widget: QtWidgets.QWidget) -> None:
+        """Let the mouse wheel scroll the dock unless the control has keyboard focus."""
+        widget.setFocusPolicy(QtCore.Qt.StrongFocus)
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event) -> bool:
+        if event.type() == QtCore.QEvent.Wheel and not obj.hasFocus():
+            event.ignore()              # passes on to the scroll area
+            return True
+        return False
 
     def add_to(self, grid: QtWidgets.QGridLayout) -> None:
         """Append this field (editor row + error row) to a two-column grid."""
@@ -171,6 +183,7 @@ class SliderField(FieldBinding):
         self.spin.setRange(self.lo, self.hi)
         self.spin.setSingleStep(0.01)
         super().__init__(field, label, tip, self.spin, on_edit)
+        self.guard_wheel(self.slider)
         self.slider.setToolTip(tip)
         self.slider.valueChanged.connect(self._slid)
         self.spin.valueChanged.connect(self._typed)

@@ -193,3 +193,25 @@ def test_loading_a_preset_drops_refused_values(qtbot, dock, session):
     assert not any(b.error.isVisibleTo(dock) for b in dock.fields.values())
     assert dock.fields["n_y"].editor.value() == preset.config.n_y
     assert dock.preset_combo.currentData() == preset.name
+
+
+def test_mouse_wheel_over_an_unfocused_control_does_not_change_it(qtbot, dock, session):
+    from PySide6 import QtGui, QtWidgets
+    spin = dock.fields["T"].editor
+    dock.fields["n_s"].editor.setFocus()
+    before = session.config.T
+
+    def wheel(widget):
+        centre = QtCore.QPointF(widget.rect().center())
+        event = QtGui.QWheelEvent(centre, QtCore.QPointF(widget.mapToGlobal(centre.toPoint())),
+                                  QtCore.QPoint(0, 0), QtCore.QPoint(0, 120),
+                                  QtCore.Qt.NoButton, QtCore.Qt.NoModifier,
+                                  QtCore.Qt.NoScrollPhase, False)
+        QtWidgets.QApplication.sendEvent(widget, event)
+
+    wheel(spin)
+    assert session.config.T == before and spin.value() == before
+    spin.setFocus()
+    qtbot.waitUntil(spin.hasFocus, timeout=1000)
+    wheel(spin)
+    assert session.config.T == before + 1
