@@ -61,20 +61,27 @@ def test_typing_hidden_size_changes_session_and_requests_recompute(qtbot, dock, 
 
 
 def test_radius_slider_applies_while_dragging(qtbot, dock, session, events):
+    from PySide6 import QtWidgets
     field = dock.fields["spectral_radius"]
     slider = field.slider
-    slider.setSliderDown(True)         # the user holds the handle
+    option = QtWidgets.QStyleOptionSlider()
+    slider.initStyleOption(option)
+    handle = slider.style().subControlRect(QtWidgets.QStyle.CC_Slider, option,
+                                           QtWidgets.QStyle.SC_SliderHandle, slider).center()
+    qtbot.mousePress(slider, QtCore.Qt.LeftButton, pos=handle)
     seen = []
-    for tick in (100, 400, 700):
-        slider.setValue(tick)
+    for dx in (15, 30, 60):
+        qtbot.mouseMove(slider, handle + QtCore.QPoint(dx, 0))
+        assert slider.isSliderDown()                       # still dragging
         seen.append(session.config.spectral_radius)
-        assert field.spin.value() == pytest.approx(session.config.spectral_radius)
-    slider.setSliderDown(False)
-    lo, hi = field.lo, field.hi
-    assert seen == pytest.approx([lo + (hi - lo) * t / field.STEPS for t in (100, 400, 700)])
+        assert field.spin.value() == pytest.approx(seen[-1])
+        rho = np.max(np.abs(np.linalg.eigvals(session.params.W)))
+        assert rho == pytest.approx(seen[-1], rel=1e-9)    # W already rescaled mid-drag
+    qtbot.mouseRelease(slider, QtCore.Qt.LeftButton, pos=handle + QtCore.QPoint(60, 0))
+    assert seen[0] < seen[1] < seen[2]
     assert events.count("config") >= 3
-    rho = np.max(np.abs(np.linalg.eigvals(session.params.W)))
-    assert rho == pytest.approx(session.config.spectral_radius, rel=1e-9)
+    lo, hi = field.lo, field.hi
+    assert seen[-1] == pytest.approx(lo + (hi - lo) * slider.value() / field.STEPS)
     before = session.config.spectral_radius
     slider.setFocus()
     qtbot.keyClick(slider, QtCore.Qt.Key_Right)
