@@ -79,10 +79,12 @@ def _flat(r: np.ndarray) -> np.ndarray:
 
 
 def _nonfinite_steps(*row_arrays: np.ndarray) -> np.ndarray:
-    """Indices t where any of the (T, m, n) arrays has a non-finite entry."""
+    """Indices t where any of the (T, m, n) arrays has a non-finite entry (call inside np.errstate)."""
     bad = np.zeros(row_arrays[0].shape[0], dtype=bool)
     for r in row_arrays:
-        bad |= ~np.isfinite(r).all(axis=(1, 2))
+        suspect = ~np.isfinite(r.sum(axis=(1, 2)))     # cheap screen: no full-size temporary
+        for t in np.flatnonzero(suspect & ~bad):        # a finite sum can only overflow: recheck
+            bad[t] = not np.isfinite(r[t]).all()
     return np.flatnonzero(bad)
 
 

@@ -273,3 +273,13 @@ def test_properties(make_problem, n_x, n_s, n_y, m, T, act, seed):
     g32 = backward(p32, tr32, pr.targets)
     np.testing.assert_allclose(tr32.s, tr.s, rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(g32.dW, g.dW, rtol=1e-3, atol=1e-4 * max(1, np.abs(g.dW).max()))
+
+
+def test_huge_but_finite_states_are_not_reported_nonfinite(recwarn):
+    """Two entries of 1e308 overflow a sum, not the float range: no step is non-finite."""
+    p = Parameters(U=np.zeros((2, 1)), W=np.zeros((2, 2)), V=np.zeros((2, 2)),
+                   ba=np.full((2, 1), 1e308), by=np.zeros((2, 1)))
+    tr = forward(p, np.ones((1, 3, 4)), np.zeros((2, 3)), "linear")
+    assert np.all(np.isfinite(tr.s)) and tr.nonfinite_steps.size == 0
+    assert backward(p, tr, np.zeros((3, 4), dtype=int)).nonfinite_steps.size == 0
+    assert len(recwarn) == 0
