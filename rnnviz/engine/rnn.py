@@ -187,13 +187,13 @@ def backward(params: Parameters, trace: Trace, targets: np.ndarray) -> Gradients
                    f"n_x={trace.x.shape[0]}, n_s={n_s}, n_y={trace.z.shape[0]}, {trace.x.dtype.name}")
     targets = check_targets("targets", targets, m, T, params.n_y)
     x_r, a_r, s_r, Z, Y = (rows(v) for v in (trace.x, trace.a, trace.s, trace.z, trace.y))
-    tgt = targets.T[:, :, None]                                    # (T, m, 1)
+    pick = (np.arange(T)[:, None], np.arange(m)[None, :], targets.T)   # [t, b, target[b, t]]
     with np.errstate(all="ignore"):
         zmax = Z.max(axis=-1)                                      # loss by log-sum-exp of logits
         lse = zmax + np.log(np.exp(Z - zmax[:, :, None]).sum(axis=-1))
-        loss_r = lse - np.take_along_axis(Z, tgt, axis=-1)[:, :, 0]   # (T, m)
+        loss_r = lse - Z[pick]                                     # (T, m)
         dZ = Y.copy()                                              # dL/dz_t = (y_t - onehot) / m
-        np.put_along_axis(dZ, tgt, np.take_along_axis(dZ, tgt, axis=-1) - 1, axis=-1)
+        dZ[pick] -= 1
         dZ /= m
         dZ2 = _flat(dZ)
         ds_out = np.matmul(dZ2, params.V).reshape(T, m, n_s)      # dL/ds_t through the output only
