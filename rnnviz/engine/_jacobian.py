@@ -7,8 +7,9 @@ import numpy as np
 LN10 = np.log(10.0)
 EXACT_SVD_MAX_N = 48     # up to this n_s a full SVD per step is cheaper than subspace iteration
 RITZ_RTOL = 1e-11        # accept Ritz values when their error estimate is below this times ||P||
-OVERSAMPLE = 10          # subspace size k + OVERSAMPLE
-MAX_ITERATIONS = 20      # subspace iterations per step before falling back to a full SVD
+OVERSAMPLE = 16          # subspace size k + OVERSAMPLE
+MAX_ITERATIONS = 10      # subspace iterations per step before falling back to a full SVD
+GUARD = 0.5              # iterate only while the mass outside the basis is below GUARD * S_k
 FLUSH = 1e-200           # entries below this times the largest are set to 0: subnormal
 FLUSH_EVERY = 16         # numbers make BLAS/LAPACK ~100x slower and carry no information
                          # (singular values below ~1e-16 ||P|| are rounding noise anyway)
@@ -77,47 +78,76 @@ class _TopSingularValues:
     left basis U, B = P^T U = X S Y^T gives Ritz values S and a right basis X; C = P X = U' S' Z^T
     gives the next Ritz values and left basis. Each half step costs one n x n x q product and one
     n x q SVD; the left basis is kept as the warm start for the next matrix.
+    Ritz values are accepted when (a) their residual error estimate is below RITZ_RTOL ||P|| and
+    (b) the mass of P outside the basis, eps = ||P - U U^T P||_F (>= ||U_perp^T P||_2, which
+    bounds any singular value the basis could have missed), is below GUARD * S_k, so no singular
+    value above S_k can be missing. Where (b) fails (a flat spectrum, as in the first steps of a
+    product or for orthogonal W), the step uses an exact SVD instead.
     """
 
     def __init__(self, n: int, k: int):
         self.k = k
-        self.q = min(n, k + OVERSAMPLE)
+        self.q = min(n, k + OVERSAMPLE)         # smallest block
+        self.q_max = max(self.q, n // 4)        # largest block worth iterating with
         self.exact = n <= max(EXACT_SVD_MAX_N, 2 * self.q)
-        self.U = None
-        self.fallbacks = 0
+        self.U = None                           # None: exact SVDs until the spectrum has decayed
+        self.exact_steps = 0
         self.iterations = 0                     # half steps, for the benchmark
+
+    def _block_size(self, mass: np.ndarray, outside: float) -> int | None:
+        """The smallest block (>= q) whose outside mass passes the guard with a factor 2 to spare."""
+        allowed = 0.5 * (GUARD * np.sqrt(mass[self.k - 1])) ** 2 - outside
+        tail = np.cumsum(mass[::-1])[::-1]                     # tail[j] = sum of mass[j:]
+        fits = np.flatnonzero(np.append(tail, 0.0)[self.q:] <= allowed)
+        return self.q + int(fits[0]) if fits.size else None
+
+    def _exact(self, P: np.ndarray) -> np.ndarray:
+        self.exact_steps += 1
+        S = np.linalg.svd(P, compute_uv=False)
+        if not self.exact:
+            size = self._block_size(S ** 2, 0.0)
+            if size is not None and size <= self.q_max:     # decayed enough: iterate from here
+                self.U = np.linalg.svd(P)[0][:, :size].copy()
+        return S[:self.k]
+
+    def _iterate(self, P: np.ndarray) -> np.ndarray | None:
+        k, U = self.k, self.U
+        B = _flush(P.T @ U)
+        for _ in range(MAX_ITERATIONS):
+            self.iterations += 1
+            X, S, Yt = np.linalg.svd(B, full_matrices=False)
+            C = _flush(P @ X)
+            res = np.linalg.norm(C[:, :k] - (U @ Yt[:k].T) * S[:k], axis=0)
+            if _converged(S, res, k):
+                U, mass = U @ Yt.T, S ** 2
+                break
+            self.iterations += 1
+            U, S, Zt = np.linalg.svd(C, full_matrices=False)
+            B = _flush(P.T @ U)
+            res = np.linalg.norm(B[:, :k] - (X @ Zt[:k].T) * S[:k], axis=0)
+            if _converged(S, res, k):
+                mass = np.sum(B * B, axis=0)             # ||P^T u_j||^2
+                break
+        else:
+            return None
+        outside = np.vdot(P, P) - np.vdot(B, B)      # ||P||_F^2 - ||U^T P||_F^2
+        if not outside <= (GUARD * S[k - 1]) ** 2:
+            return None
+        size = self._block_size(mass, outside)      # shrink the block as the spectrum decays
+        self.U = U[:, :size] if size is not None else U
+        return S[:k]
 
     def __call__(self, P: np.ndarray) -> np.ndarray:
         """The top k singular values of P, descending (NaN if P is not finite)."""
-        k = self.k
         try:
-            if self.exact:
-                return np.linalg.svd(P, compute_uv=False)[:k]
             if self.U is not None:
-                U, B = self.U, _flush(P.T @ self.U)
-                for _ in range(MAX_ITERATIONS):
-                    self.iterations += 1
-                    X, S, Yt = np.linalg.svd(B, full_matrices=False)
-                    if not np.all(np.isfinite(S)):
-                        return np.full(k, np.nan)
-                    C = _flush(P @ X)
-                    res = np.linalg.norm(C[:, :k] - (U @ Yt[:k].T) * S[:k], axis=0)
-                    if _converged(S, res, k):
-                        self.U = U @ Yt.T
-                        return S[:k]
-                    self.iterations += 1
-                    U, S, Zt = np.linalg.svd(C, full_matrices=False)
-                    B = _flush(P.T @ U)
-                    res = np.linalg.norm(B[:, :k] - (X @ Zt[:k].T) * S[:k], axis=0)
-                    if _converged(S, res, k):
-                        self.U = U
-                        return S[:k]
-                self.fallbacks += 1
-            U, S, _ = np.linalg.svd(P)
+                S = self._iterate(P)
+                if S is not None:
+                    return S
+                self.U = None
+            return self._exact(P)
         except np.linalg.LinAlgError:                # LAPACK refuses NaN/inf input
-            return np.full(k, np.nan)
-        self.U = U[:, :self.q].copy()
-        return S[:k]
+            return np.full(self.k, np.nan)
 
 
 def jacobian_products(W: np.ndarray, log_df: np.ndarray, k: int, g_last: np.ndarray,

@@ -92,6 +92,33 @@ def test_jacobian_matches_brute_force_svd(act, n_s, kind, radius):
     assert flow.jacobian_norm[-1] == 1.0
 
 
+@pytest.mark.parametrize("act,radius", [("tanh", 1.0), ("relu", 1.2), ("sigmoid", 3.0)])
+def test_subspace_iteration_matches_brute_force_on_a_larger_case(act, radius, monkeypatch):
+    """n_s = 96 over 150 steps: most steps go through the warm-started iteration, not an SVD."""
+    from rnnviz.engine import _jacobian
+    made = []
+    original = _jacobian._TopSingularValues
+
+    class Counting(original):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+    monkeypatch.setattr(_jacobian, "_TopSingularValues", Counting)
+    p, x, s0, targets, trace, grads = setup(11, n_x=8, n_s=96, n_y=8, T=150, act=act,
+                                            radius=radius, pattern="symbols", m=1)
+    flow = gradient_flow(p, trace, grads, targets, k=3)
+    assert made[0].exact_steps < 40 and made[0].iterations > 100
+    c = 0.0
+    df = get_activation(act).df(trace.a[:, 0, :], trace.s[:, 0, :])
+    P = np.eye(96)
+    for t in range(148, -1, -1):
+        P = P @ (df[:, t + 1][:, None] * p.W)
+        norm = np.linalg.norm(P, 2)
+        P, c = P / norm, c + np.log10(norm)
+        sv = np.linalg.svd(P, compute_uv=False)[:3]
+        np.testing.assert_allclose(10 ** (flow.log10_jacobian_top_sv[t] - c), sv, rtol=0, atol=1e-8)
+
+
 @settings(max_examples=25, deadline=None)
 @given(seed=st.integers(0, 10**6), act=st.sampled_from(ACTS), n_s=st.integers(1, 60),
        T=st.integers(1, 40), radius=st.floats(0.0, 3.0),

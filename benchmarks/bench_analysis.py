@@ -1,0 +1,129 @@
+"""Print how fast the gradient-flow analysis runs: the full Jacobian curve, its scaling, connectivity.
+
+Run: .venv/bin/python benchmarks/bench_analysis.py [--quick]
+Figures only; nothing here asserts a time. Times are the best of a few runs (the machine is
+shared); the "matmul floor" is T-1 plain n_s x n_s products, the part no exact method avoids.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import time
+
+import numpy as np
+
+from rnnviz.engine import _jacobian, backward, forward, get_activation
+from rnnviz.engine.analysis import connectivity, gradient_flow
+from rnnviz.engine.data import make_inputs, make_targets
+from rnnviz.engine.init import init_parameters
+
+TARGET_MS = 500.0
+
+
+def problem(n_s, T, act="tanh", radius=1.0, seed=0, n_x=8):
+    """A default-demo-like network: Gaussian W at the radius, one-hot symbols, next-symbol targets."""
+    rng = np.random.default_rng(seed)
+    p = init_parameters(rng, n_x, n_s, n_x, kind="gaussian", spectral_radius=radius, u_scale=1.0,
+                        v_scale=1.0, ba_scale=0.1, by_scale=0.0)
+    x = make_inputs(rng, "symbols", n_x, 1, T)
+    targets = make_targets(rng, "next", x, n_x)
+    trace = forward(p, x, np.zeros((n_s, 1)), act)
+    return p, trace, backward(p, trace, targets), targets
+
+
+def best_ms(fn, repeats):
+    times = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return 1e3 * min(times)
+
+
+def matmul_floor_ms(n, T, repeats):
+    A, B, C = np.random.rand(n, n), np.random.rand(n, n), np.empty((n, n))
+
+    def run():
+        for _ in range(T - 1):
+            np.matmul(A, B, out=C)
+    return best_ms(run, repeats)
+
+
+def counted_flow(p, trace, grads, targets):
+    """Run gradient_flow once, returning (flow, half steps per step, steps done by exact SVD)."""
+    made = []
+    original = _jacobian._TopSingularValues
+
+    class Counting(original):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+    _jacobian._TopSingularValues = Counting
+    try:
+        flow = gradient_flow(p, trace, grads, targets)
+    finally:
+        _jacobian._TopSingularValues = original
+    top = made[0] if made else None
+    T = trace.T
+    return flow, (top.iterations / max(T - 1, 1) if top else 0.0), (top.exact_steps if top else 0)
+
+
+def accuracy(p, trace, flow, every=25):
+    """Largest |sigma_i - exact sigma_i| / exact sigma_1 over steps t = T-1-every*j (explicit product + SVD)."""
+    act = get_activation(trace.activation)
+    df = act.df(trace.a[:, 0, :], trace.s[:, 0, :])
+    T, P, worst, c = trace.T, np.eye(p.n_s), 0.0, 0.0
+    for t in range(T - 2, -1, -1):
+        P = P @ (df[:, t + 1][:, None] * p.W)
+        scale = np.linalg.norm(P, 2)          # keep the oracle in range; track its log
+        P /= scale
+        c += np.log10(scale)
+        if (T - 1 - t) % every == 0:
+            sv = np.linalg.svd(P, compute_uv=False)[:flow.jacobian_top_sv.shape[1]]
+            mine = 10 ** (flow.log10_jacobian_top_sv[t] - c)
+            worst = max(worst, float(np.max(np.abs(mine - sv))))
+    return worst
+
+
+def fit_exponent(sizes, times):
+    return float(np.polyfit(np.log(sizes), np.log(times), 1)[0])
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="one run per figure")
+    args = parser.parse_args()
+    repeats = 1 if args.quick else 3
+    print(f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores; "
+          f"OPENBLAS_NUM_THREADS={os.environ.get('OPENBLAS_NUM_THREADS', 'unset')}")
+
+    print("\nFull gradient flow (Jacobian norm + top-3 singular values for every t), tanh, radius 1.0")
+    print(f"{'n_s':>5} {'T':>5} {'flow ms':>9} {'matmul floor ms':>16} {'half-steps/step':>16} "
+          f"{'exact SVDs':>10} {'max err/||P||':>13}")
+    rows = {}
+    grid = [(n, 500) for n in (64, 128, 256, 512)] + [(256, T) for T in (125, 250, 1000)]
+    for n_s, T in grid:
+        p, trace, grads, targets = problem(n_s, T)
+        flow, halves, fallbacks = counted_flow(p, trace, grads, targets)
+        ms = best_ms(lambda: gradient_flow(p, trace, grads, targets), repeats)
+        floor = matmul_floor_ms(n_s, T, repeats)
+        err = accuracy(p, trace, flow) if (n_s, T) == (256, 500) else float("nan")
+        rows[(n_s, T)] = ms
+        print(f"{n_s:>5} {T:>5} {ms:>9.1f} {floor:>16.1f} {halves:>16.2f} {fallbacks:>10} "
+              f"{err:>13.1e}")
+    print(f"\nn_s = 256, T = 500: {rows[(256, 500)]:.0f} ms (target < {TARGET_MS:.0f} ms)")
+    ns = [64, 128, 256, 512]
+    Ts = [125, 250, 500, 1000]
+    print(f"time ~ n_s^{fit_exponent(ns, [rows[(n, 500)] for n in ns]):.2f} at T = 500 "
+          f"(O(T n_s^3) algorithm; small n_s are dominated by per-step overhead)")
+    print(f"time ~ T^{fit_exponent(Ts, [rows[(256, T)] for T in Ts]):.2f} at n_s = 256")
+
+    p, trace, grads, targets = problem(256, 500)
+    ms = best_ms(lambda: connectivity(p, trace, 499), max(repeats, 5))
+    print(f"\nconnectivity at n_s = 256, T = 500, t = T-1: {ms:.1f} ms "
+          f"(a 60 fps frame is {1000 / 60:.1f} ms)")
+
+
+if __name__ == "__main__":
+    main()
