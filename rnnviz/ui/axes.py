@@ -1,17 +1,102 @@
-"""Axis helpers: integer ticks for steps and units."""
+"""Axis helpers: integer ticks for steps and units, powers of ten for log10 data, no SI prefixes."""
 from __future__ import annotations
 
+import math
+
 import pyqtgraph as pg
+from PySide6 import QtGui
+
+_SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
+WIDEST_TICK = "−0.25"        # the widest tick label a colour bar or linear axis shows (scaled)
+WIDEST_POWER = "10⁻³⁰⁰"      # the widest tick label of a log10 axis
+
+
+def superscript(k: int) -> str:
+    return str(int(k)).translate(_SUPERSCRIPT)
+
+
+def power_of_ten(k: float) -> str:
+    """'10⁻⁶' for k = -6 ('1' and '10' for 0 and 1); never evaluates 10**k (k may be 400)."""
+    if abs(k - round(k)) > 1e-9:
+        return f"10^{k:.2g}"
+    k = int(round(k))
+    return "1" if k == 0 else "10" if k == 1 else "10" + superscript(k)
+
+
+def decade_scale(top: float) -> tuple[float, str]:
+    """(factor, caption suffix) that keeps tick labels short when values reach 10^±3 and beyond.
+
+    Values are shown multiplied by factor = 10^-k and the caption says '×10ᵏ'."""
+    if not math.isfinite(top) or top <= 0:
+        return 1.0, ""
+    k = math.floor(math.log10(top))
+    if -2 <= k <= 2:
+        return 1.0, ""
+    return 10.0 ** -k, f" ×10{superscript(k)}"
+
+
+def plain(axis: pg.AxisItem) -> pg.AxisItem:
+    """No automatic SI prefix ('(x1e+18)') on an axis: captions say the scale themselves."""
+    if axis.autoSIPrefix:
+        axis.autoSIPrefix = False
+        axis.autoSIPrefixScale = 1.0
+        axis.labelUnitPrefix = ""
+        axis._updateLabel()
+    return axis
 
 
 class IntegerAxis(pg.AxisItem):
     """An axis whose ticks fall on whole numbers only (time steps, unit and class indices)."""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plain(self)
 
     def tickSpacing(self, minVal, maxVal, size):
         levels = [(s, o) for s, o in super().tickSpacing(minVal, maxVal, size) if s >= 1]
         return levels or [(1.0, 0.0)]
 
 
+class Log10Axis(pg.AxisItem):
+    """Axis for data that are already log10 values: ticks on whole decades labelled 10⁻⁶.
+
+    (pyqtgraph's own log mode computes 10**value for its labels and SI prefix, which
+    overflows for the exponents an exploding network reaches.)"""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        plain(self)
+
+    def tickSpacing(self, minVal, maxVal, size):
+        levels = [(s, o) for s, o in super().tickSpacing(minVal, maxVal, size) if s >= 1]
+        return levels or super().tickSpacing(minVal, maxVal, size)
+
+    def tickStrings(self, values, scale, spacing):
+        return [power_of_ten(v * scale) for v in values]
+
+
 def integer_axes(*sides: str) -> dict[str, IntegerAxis]:
     """axisItems for a PlotItem with integer ticks on the given sides."""
     return {side: IntegerAxis(orientation=side) for side in sides}
+
+
+def text_width(font: QtGui.QFont, text: str) -> int:
+    return QtGui.QFontMetrics(font).horizontalAdvance(text)
+
+
+def vertical_axis_room(tick_font: QtGui.QFont, label_font: QtGui.QFont, widest: str) -> int:
+    """Pixels a left/right axis needs for tick labels as wide as `widest` plus a rotated caption."""
+    return (text_width(tick_font, widest) + 5 + 5          # tick length, text offset
+            + QtGui.QFontMetrics(label_font).height() + 10)   # caption line and its margins
+
+
+def sparse_ticks(top: float, factor: float = 1.0) -> list[list[tuple[float, str]]]:
+    """Ticks for a short axis from 0 to top: 0, a round value near top and its half (no crowding).
+
+    Labels show value × factor (see decade_scale); positions stay in data units."""
+    shown_top = top * factor
+    if not math.isfinite(shown_top) or shown_top <= 0:
+        return [[(0.0, "0")]]
+    unit = 10.0 ** math.floor(math.log10(shown_top))
+    nice = max(m * unit for m in (1, 2, 5) if m * unit <= shown_top)
+    return [[(0.0, "0"), (nice / factor, f"{nice:.3g}")], [(nice / 2 / factor, f"{nice / 2:.3g}")]]

@@ -8,10 +8,11 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from rnnviz.ui.axes import integer_axes
+from rnnviz.ui.axes import decade_scale, integer_axes, sparse_ticks
 from rnnviz.ui.plotbase import PlotView, shown_b, shown_t, time_extent
 
 MEMO_SIZE = 256
+AXIS_CAPTION = "‖∂z_t/∂x_t′‖"
 
 
 @dataclass(frozen=True)
@@ -47,7 +48,7 @@ class ConnectivityView(PlotView):
         self.plot_item.setMenuEnabled(False)
         self.plot_item.setMouseEnabled(x=True, y=False)
         self.set_label(self.plot_item, "bottom", "input step t′")
-        self.set_label(self.plot_item, "left", "‖∂z_t/∂x_t′‖")
+        self.set_label(self.plot_item, "left", AXIS_CAPTION)
         self.bars = pg.BarGraphItem(x=[1], height=[0], width=0.85)
         self.bars.setToolTip(self.tooltip)
         self.plot_item.addItem(self.bars)
@@ -57,6 +58,7 @@ class ConnectivityView(PlotView):
         self.shown_key: tuple[int, int, int] | None = None
         self._next_id = 0
         self._top = 0.0
+        self._suffix = ""
         if worker is not None:
             worker.finished.connect(self._arrived)
         self.restyle(self.style_)
@@ -99,15 +101,23 @@ class ConnectivityView(PlotView):
 
     def _show(self, key, values) -> None:
         values = np.asarray(values, dtype=np.float64)
-        shown = np.where(np.isfinite(values), values, 0.0)
+        shown = np.where(np.isfinite(values), values, 0.0)     # float64: no overflow in drawing
         self.bars.setOpts(x=np.arange(1, values.size + 1), height=shown, width=0.85)
         top = float(shown.max()) if shown.size and shown.max() > 0 else 1.0
         if not 0.5 * self._top <= top <= self._top:     # re-range only on big changes
             self._top = top * 1.08
             self.plot_item.setYRange(0, self._top, padding=0)
+            factor, suffix = decade_scale(self._top)     # short ticks; the caption says ×10ᵏ
+            self.plot_item.getAxis("left").setTicks(sparse_ticks(self._top, factor))
+            if suffix != self._suffix:
+                self._suffix = suffix
+                self.set_label(self.plot_item, "left", AXIS_CAPTION + suffix)
         self.values, self.shown_key = values, key
         t = key[1]
         older = values[: t + 1]
         reach = int(np.sum(older >= 0.01 * older.max())) if older.size and older.max() > 0 else 0
-        self.readout.setText(f"▲ Input connectivity ‖∂z_t[k]/∂x_t′‖ of the output at t = {t + 1} "
-                             f"(k = arg max): {reach} of {t + 1} inputs within 1 % of the strongest")
+        self.readout.show_text(
+            f"▲ Input connectivity ‖∂z_t[k]/∂x_t′‖ of the output at t = {t + 1} "
+            f"(k = arg max): {reach} of {t + 1} inputs within 1 % of the strongest",
+            f"▲ connectivity of the output at t = {t + 1} (k = arg max): {reach} of {t + 1} "
+            f"within 1 % of the strongest")

@@ -4,17 +4,22 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from rnnviz.ui.axes import IntegerAxis
-from rnnviz.ui.plotbase import PlotView, time_extent
+from rnnviz.ui.axes import IntegerAxis, Log10Axis
+from rnnviz.ui.plotbase import PlotView, shown_nonfinite, time_extent
 
 # (attribute of GradientFlow, legend text); the Jacobian and the bound use their exact log10.
 CURVES = (
     ("grad_norm", "‖∂L/∂s_t‖"),
     ("last_loss_grad_norm", "‖∂L_T/∂s_t‖"),
-    ("log10_jacobian_norm", "‖∂s_T/∂s_t‖"),
+    ("log10_jacobian_norm", "‖∂s_T/∂s_t‖ = σ₁"),
     ("log10_bound", "bound (γσ_max)^(T−t)"),
 )
+EXACT_LOG10 = {"last_loss_grad_norm": "log10_last_loss_grad_norm"}   # exact even past overflow
+SINGULAR_VALUES = (1, 2)         # columns of log10_jacobian_top_sv drawn thin: σ₂ and σ₃
+SV_LEGEND = "σ₂, σ₃ of ∂s_T/∂s_t"
+SV_NOISE_DECADES = 14.0          # σ_k this far below σ₁ is rounding noise (not drawn)
 VANISHING, EXPLODING = 0.98, 1.02
+LEGEND_SAMPLE = 46               # pixels of a legend entry besides its text (line sample, gaps)
 
 
 def rate_words(rate: float) -> str:
@@ -26,12 +31,35 @@ def rate_words(rate: float) -> str:
 
 
 def log10_curve(flow, attribute: str) -> np.ndarray:
-    """The curve's values as log10 (exact for the Jacobian and the bound, which may overflow)."""
+    """The curve's values as log10, NaN where not finite (exact for the Jacobian and the bound)."""
+    exact = EXACT_LOG10.get(attribute)
+    if exact is not None and hasattr(flow, exact):
+        attribute = exact
     values = np.asarray(getattr(flow, attribute), dtype=np.float64)
-    if attribute.startswith("log10_"):
-        return values
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.log10(values)
+    if not attribute.startswith("log10_"):
+        with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+            values = np.log10(values)
+    return np.where(np.isfinite(values), values, np.nan)
+
+
+def singular_value_curve(flow, k: int) -> np.ndarray | None:
+    """log10 σ_{k+1}(∂s_T/∂s_t) over t, NaN where it is rounding noise; None if not computed."""
+    sv = getattr(flow, "log10_jacobian_top_sv", None)
+    if sv is None:
+        return None
+    sv = np.asarray(sv, dtype=np.float64)
+    if sv.ndim != 2 or sv.shape[1] <= k:
+        return None
+    top = np.asarray(flow.log10_jacobian_norm, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        keep = np.isfinite(sv[:, k]) & ~(sv[:, k] < top - SV_NOISE_DECADES)
+    return np.where(keep, sv[:, k], np.nan)
+
+
+def flow_progress(result) -> float:
+    """How much of the gradient flow is computed, 0..1 (1 for results that are always complete)."""
+    progress = float(getattr(result, "flow_progress", 1.0))
+    return min(max(progress, 0.0), 1.0) if np.isfinite(progress) else 1.0
 
 
 class FlowView(PlotView):
@@ -40,20 +68,21 @@ class FlowView(PlotView):
     title = "Gradient flow"
     tooltip = ("Norms of the back-propagated gradient over t, log scale: ‖∂L/∂s_t‖ (total), "
                "‖∂L_T/∂s_t‖ (only the last step's loss), the Jacobian ‖∂s_T/∂s_t‖₂ = "
-               "‖Π diag(f′(a_k)) W‖ and its bound (γ σ_max(W))^(T−t). The rate is the geometric "
-               "mean factor per step of the Jacobian norm.")
+               "‖Π diag(f′(a_k)) W‖ (its largest singular value σ₁; the thin lines are σ₂ and "
+               "σ₃, which decay faster) and its bound (γ σ_max(W))^(T−t). The rate is the "
+               "geometric mean factor per step of the Jacobian norm.")
 
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
         self.rate_label = self.graphics.addLabel("", row=0, col=0)
-        self.legend = pg.LegendItem(colCount=4, labelTextSize=f"{self.style_.font_pt}pt")
+        self.legend = pg.LegendItem(colCount=5, labelTextSize=f"{self.style_.font_pt}pt")
         self.graphics.addItem(self.legend, row=1, col=0)
-        self.plot_item = self.graphics.addPlot(row=2, col=0, axisItems={"bottom": IntegerAxis("bottom")})
+        self.plot_item = self.graphics.addPlot(
+            row=2, col=0, axisItems={"bottom": IntegerAxis("bottom"), "left": Log10Axis("left")})
         self.plot_item.setMenuEnabled(False)
-        self.plot_item.getAxis("left").setLogMode(False, True)   # data are log10: label 10^k
         self.plot_item.setMouseEnabled(x=True, y=False)
         self.set_label(self.plot_item, "bottom", "time step t")
-        self.set_label(self.plot_item, "left", "gradient norm (log scale)")
+        self.set_label(self.plot_item, "left", "norm (log scale)")
         self.curves: dict[str, pg.PlotDataItem] = {}
         for attribute, text in CURVES:
             curve = pg.PlotDataItem(connect="finite", name=text)
@@ -61,6 +90,20 @@ class FlowView(PlotView):
             self.plot_item.addItem(curve)
             self.legend.addItem(curve, text)
             self.curves[attribute] = curve
+        self.sv_curves: dict[int, pg.PlotDataItem] = {}
+        for k in SINGULAR_VALUES:
+            curve = pg.PlotDataItem(connect="finite", name=SV_LEGEND)
+            curve.setToolTip(self.tooltip)
+            curve.setZValue(-1)         # under the main curves
+            self.plot_item.addItem(curve)
+            self.sv_curves[k] = curve
+        self.legend.addItem(self.sv_curves[SINGULAR_VALUES[0]], SV_LEGEND)
+        self.progress_label = pg.TextItem("", anchor=(0.0, 0.0))
+        self.progress_label.setParentItem(self.plot_item.vb)
+        self.progress_label.setPos(8, 6)
+        self.progress_label.setZValue(60)
+        self.progress_label.setVisible(False)
+        self.progress = 1.0
         self.add_cursor(self.plot_item)
         self._regions: list = []
         self.rate = float("nan")
@@ -70,35 +113,77 @@ class FlowView(PlotView):
         for (attribute, _), colour in zip(CURVES, style.curves):
             dash = attribute == "log10_bound"
             self.curves[attribute].setPen(style.pen(colour, dash=dash))
+        for curve in self.sv_curves.values():
+            curve.setPen(style.pen(style.curves[2], max(1.0, style.line_width / 2.5)))
         self.legend.setLabelTextColor(style.foreground)
         self.legend.setLabelTextSize(f"{style.font_pt}pt")
         for _, label in self.legend.items:
             label.setText(label.text, size=f"{style.font_pt}pt", color=style.foreground)
+        self.fit_legend()
+        self.progress_label.setColor(style.warning)
+        self.progress_label.setFont(style.font(style.font_pt, bold=True))
+        self.progress_label.fill = pg.mkBrush(style.background)
+
+    def fit_legend(self) -> None:
+        """As many legend columns as fit the canvas width (the legend never widens the plot)."""
+        widths = [label.itemRect().width() + LEGEND_SAMPLE for _, label in self.legend.items]
+        room = self.graphics.width() - 16
+        for columns in range(len(widths), 0, -1):      # grid columns: the widest entry each
+            if sum(max(widths[j::columns]) for j in range(columns)) <= room:
+                break
+        self.legend.setColumnCount(columns)
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self.fit_legend()
 
     def draw_result(self, result) -> None:
         flow = result.flow
         T = time_extent(result)
         t_axis = np.arange(1, T + 1, dtype=np.float64)
         lows, highs = [], []
-        for attribute, _ in CURVES:
-            y = log10_curve(flow, attribute)
-            self.curves[attribute].setData(t_axis, y)
+
+        def show(curve, y):
+            curve.setData(t_axis, y)
             finite = y[np.isfinite(y)]
             if finite.size:
                 lows.append(finite.min())
                 highs.append(finite.max())
+
+        for attribute, _ in CURVES:
+            show(self.curves[attribute], log10_curve(flow, attribute))
+        for k, curve in self.sv_curves.items():
+            y = singular_value_curve(flow, k)
+            curve.setVisible(y is not None)
+            show(curve, y if y is not None else np.full(T, np.nan))
         lo, hi = (min(lows), max(highs)) if lows else (-1.0, 1.0)
         pad = max(0.3, 0.05 * (hi - lo))
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)
         self.plot_item.setRange(xRange=(0.5, T + 0.5), yRange=(lo - pad, hi + pad), padding=0)
+        self.progress = flow_progress(result)
         self.rate = float(flow.rate_per_step)
-        colour = self.style_.warning if self.rate > EXPLODING or not np.isfinite(self.rate) \
-            else self.style_.curves[2]
-        self.rate_label.setText(f"Gradient flow:  {rate_words(self.rate)}",
-                                size=f"{self.style_.title_pt}pt", color=colour, bold=True)
-        self.shade_nonfinite(self.plot_item, self._regions, result.nonfinite_steps)
+        computing = self.progress < 1.0
+        if computing:
+            words = "computing the Jacobian ∂s_T/∂s_t …"
+        else:
+            words = rate_words(self.rate)
+        colour = self.style_.warning if not computing and (
+            self.rate > EXPLODING or not np.isfinite(self.rate)) else self.style_.curves[2]
+        self.fit_label(self.rate_label, (f"Gradient flow:  {words}", words), color=colour,
+                       bold=True)
+        self.progress_label.setText(f"computing ∂s_T/∂s_t … {100 * self.progress:.0f} %"
+                                    if computing else "")
+        self.progress_label.setVisible(computing)
+        self.shade_nonfinite(self.plot_item, self._regions, shown_nonfinite(result))
 
     def curve_data(self, attribute: str) -> tuple[np.ndarray, np.ndarray]:
         """(t, log10 values) of one curve as drawn."""
-        x, y = self.curves[attribute].getOriginalDataset()
+        curve = self.sv_curves[attribute] if isinstance(attribute, int) else self.curves[attribute]
+        x, y = curve.getOriginalDataset()
         return np.asarray(x), np.asarray(y)
+
+    def drawn_steps(self, attribute) -> np.ndarray:
+        """The 1-based steps where a curve has a finite point (what is actually drawn)."""
+        x, y = self.curve_data(attribute)
+        return x[np.isfinite(y)].astype(int)
+

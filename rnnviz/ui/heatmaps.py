@@ -5,38 +5,74 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from rnnviz.ui.axes import integer_axes
-from rnnviz.ui.plotbase import PlotView, shown_b, time_extent
+from rnnviz.ui.axes import decade_scale, integer_axes
+from rnnviz.ui.plotbase import (COLOURBAR_WIDTH, PlotView, colourbar_axis_width, shown_b,
+                                shown_nonfinite,
+                                time_extent)
 
 FIXED_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}   # the activation's value range
-GRADIENT_DECADES = 10.0    # colour scale spans this many powers of ten below the largest |dL/ds|
+GRADIENT_DECADES = 10.0    # the colour scale spans at most this many powers of ten ...
+MIN_DECADES = 1.0          # ... and at least this many
+GRADIENT_PERCENTILES = (2.0, 99.9)   # robust ends of the colour scale among finite log10|g|
+CLIP_REACH = 1e6           # images are clipped this many level-widths beyond their levels
 
 
 def state_levels(s: np.ndarray, activation: str) -> tuple[tuple[float, float], str]:
     """Colour levels for hidden states and the colour bar's caption saying how they were chosen."""
     if activation in FIXED_RANGES:
         lo, hi = FIXED_RANGES[activation]
-        return (lo, hi), f"s_t   ({activation}: {lo:g} … {hi:g})"
-    finite = np.abs(s[np.isfinite(s)])
+        return (lo, hi), f"s_t  ({activation} range)"
+    finite = np.abs(s[np.isfinite(s)]).astype(np.float64)
     top = float(np.percentile(finite, 99)) if finite.size else 1.0
-    top = top if top > 0 else 1.0
-    return (-top, top), f"s_t   (±{top:.3g}: 99th pct of |s|)"
+    top = top if 0 < top < np.inf else 1.0
+    return (-top, top), "s_t  (99th pct)"
 
 
-def log_magnitude(g: np.ndarray) -> tuple[np.ndarray, tuple[float, float]]:
-    """log10|g| for display (zeros at the bottom of the scale, non-finite as NaN) and its levels."""
+def drawable(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """float64 copy that pyqtgraph can colour without overflowing, NaN where not finite.
+
+    pyqtgraph rescales an image in its own dtype, (value − lower level) × 255/(upper − lower):
+    a float32 state near 3.4e38 overflows there, and so would a float64 one near 1.8e308. The
+    copy is float64 and clipped a million level-widths beyond the levels (the colours saturate
+    at the levels anyway), so ordinary values are passed on unchanged."""
+    lo, hi = levels
+    reach = CLIP_REACH * (hi - lo)
+    image = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        image = np.clip(image, lo - reach, hi + reach)
+    return np.ascontiguousarray(np.where(np.isfinite(values), image, np.nan))
+
+
+def gradient_levels(logs: np.ndarray) -> tuple[float, float]:
+    """Colour levels of log10|dL/ds|: robust percentiles of the finite values, 1 to 10 decades."""
+    finite = logs[np.isfinite(logs)]
+    if not finite.size:
+        return -1.0, 0.0
+    lo, hi = (float(v) for v in np.percentile(finite, GRADIENT_PERCENTILES))
+    hi = max(hi, lo)
+    lo = max(lo, hi - GRADIENT_DECADES)
+    if hi - lo < MIN_DECADES:
+        middle = 0.5 * (hi + lo)
+        lo, hi = middle - MIN_DECADES / 2, middle + MIN_DECADES / 2
+    return lo, hi
+
+
+def log10_abs(g: np.ndarray) -> np.ndarray:
+    """log10|g| in float64 (-inf for zeros, NaN for non-finite g), without warnings."""
     with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        logs = np.log10(np.abs(g))
-    finite = np.isfinite(logs)
-    if finite.any():
-        hi = float(logs[finite].max())
-        lo = max(float(logs[finite].min()), hi - GRADIENT_DECADES)
-    else:
-        lo, hi = -1.0, 0.0
-    if hi - lo < 1e-9:
-        lo, hi = lo - 0.5, hi + 0.5
-    logs = np.where(np.isfinite(g), np.maximum(logs, lo), np.nan)
-    return np.ascontiguousarray(logs), (lo, hi)
+        logs = np.log10(np.abs(np.asarray(g, dtype=np.float64)))
+    return np.where(np.isfinite(g), logs, np.nan)
+
+
+def log_magnitude(g: np.ndarray, levels: tuple[float, float] | None = None
+                  ) -> tuple[np.ndarray, tuple[float, float]]:
+    """log10|g| for display (zeros at the bottom of the scale, non-finite as NaN).
+
+    The levels default to gradient_levels(log10|g|); the view passes the levels of the whole
+    batch so that the scale stays put while t or the sequence changes."""
+    logs = log10_abs(g)
+    levels = gradient_levels(logs) if levels is None else levels
+    return drawable(np.where(logs == -np.inf, levels[0], logs), levels), levels
 
 
 class HeatmapView(PlotView):
@@ -44,6 +80,7 @@ class HeatmapView(PlotView):
 
     symbol = "s"
     colour_kind = "diverging"
+    colourbar_tooltip = ""
 
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
@@ -57,8 +94,12 @@ class HeatmapView(PlotView):
         self.image.setToolTip(self.tooltip)
         self.plot_item.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.style_.colormap(self.colour_kind),
-                                        interactive=False, width=14, label=" ")
+                                        interactive=False, width=COLOURBAR_WIDTH, label=" ")
+        self.colorbar.axis.setWidth(colourbar_axis_width(self.style_))
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
+        self.colorbar.setToolTip(self.colourbar_tooltip)
+        self.caption = ""
+        self.levels = (0.0, 1.0)
         self.add_cursor(self.plot_item)
         self._regions: list = []
         self.values: np.ndarray | None = None     # the numbers behind the image (units × T)
@@ -71,22 +112,31 @@ class HeatmapView(PlotView):
 
     def draw_result(self, result) -> None:
         values, image, levels, caption = self.data(result)
-        self.values = values
+        self.values, self.levels = values, levels
         n, T = values.shape
         self.image.setImage(image, autoLevels=False, levels=levels)
         self.image.setRect(QtCore.QRectF(0.5, 0.5, T, n))
         self.colorbar.setLevels(levels)
-        self.colorbar.axis.setLabel(caption, **{"font-size": f"{self.style_.font_pt}pt",
-                                                "color": self.style_.foreground})
+        factor, suffix = decade_scale(max(abs(levels[0]), abs(levels[1])))
+        self.colorbar.axis.setScale(factor)      # short tick labels; the caption says ×10ᵏ
+        base, _, note = caption.partition("  ")
+        self.caption = base + suffix + ("  " + note if note else "")
+        self.colorbar.axis.setLabel(self.caption, **{"font-size": f"{self.style_.font_pt}pt",
+                                                     "color": self.style_.foreground})
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5, yMin=0.5, yMax=n + 0.5)
         self.plot_item.setRange(xRange=(0.5, T + 0.5), yRange=(0.5, n + 0.5), padding=0)
-        self.shade_nonfinite(self.plot_item, self._regions, result.nonfinite_steps)
-        self.set_title(self.plot_item, self.heading(result))
+        self.shade_nonfinite(self.plot_item, self._regions, shown_nonfinite(result))
+        self.set_title(self.plot_item, *self.heading(result))
 
-    def heading(self, result) -> str:
-        return self.title
+    def heading(self, result) -> tuple[str, ...]:
+        """The title, then shorter variants for narrow windows."""
+        return (self.title,)
+
+    def axes(self):
+        return super().axes() + [self.colorbar.axis]
 
     def restyle(self, style) -> None:
+        self.colorbar.axis.setWidth(colourbar_axis_width(style))
         self.colorbar.setColorMap(style.colormap(self.colour_kind))
         self.colorbar.axis.setPen(style.foreground)
         self.colorbar.axis.setTextPen(style.foreground)
@@ -107,7 +157,7 @@ class HeatmapView(PlotView):
         if cell is None:
             return
         i, t = cell
-        self.readout.setText(self.describe(i, t, float(self.values[i, t])))
+        self.readout.show_text(self.describe(i, t, float(self.values[i, t])))
 
     def describe(self, i: int, t: int, value: float) -> str:
         return f"unit {i + 1}, t = {t + 1}: {self.symbol} = {value:.4g}"
@@ -127,18 +177,23 @@ class StateHeatmap(HeatmapView):
     tooltip = ("Hidden state s_t = f(U x_t + W s_{t−1} + b_a) of every unit (rows) at every step "
                "(columns) for the selected batch element. Colour range fixed by the activation "
                "(−1…1 for tanh, 0…1 for sigmoid). Click a column to select t.")
+    colourbar_tooltip = ("Colour scale of s_t: the activation's whole range for tanh (−1…1) and "
+                         "sigmoid (0…1); ± the 99th percentile of |s| for relu and linear. "
+                         "Diverging: white is 0, red positive, blue negative.")
     symbol = "s"
 
     def data(self, result):
         b = shown_b(self.session, result)
         s = np.ascontiguousarray(result.trace.s[:, b, :])
         levels, caption = state_levels(s, result.trace.activation)
-        return s, s, levels, caption
+        return s, drawable(s, levels), levels, caption
 
     def heading(self, result):
         b = shown_b(self.session, result)
-        return (f"Hidden state s_t = {result.trace.activation}(U x_t + W s_(t−1) + b_a)"
-                f"   ·   sequence {b + 1}")
+        f = result.trace.activation
+        return (f"Hidden state s_t = {f}(U x_t + W s_(t−1) + b_a)   ·   sequence {b + 1}",
+                f"s_t = {f}(U x_t + W s_(t−1) + b_a) · seq. {b + 1}",
+                f"Hidden state s_t · seq. {b + 1}")
 
 
 class GradientHeatmap(HeatmapView):
@@ -150,16 +205,29 @@ class GradientHeatmap(HeatmapView):
                "each colour step is a factor of ten. Vanishing gradients fade to the left.")
     symbol = "∂L/∂s"
     colour_kind = "magnitude"
+    colourbar_tooltip = ("Colour scale of log₁₀|∂L/∂s_t|, the same for every sequence and step: "
+                         f"from the {GRADIENT_PERCENTILES[0]:g}th to the "
+                         f"{GRADIENT_PERCENTILES[1]:g}th percentile of the finite values "
+                         f"(at least {MIN_DECADES:g}, at most {GRADIENT_DECADES:g} decades); "
+                         "values outside take the end colours.")
 
     def data(self, result):
         b = shown_b(self.session, result)
         g = np.ascontiguousarray(result.grads.ds[:, b, :])
-        logs, levels = log_magnitude(g)
-        return g, logs, levels, "log₁₀ |∂L/∂s_t|"
+        levels = gradient_levels(log10_abs(result.grads.ds))     # whole batch: a steady scale
+        logs, levels = log_magnitude(g, levels)
+        return g, logs, levels, "log₁₀|∂L/∂s_t|"
 
     def heading(self, result):
         T = time_extent(result)
-        return f"Gradient ∂L/∂s_t back through time (T = {T}), log₁₀ magnitude"
+        lo, hi = self.levels
+        if not np.isfinite(result.grads.ds).any():
+            return (f"Gradient ∂L/∂s_t back through time (T = {T}): not finite anywhere",
+                    "∂L/∂s_t: not finite anywhere (overflow)")
+        return (f"Gradient ∂L/∂s_t back through time (T = {T}): colours span "
+                f"{hi - lo:.1f} decades",
+                f"Gradient ∂L/∂s_t, colours span {hi - lo:.1f} decades",
+                "Gradient ∂L/∂s_t (log₁₀)")
 
     def describe(self, i, t, value):
         mag = f"log₁₀|·| = {np.log10(abs(value)):.2f}" if np.isfinite(value) and value else ""

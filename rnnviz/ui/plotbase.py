@@ -1,11 +1,21 @@
 """What every plot view shares: a pyqtgraph canvas, styling, the t cursor and coalesced redraws."""
 from __future__ import annotations
 
+import types
+
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
+from rnnviz.ui.axes import WIDEST_POWER, WIDEST_TICK, plain, vertical_axis_room
 from rnnviz.ui.style import NORMAL, Style
+
+COLOURBAR_WIDTH = 14        # the colour strip of a heatmap's colour bar, pixels
+# Right of a heatmap's plot area its colour bar takes the strip, pyqtgraph's 5 px gap, the
+# margins and spacings of the colour bar's own layout, and its axis; a time plot without a
+# colour bar reserves the same room with an empty right axis.  Measured with pyqtgraph 0.14:
+# room = axis width + COLOURBAR_EXTRA (tests/ui/test_views_look.py checks the t axes line up).
+COLOURBAR_EXTRA = 38
 
 
 def time_extent(result) -> int:
@@ -23,6 +33,25 @@ def shown_b(session, result) -> int:
     return min(max(int(session.b), 0), int(result.trace.s.shape[1]) - 1)
 
 
+def pending_steps(result) -> np.ndarray:
+    """0-based steps whose gradient flow is not computed yet (NaN while flow_progress < 1)."""
+    if float(getattr(result, "flow_progress", 1.0)) >= 1.0:
+        return np.zeros(0, np.int64)
+    return np.flatnonzero(np.isnan(np.asarray(result.flow.log10_jacobian_norm, dtype=np.float64)))
+
+
+def shown_nonfinite(result) -> np.ndarray:
+    """Steps to mark as non-finite: the result's, except flow steps that are merely not computed
+    yet (a step the forward or backward pass itself flagged stays marked)."""
+    steps = np.asarray(result.nonfinite_steps, dtype=np.int64)
+    pending = pending_steps(result)
+    if not pending.size:
+        return steps
+    own = [np.asarray(getattr(part, "nonfinite_steps", ()), dtype=np.int64).ravel()
+           for part in (result.trace, result.grads)]
+    return np.union1d(np.setdiff1d(steps, pending), np.concatenate(own))
+
+
 def runs(steps) -> list[tuple[int, int]]:
     """Contiguous runs [first, last] of sorted integer steps."""
     steps = np.unique(np.asarray(steps, dtype=np.int64))
@@ -32,6 +61,68 @@ def runs(steps) -> list[tuple[int, int]]:
     starts = np.concatenate(([steps[0]], steps[breaks + 1]))
     ends = np.concatenate((steps[breaks], [steps[-1]]))
     return list(zip(starts.tolist(), ends.tolist()))
+
+
+def _ask_no_width(label: pg.LabelItem) -> None:
+    """LabelItem.updateMin, but asking the layout for the text's height only (no width)."""
+    height = label.itemRect().height()
+    label.setMinimumWidth(0)
+    label.setMinimumHeight(height)
+    label._sizeHint = {QtCore.Qt.SizeHint.MinimumSize: (0, height),
+                       QtCore.Qt.SizeHint.PreferredSize: (0, height),
+                       QtCore.Qt.SizeHint.MaximumSize: (-1, -1),
+                       QtCore.Qt.SizeHint.MinimumDescent: (0, 0)}
+    label.updateGeometry()
+
+
+def colourbar_axis_width(style: Style) -> int:
+    """Width of a colour bar's axis: short tick labels (values scaled by decades) and a caption."""
+    return vertical_axis_room(style.font(style.tick_pt), style.font(), WIDEST_TICK)
+
+
+def colourbar_room(style: Style) -> int:
+    """Horizontal room a heatmap's colour bar takes right of its plot (gap, strip, axis)."""
+    return colourbar_axis_width(style) + COLOURBAR_EXTRA
+
+
+class Readout(QtWidgets.QLabel):
+    """One line under a plot that never runs past its edge: the full text when it fits, else the
+    shorter variant, else the shorter one cut with '…'. The full text is always the tooltip."""
+
+    def __init__(self, parent=None):
+        super().__init__(" ", parent)
+        self.setObjectName("readout")
+        self.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
+        self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Fixed)
+        self.full, self.short = " ", None
+
+    def show_text(self, full: str, short: str | None = None) -> None:
+        self.full, self.short = full, short
+        self.setToolTip(full)
+        self._fit()
+
+    def _fit(self) -> None:
+        metrics, room = self.fontMetrics(), max(self.contentsRect().width() - 2, 0)
+        text = self.full
+        if metrics.horizontalAdvance(text) > room and self.short:
+            text = self.short
+        if metrics.horizontalAdvance(text) > room:
+            text = metrics.elidedText(text, QtCore.Qt.ElideRight, room)
+        if text != self.text():
+            self.setText(text)
+
+    def fits(self) -> bool:
+        """The shown text fits the label's width (what tests check)."""
+        return self.fontMetrics().horizontalAdvance(self.text()) <= self.contentsRect().width()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        self._fit()
+
+    def changeEvent(self, event) -> None:
+        super().changeEvent(event)
+        if event.type() == QtCore.QEvent.FontChange:
+            self._fit()
 
 
 class PlotView(QtWidgets.QWidget):
@@ -52,10 +143,7 @@ class PlotView(QtWidgets.QWidget):
         self.style_ = NORMAL
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setToolTip(self.tooltip)
-        self.readout = QtWidgets.QLabel(" ")
-        self.readout.setObjectName("readout")
-        self.readout.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
-        self.readout.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Fixed)
+        self.readout = Readout()
         self.readout.setFixedHeight(self.readout.fontMetrics().height() + 4)
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
@@ -71,6 +159,8 @@ class PlotView(QtWidgets.QWidget):
         self._timer.timeout.connect(self.flush)
         self._syncing_cursor = False
         self.draw_count = 0           # full redraws (tests check slider moves do not add any)
+        self._axes_plain = False
+        self._fitted: dict[int, tuple] = {}      # labels shown in the longest variant that fits
         self._unsubscribe = session.events.subscribe(self._on_event)
         self.destroyed.connect(lambda *_: self._unsubscribe())
 
@@ -92,6 +182,10 @@ class PlotView(QtWidgets.QWidget):
     def flush(self) -> None:
         """Draw what is dirty now."""
         self._timer.stop()
+        if not self._axes_plain:
+            self._axes_plain = True
+            for axis in self.axes():
+                plain(axis)
         result = self.session.result
         if result is None:
             return
@@ -167,12 +261,20 @@ class PlotView(QtWidgets.QWidget):
         """The PlotItems of this view (styled and exported together)."""
         return [self.plot_item]
 
+    def axes(self) -> list[pg.AxisItem]:
+        """Every axis of the view (plots and colour bars)."""
+        return [item.getAxis(name) for item in self.plot_items()
+                for name in ("left", "bottom", "right", "top")]
+
     def apply_style(self, style: Style) -> None:
         """Fonts, colours and line widths of the whole view."""
         self.style_ = style
         self.graphics.setBackground(style.background)
         tick_font = style.font(style.tick_pt)
+        for axis in self.axes():
+            plain(axis)
         for item in self.plot_items():
+            self.fit_side_axes(item, style)
             for name in ("left", "bottom", "right", "top"):
                 axis = item.getAxis(name)
                 axis.setPen(style.foreground)
@@ -181,7 +283,7 @@ class PlotView(QtWidgets.QWidget):
                 if axis.label is not None and axis.labelText:
                     axis.setLabel(axis.labelText, axis.labelUnits,
                                   **{"font-size": f"{style.font_pt}pt", "color": style.foreground})
-            if item.titleLabel.text:
+            if item.titleLabel.text and id(item.titleLabel) not in self._fitted:
                 item.setTitle(item.titleLabel.text, size=f"{style.title_pt}pt",
                               color=style.foreground)
             item.showGrid(x=True, y=True, alpha=style.grid_alpha)
@@ -190,13 +292,56 @@ class PlotView(QtWidgets.QWidget):
         self.readout.setFont(style.font())
         self.readout.setFixedHeight(self.readout.fontMetrics().height() + 4)
         self.restyle(style)
-        self.refresh()
+        self.refresh()          # titles and fitted labels are set again in the new sizes
 
     def restyle(self, style: Style) -> None:
         """Subclass hook: colours of curves, bars, colour bars."""
 
-    def set_title(self, item: pg.PlotItem, text: str) -> None:
+    @staticmethod
+    def fit_side_axes(item: pg.PlotItem, style: Style) -> None:
+        """Axes given a fixed width (to line up the time plots) get the width this style needs.
+
+        Left: room for a '10⁻³⁰⁰' tick and the caption; right (an empty axis standing in for a
+        heatmap's colour bar): exactly the room a colour bar takes, so every t axis lines up."""
+        left, right = item.getAxis("left"), item.getAxis("right")
+        if left.fixedWidth is not None:
+            left.setWidth(vertical_axis_room(style.font(style.tick_pt), style.font(), WIDEST_POWER))
+        if right.fixedWidth is not None and right.isVisible() and not right.style["showValues"]:
+            right.setWidth(colourbar_room(style))
+
+    def set_title(self, item: pg.PlotItem, text: str, *shorter: str) -> None:
+        """The plot's title: the first of text, *shorter that fits the view's width."""
         item.setTitle(text, size=f"{self.style_.title_pt}pt", color=self.style_.foreground)
+        self.fit_label(item.titleLabel, (text,) + shorter, color=self.style_.foreground)
+
+    def fit_label(self, label: pg.LabelItem, variants, **opts) -> None:
+        """Show the first variant that fits the canvas width in the style's title size.
+
+        A pyqtgraph label asks its layout for its text's full width, which widens the whole
+        plot beyond the window (everything else then sits off-centre and clipped); a fitted
+        label asks for no width and shows the longest variant that fits. Re-fitted on resize."""
+        if id(label) not in self._fitted:
+            label.updateMin = types.MethodType(_ask_no_width, label)   # also called on resize
+        self._fitted[id(label)] = (label, tuple(variants), dict(opts))
+        self._fit(label, tuple(variants), opts)
+
+    def _fit(self, label: pg.LabelItem, variants, opts) -> None:
+        room = self.graphics.width() - 16
+        for text in variants:
+            label.setText(text, size=f"{self.style_.title_pt}pt", **opts)
+            if label.itemRect().width() <= room:
+                break
+        label.updateMin()
+
+    def title_fits(self, label: pg.LabelItem) -> bool:
+        """The label's text is no wider than the canvas (what tests check)."""
+        return label.itemRect().width() <= self.graphics.width()
+
+    def resizeEvent(self, event) -> None:
+        super().resizeEvent(event)
+        if event.oldSize().width() != event.size().width():
+            for label, variants, opts in list(self._fitted.values()):
+                self._fit(label, variants, opts)
 
     def set_label(self, item: pg.PlotItem, side: str, text: str) -> None:
         item.setLabel(side, text, **{"font-size": f"{self.style_.font_pt}pt",

@@ -32,6 +32,13 @@ class SoftmaxView(PlotView):
             self.plot_item.addItem(item, ignoreBounds=True)
         self.loss_text = pg.TextItem("", anchor=(1.0, 0.0))
         self.loss_text.setParentItem(self.plot_item.vb)
+        self.nonfinite_text = pg.TextItem("y_t is not finite here (overflow):\nno bars to show",
+                                          anchor=(0.5, 0.5))
+        self.nonfinite_text.setPos(0.5 * (1 + 1), 0.5)
+        self.plot_item.addItem(self.nonfinite_text, ignoreBounds=True)
+        self.nonfinite_text.setVisible(False)
+        ticks = [(v / 10, f"{v / 10:.1f}") for v in range(0, 11, 2)]
+        self.plot_item.getAxis("left").setTicks([ticks, [(v / 10, "") for v in range(1, 11, 2)]])
         self.heights = np.zeros(0)
         self.target: int | None = None
         self.argmax: int | None = None
@@ -43,6 +50,8 @@ class SoftmaxView(PlotView):
         self.target_text.setColor(style.target)
         self.argmax_text.setColor(style.argmax)
         self.loss_text.setColor(style.foreground)
+        self.nonfinite_text.setColor(style.warning)
+        self.nonfinite_text.setFont(style.font(bold=True))
         for item in (self.target_text, self.argmax_text, self.loss_text):
             item.setFont(style.font(bold=True))
 
@@ -52,7 +61,8 @@ class SoftmaxView(PlotView):
         if n_y != self._n_y:
             self._n_y = n_y
             self.plot_item.setLimits(xMin=0.4, xMax=n_y + 0.6)
-        self.plot_item.setRange(xRange=(0.4, n_y + 0.6), yRange=(0, 1.15), padding=0)
+        self.plot_item.setRange(xRange=(0.4, n_y + 0.6), yRange=(0, 1.12), padding=0)
+        self.nonfinite_text.setPos(0.5 * (n_y + 1), 0.5)
 
     def _target_at(self, result, b: int, t: int) -> int | None:
         targets = np.asarray(self.session.targets)
@@ -84,13 +94,17 @@ class SoftmaxView(PlotView):
         self._place(self.argmax_text, argmax, heights, 0.07 if target == argmax else 0.0)
         loss = float(result.grads.loss_t[b, t])
         self.loss_at_t = loss
-        self.loss_text.setText(f"t = {t + 1}: loss = {loss:.3g}")
+        self.loss_text.setText(f"t = {t + 1}: loss = {loss:.3g}" if np.isfinite(loss)
+                               else f"t = {t + 1}: loss not finite")
         self.loss_text.setPos(self.plot_item.vb.width() - 6, 2)
         self.set_cursors(t + 1)
         where = f"target class {target + 1}" if target is not None else "target unknown"
-        self.readout.setText(f"sequence {b + 1}: {where}, arg max class "
-                             f"{argmax + 1 if argmax is not None else '–'}; loss at t = "
-                             f"−log y_t[target] = {loss:.4g}")
+        picked = f"arg max class {argmax + 1}" if argmax is not None else "no arg max (not finite)"
+        self.readout.show_text(
+            f"sequence {b + 1}: {where}, {picked}; loss at t = −log y_t[target] = {loss:.4g}",
+            f"target {target + 1 if target is not None else '–'} · arg max "
+            f"{argmax + 1 if argmax is not None else '–'} · loss −log y_t[target] = {loss:.3g}")
+        self.nonfinite_text.setVisible(not finite.all())
 
     @staticmethod
     def _place(item: pg.TextItem, k: int | None, heights: np.ndarray, lift: float) -> None:

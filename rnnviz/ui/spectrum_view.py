@@ -57,9 +57,11 @@ class SpectrumView(PlotView):
         self.radius_circle.setData(r * np.cos(_ANGLES), r * np.sin(_ANGLES))
         extent = 1.15 * max(1.0, r)
         self.plot_item.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
-        self.set_title(self.plot_item, f"Eigenvalues of W<br>ρ(W) = {rho:.3g}  ·  σ_max(W) = {sigma:.3g}")
-        self.readout.setText(f"{lam.size} eigenvalues; {int(np.sum(np.abs(shown) > 1))} outside "
-                             f"the unit circle")
+        self.set_title(self.plot_item, f"Eigenvalues of W<br>ρ(W) = {rho:.3g}  ·  σ_max(W) = {sigma:.3g}",
+                       f"ρ(W) = {rho:.3g}<br>σ_max(W) = {sigma:.3g}")
+        outside = int(np.sum(np.abs(shown) > 1))
+        self.readout.show_text(f"{lam.size} eigenvalues; {outside} outside the unit circle",
+                               f"{outside} of {lam.size} outside |λ| = 1")
 
     def draw_timestep(self, result) -> None:
         pass

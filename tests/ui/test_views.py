@@ -6,7 +6,8 @@ from rnnviz.state.session import Session
 from rnnviz.ui.app import make_app
 from rnnviz.ui.connectivity_view import ConnectivityView
 from rnnviz.ui.flow_view import FlowView, rate_words
-from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap, log_magnitude, state_levels
+from rnnviz.ui.heatmaps import (GradientHeatmap, StateHeatmap, gradient_levels, log_magnitude,
+                                state_levels)
 from rnnviz.ui.plotbase import runs
 from rnnviz.ui.softmax_view import SoftmaxView
 from rnnviz.ui.spectrum_view import SpectrumView
@@ -47,12 +48,12 @@ def test_state_levels_follow_the_activation():
     assert "99th" in caption
 
 
-def test_log_magnitude_clips_zeros_and_hides_non_finite():
+def test_log_magnitude_puts_zeros_at_the_bottom_and_hides_non_finite():
     g = np.array([[1e-3, 0.0, 1e2, np.nan, np.inf, -1e-20]])
     logs, (lo, hi) = log_magnitude(g)
-    assert hi == 2.0 and lo == 2.0 - 10
+    assert hi == pytest.approx(np.percentile([-3.0, 2.0, -20.0], 99.9)) and lo == hi - 10
     np.testing.assert_array_equal(logs[0, :3], [-3.0, lo, 2.0])
-    assert np.isnan(logs[0, 3]) and np.isnan(logs[0, 4]) and logs[0, 5] == lo
+    assert np.isnan(logs[0, 3]) and np.isnan(logs[0, 4]) and logs[0, 5] == -20.0
 
 
 def test_state_heatmap_image_and_hover(qtbot, session):
@@ -73,10 +74,32 @@ def test_gradient_heatmap_is_log10_of_dL_ds(qtbot, session):
     view = shown(qtbot, GradientHeatmap(session))
     g = session.result.grads.ds[:, session.b, :]
     np.testing.assert_array_equal(view.values, g)
-    logs, levels = log_magnitude(g)
+    levels = gradient_levels(np.log10(np.abs(session.result.grads.ds)))   # the whole batch
+    logs, _ = log_magnitude(g, levels)
+    np.testing.assert_array_equal(view.image.image, np.log10(np.abs(g)))
     np.testing.assert_array_equal(view.image.image, logs)
     assert tuple(view.image.getLevels()) == levels
     assert "log₁₀" in view.colorbar.axis.labelText
+
+
+def test_gradient_colours_have_contrast_and_stay_put(qtbot, session):
+    """Defect 3: at the default demo the colours spread over the values (robust percentiles,
+    not min..max), and the scale does not move while scrubbing t or changing the sequence."""
+    view = shown(qtbot, GradientHeatmap(session))
+    lo, hi = view.image.getLevels()
+    logs = np.log10(np.abs(session.result.grads.ds))
+    assert hi - lo < 0.75 * (logs.max() - logs.min())          # narrower than min..max
+    inside = np.mean((logs >= lo) & (logs <= hi))
+    assert inside >= 0.97                                        # yet almost every value inside
+    assert "decades" in view.plot_item.titleLabel.text
+    for t in (0, 7, 30):
+        session.set_timestep(t)
+        view.flush()
+        assert tuple(view.image.getLevels()) == (lo, hi)
+    session.set_batch(2)
+    session.compute_now()
+    view.flush()
+    assert tuple(view.image.getLevels()) == (lo, hi)
 
 
 def test_softmax_view_holds_y_at_t(qtbot, session):
