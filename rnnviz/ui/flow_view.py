@@ -11,12 +11,12 @@ from rnnviz.ui.plotbase import PlotView, shown_nonfinite, time_extent
 CURVES = (
     ("grad_norm", "‖∂L/∂s_t‖"),
     ("last_loss_grad_norm", "‖∂L_T/∂s_t‖"),
-    ("log10_jacobian_norm", "‖∂s_T/∂s_t‖ = σ₁"),
+    ("log10_jacobian_norm", "σ₁ = ‖∂s_T/∂s_t‖"),
     ("log10_bound", "bound (γσ_max)^(T−t)"),
 )
 EXACT_LOG10 = {"last_loss_grad_norm": "log10_last_loss_grad_norm"}   # exact even past overflow
 SINGULAR_VALUES = (1, 2)         # columns of log10_jacobian_top_sv drawn thin: σ₂ and σ₃
-SV_LEGEND = "σ₂, σ₃ of ∂s_T/∂s_t"
+SV_LEGEND = "σ₂, σ₃"             # the next singular values of ∂s_T/∂s_t (thin lines)
 SV_NOISE_DECADES = 14.0          # σ_k this far below σ₁ is rounding noise (not drawn)
 VANISHING, EXPLODING = 0.98, 1.02
 LEGEND_SAMPLE = 46               # pixels of a legend entry besides its text (line sample, gaps)
@@ -75,7 +75,8 @@ class FlowView(PlotView):
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
         self.rate_label = self.graphics.addLabel("", row=0, col=0)
-        self.legend = pg.LegendItem(colCount=5, labelTextSize=f"{self.style_.font_pt}pt")
+        self.legend = pg.LegendItem(colCount=5, labelTextSize=f"{self.style_.tick_pt + 1}pt",
+                                    verSpacing=-4)
         self.graphics.addItem(self.legend, row=1, col=0)
         self.plot_item = self.graphics.addPlot(
             row=2, col=0, axisItems={"bottom": IntegerAxis("bottom"), "left": Log10Axis("left")})
@@ -115,10 +116,11 @@ class FlowView(PlotView):
             self.curves[attribute].setPen(style.pen(colour, dash=dash))
         for curve in self.sv_curves.values():
             curve.setPen(style.pen(style.curves[2], max(1.0, style.line_width / 2.5)))
+        size = f"{style.tick_pt + 1}pt"        # a little smaller than captions: fewer rows
         self.legend.setLabelTextColor(style.foreground)
-        self.legend.setLabelTextSize(f"{style.font_pt}pt")
+        self.legend.setLabelTextSize(size)
         for _, label in self.legend.items:
-            label.setText(label.text, size=f"{style.font_pt}pt", color=style.foreground)
+            label.setText(label.text, size=size, color=style.foreground)
         self.fit_legend()
         self.progress_label.setColor(style.warning)
         self.progress_label.setFont(style.font(style.font_pt, bold=True))

@@ -89,7 +89,7 @@ class HeatmapView(PlotView):
         self.plot_item.invertY(True)        # unit 1 at the top, as in a matrix
         self.plot_item.setMouseEnabled(x=True, y=False)
         self.set_label(self.plot_item, "bottom", "time step t")
-        self.set_label(self.plot_item, "left", "hidden unit i")
+        self.set_label(self.plot_item, "left", "unit i")
         self.image = pg.ImageItem(axisOrder="row-major")
         self.image.setToolTip(self.tooltip)
         self.plot_item.addItem(self.image)

@@ -103,7 +103,7 @@ class SoftmaxView(PlotView):
         self.readout.show_text(
             f"sequence {b + 1}: {where}, {picked}; loss at t = −log y_t[target] = {loss:.4g}",
             f"target {target + 1 if target is not None else '–'} · arg max "
-            f"{argmax + 1 if argmax is not None else '–'} · loss −log y_t[target] = {loss:.3g}")
+            f"{argmax + 1 if argmax is not None else '–'} · loss {loss:.3g}")
         self.nonfinite_text.setVisible(not finite.all())
 
     @staticmethod
