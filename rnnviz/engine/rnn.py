@@ -8,6 +8,7 @@ one matrix product over all timesteps; only the recurrence itself loops over t.
 
 from __future__ import annotations
 
+import math
 import sys
 import threading
 from dataclasses import dataclass
@@ -104,6 +105,7 @@ class _Recycler:
     """
 
     KEEP = 4
+    MIN_BYTES = 1 << 17
     MAX_BYTES = 1 << 28
 
     def __init__(self):
@@ -117,8 +119,10 @@ class _Recycler:
     def take(self, dtype, *shapes: tuple[int, ...]) -> list[np.ndarray]:
         """Uninitialised C-contiguous arrays of the given shapes, views of one base buffer."""
         dtype = np.dtype(dtype)
-        sizes = [int(np.prod(shape)) for shape in shapes]
+        sizes = [math.prod(shape) for shape in shapes]
         total = sum(sizes)
+        if total * dtype.itemsize < self.MIN_BYTES:          # malloc reuses small blocks itself
+            return [np.empty(shape, dtype=dtype) for shape in shapes]
         pool = self._local.__dict__.setdefault("pool", [])
         base = None
         if total * dtype.itemsize <= self.MAX_BYTES:

@@ -291,13 +291,13 @@ def _arrays(trace, grads):
 
 
 def test_recycled_buffers_never_overwrite_live_results(make_problem):
-    pr = make_problem(seed=21, n_x=3, n_s=7, n_y=4, m=3, T=11)
+    pr = make_problem(seed=21, n_x=3, n_s=40, n_y=4, m=3, T=150)
     first = forward(pr.params, pr.x, pr.s0)
     first_g = backward(pr.params, first, pr.targets)
     kept = [a.copy() for a in _arrays(first, first_g)]
     view = first.s[:, 1, :]                     # a derived view alone must keep its buffer too
     view_copy = view.copy()
-    pr2 = make_problem(seed=22, n_x=3, n_s=7, n_y=4, m=3, T=11)
+    pr2 = make_problem(seed=22, n_x=3, n_s=40, n_y=4, m=3, T=150)
     for _ in range(6):                          # more requests than the pool keeps
         tr = forward(pr2.params, pr2.x, pr2.s0)
         g = backward(pr2.params, tr, pr2.targets)
@@ -314,7 +314,7 @@ def test_recycled_buffers_never_overwrite_live_results(make_problem):
 
 
 def test_dropped_results_are_recycled(make_problem):
-    pr = make_problem(seed=23, n_x=3, n_s=9, n_y=4, m=2, T=13)
+    pr = make_problem(seed=23, n_x=3, n_s=40, n_y=4, m=2, T=200)
     address = forward(pr.params, pr.x, pr.s0).a.base.ctypes.data
     again = forward(pr.params, pr.x, pr.s0)      # the first trace is gone: its memory comes back
     assert again.a.base.ctypes.data == address
@@ -324,7 +324,7 @@ def test_dropped_results_are_recycled(make_problem):
 
 def test_threads_get_correct_results(make_problem):
     from concurrent.futures import ThreadPoolExecutor
-    problems = [make_problem(seed=30 + i, n_x=3, n_s=6 + i % 3, n_y=4, m=2, T=9) for i in range(24)]
+    problems = [make_problem(seed=30 + i, n_x=3, n_s=30 + i % 3, n_y=4, m=4, T=150) for i in range(24)]
     want = [backward(p.params, forward(p.params, p.x, p.s0), p.targets) for p in problems]
 
     def run(p):
