@@ -3,17 +3,25 @@
 Run: .venv/bin/python benchmarks/bench_engine.py [--quick]
 Figures only; nothing here asserts a time. The ratio column is engine GFLOP/s over the GFLOP/s of
 one plain matmul timed right after it (pairs alternate, so a busy shared machine hits both alike).
+The reference matmul is (n_s x n_s) @ (n_s x m*T): the forward's W products of all steps done as one
+call, same n_s, one third of the engine's W flops; a large, well-shaped product that runs at the
+machine's practical GEMM rate. Engine flops count only its matrix products (9 per column: U, W, V
+each forward, backward-through and gradient), so elementwise work and memory traffic count as cost.
 """
 
 from __future__ import annotations
 
-import argparse
 import os
-import time
 
-import numpy as np
+# The app's setting (rnnviz/cli.py): one BLAS thread, unless the environment says otherwise.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from rnnviz.engine import Parameters, backward, forward, stepwise
+import argparse  # noqa: E402
+import time  # noqa: E402
+
+import numpy as np  # noqa: E402
+
+from rnnviz.engine import Parameters, backward, forward, stepwise  # noqa: E402
 
 SIZES = [(3, 5, 3, 1, 4), (8, 64, 8, 1, 200), (16, 128, 16, 16, 100), (64, 512, 64, 32, 200),
          (64, 1024, 64, 64, 100)]

@@ -5,11 +5,21 @@ Qt is imported only when a window or an export needs it, so `rnnviz --help` and
 """
 from __future__ import annotations
 
-import argparse
 import os
-import re
-import sys
-from pathlib import Path
+
+# One BLAS thread, set before anything imports numpy. The engine runs in one background thread
+# while the Qt thread draws, on a 2-core machine; measured (benchmarks/, separate processes, this
+# machine shared and loaded): OpenBLAS with 2 threads took 2-4x LONGER than with 1 (forward +
+# backward at (64,512,64,32,200) 1246 vs 534 ms; Jacobian curve n_s=256, T=500 4717 vs 1147 ms)
+# and up to 19x longer with the other core busy ((16,128,16,16,100): 186-232 vs 10-37 ms), as
+# its threads spin waiting for a core. An explicit setting in the environment still wins.
+for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+    os.environ.setdefault(_name, "1")
+
+import argparse  # noqa: E402
+import re  # noqa: E402
+import sys  # noqa: E402
+from pathlib import Path  # noqa: E402
 
 VIEWS = ("states", "gradients", "softmax", "flow", "spectrum", "connectivity")
 WHOLE = "window"                      # --view window: the whole layout (the default)

@@ -63,12 +63,15 @@ def _converged(S: np.ndarray, res: np.ndarray, k: int) -> bool:
     distance to the nearest other Ritz value further away than its residual (a cluster of
     equal values counts as one value).
     """
+    tol = RITZ_RTOL * S[0]
+    if np.all(res <= tol):                          # err <= res: no need for the gaps
+        return True
     dist = np.abs(S[:k, None] - S[None, :])
     dist[dist <= res[:, None]] = np.inf
     gap = np.min(dist, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         err = np.minimum(res, res ** 2 / gap)
-    return bool(np.all(err <= RITZ_RTOL * S[0]))
+    return bool(np.all(err <= tol))
 
 
 class _TopSingularValues:
@@ -133,8 +136,10 @@ class _TopSingularValues:
         outside = np.vdot(P, P) - np.vdot(B, B)      # ||P||_F^2 - ||U^T P||_F^2
         if not outside <= (GUARD * S[k - 1]) ** 2:
             return None
-        size = self._block_size(mass, outside)      # shrink the block as the spectrum decays
-        self.U = U[:, :size] if size is not None else U
+        if U.shape[1] > self.q:                     # shrink the block as the spectrum decays
+            size = self._block_size(mass, outside)
+            U = U[:, :size] if size is not None else U
+        self.U = U
         return S[:k]
 
     def __call__(self, P: np.ndarray) -> np.ndarray:
@@ -159,6 +164,11 @@ def jacobian_products(W: np.ndarray, log_df: np.ndarray, k: int, g_last: np.ndar
     product per step. A step whose f' or product is non-finite makes it and all earlier steps
     NaN; an exactly zero product makes them -inf.
     """
+    with np.errstate(all="ignore"):
+        return _products(W, log_df, k, g_last, should_stop, interrupted)
+
+
+def _products(W, log_df, k, g_last, should_stop, interrupted):
     n, T = log_df.shape
     log10_sv = np.full((T, k), np.nan)
     log10_last = np.full(T, np.nan)
@@ -194,7 +204,14 @@ def jacobian_products(W: np.ndarray, log_df: np.ndarray, k: int, g_last: np.ndar
             log10_sv[:t + 1], log10_last[:t + 1] = -np.inf, -np.inf
             break
         P, P_next, norm = P_next, P, sv[0]
-        with np.errstate(divide="ignore"):
-            log10_sv[t] = c + np.log10(sv)
-        log10_last[t] = c + log10_norms((g_last @ P)[:, None])[0]
+        log10_sv[t] = c + np.log10(sv)
+        log10_last[t] = c + _log10_norm(g_last @ P)
     return log10_sv, log10_last
+
+
+def _log10_norm(v: np.ndarray) -> float:
+    """log10 ||v||_2 of a vector: one dot product unless it over- or underflows (then log10_norms)."""
+    sq = float(v @ v)
+    if 0.0 < sq < np.inf:
+        return 0.5 * np.log10(sq)
+    return float(log10_norms(v[:, None])[0])

@@ -283,3 +283,73 @@ def test_huge_but_finite_states_are_not_reported_nonfinite(recwarn):
     assert np.all(np.isfinite(tr.s)) and tr.nonfinite_steps.size == 0
     assert backward(p, tr, np.zeros((3, 4), dtype=int)).nonfinite_steps.size == 0
     assert len(recwarn) == 0
+
+
+def _arrays(trace, grads):
+    return [trace.x, trace.a, trace.s, trace.z, trace.y, grads.ds, grads.dx, grads.dU, grads.dW,
+            grads.dV, grads.loss_t]
+
+
+def test_recycled_buffers_never_overwrite_live_results(make_problem):
+    pr = make_problem(seed=21, n_x=3, n_s=40, n_y=4, m=3, T=150)
+    first = forward(pr.params, pr.x, pr.s0)
+    first_g = backward(pr.params, first, pr.targets)
+    kept = [a.copy() for a in _arrays(first, first_g)]
+    view = first.s[:, 1, :]                     # a derived view alone must keep its buffer too
+    view_copy = view.copy()
+    pr2 = make_problem(seed=22, n_x=3, n_s=40, n_y=4, m=3, T=150)
+    for _ in range(6):                          # more requests than the pool keeps
+        tr = forward(pr2.params, pr2.x, pr2.s0)
+        g = backward(pr2.params, tr, pr2.targets)
+        for old in _arrays(first, first_g):
+            for new in _arrays(tr, g):
+                assert not np.shares_memory(old, new)
+    for got, want in zip(_arrays(first, first_g), kept):
+        np.testing.assert_array_equal(got, want)
+    del first, first_g
+    for _ in range(6):
+        tr = forward(pr2.params, pr2.x, pr2.s0)
+        assert not np.shares_memory(view, tr.s) and not np.shares_memory(view, tr.a)
+    np.testing.assert_array_equal(view, view_copy)
+
+
+def test_dropped_results_are_recycled(make_problem):
+    pr = make_problem(seed=23, n_x=3, n_s=40, n_y=4, m=2, T=200)
+    address = forward(pr.params, pr.x, pr.s0).a.base.ctypes.data
+    again = forward(pr.params, pr.x, pr.s0)      # the first trace is gone: its memory comes back
+    assert again.a.base.ctypes.data == address
+    np.testing.assert_allclose(again.s, reference(pr.params, pr.x, pr.s0, pr.targets, "tanh")[1],
+                               rtol=1e-12, atol=1e-14)
+
+
+def test_threads_get_correct_results(make_problem):
+    from concurrent.futures import ThreadPoolExecutor
+    problems = [make_problem(seed=30 + i, n_x=3, n_s=30 + i % 3, n_y=4, m=4, T=150) for i in range(24)]
+    want = [backward(p.params, forward(p.params, p.x, p.s0), p.targets) for p in problems]
+
+    def run(p):
+        g = backward(p.params, forward(p.params, p.x, p.s0), p.targets)
+        return g, [a.copy() for a in (g.ds, g.dx, g.dW)]
+    with ThreadPoolExecutor(4) as pool:
+        got = list(pool.map(run, problems))
+    for (g, copies), w in zip(got, want):
+        for a, c, b in zip((g.ds, g.dx, g.dW), copies, (w.ds, w.dx, w.dW)):
+            np.testing.assert_array_equal(a, b)
+            np.testing.assert_array_equal(a, c)
+
+
+def test_loss_underflowing_target_probability_uses_the_logits(make_problem):
+    pr = make_problem(seed=3, n_x=2, n_s=3, n_y=3, m=2, T=4)
+    p = pr.params
+    by = np.zeros((3, 1))
+    by[0] = 800.0                                # class 0 dominates: y of classes 1, 2 underflows
+    p2 = Parameters(U=p.U, W=p.W, V=p.V * 1e-3, ba=p.ba, by=by)
+    targets = np.array([[1, 0, 2, 0], [0, 1, 0, 2]])
+    tr = forward(p2, pr.x, pr.s0)
+    g = backward(p2, tr, targets)
+    z = tr.z.transpose(1, 2, 0)                  # (m, T, n_y)
+    zmax = z.max(axis=-1)
+    lse = zmax + np.log(np.exp(z - zmax[..., None]).sum(axis=-1))
+    want = lse - np.take_along_axis(z, targets[..., None], axis=-1)[..., 0]
+    assert np.all(np.isfinite(g.loss_t)) and g.loss_t.max() > 700
+    np.testing.assert_allclose(g.loss_t, want, rtol=1e-14, atol=1e-14)
