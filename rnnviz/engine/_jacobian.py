@@ -13,6 +13,9 @@ GUARD = 0.5              # iterate only while the mass outside the basis is belo
 FLUSH = 1e-200           # entries below this times the largest are set to 0: subnormal
 FLUSH_EVERY = 16         # numbers make BLAS/LAPACK ~100x slower and carry no information
                          # (singular values below ~1e-16 ||P|| are rounding noise anyway)
+SHRINK = 0.1             # shrink the certifying basis to a mass outside below this share
+REFRESH_EVERY = 32       # certified steps between refreshes of a basis larger than k + OVERSAMPLE
+GRAM_RTOL = np.finfo(np.float64).eps  # rounding per term of a dot product (Gram matrices, norms)
 
 
 def log_derivative(act, a: np.ndarray) -> np.ndarray:
@@ -74,28 +77,53 @@ def _converged(S: np.ndarray, res: np.ndarray, k: int) -> bool:
     return bool(np.all(err <= tol))
 
 
-class _TopSingularValues:
-    """Top-k singular values of a sequence of matrices whose left singular subspace drifts slowly.
+def _ritz(B: np.ndarray, k: int):
+    """B = X diag(S) Y^T (thin SVD, S descending), from the eigenvalues of B^T B where that is
+    accurate for the top k values (error ~ eps S_1^2 / S_k), else from np.linalg.svd."""
+    lam, Y = np.linalg.eigh(B.T @ B)
+    lam, Y = lam[::-1], Y[:, ::-1]
+    S = np.sqrt(np.maximum(lam, 0.0))
+    if S[k - 1] * RITZ_RTOL >= GRAM_RTOL * B.shape[0] * S[0]:
+        return B @ (Y / S), S, Y.T
+    return np.linalg.svd(B, full_matrices=False)
 
-    Two-sided subspace iteration with Rayleigh-Ritz at every half step: from an orthonormal
-    left basis U, B = P^T U = X S Y^T gives Ritz values S and a right basis X; C = P X = U' S' Z^T
-    gives the next Ritz values and left basis. Each half step costs one n x n x q product and one
-    n x q SVD; the left basis is kept as the warm start for the next matrix.
-    Ritz values are accepted when (a) their residual error estimate is below RITZ_RTOL ||P|| and
-    (b) the mass of P outside the basis, eps = ||P - U U^T P||_F (>= ||U_perp^T P||_2, which
-    bounds any singular value the basis could have missed), is below GUARD * S_k, so no singular
-    value above S_k can be missing. Where (b) fails (a flat spectrum, as in the first steps of a
-    product or for orthogonal W), the step uses an exact SVD instead.
+
+class _TopSingularValues:
+    """The product P and its top-k singular values, as P grows on the right (P <- P J).
+
+    With an orthonormal left basis U (n x q), B = P^T U costs one n x n x q product. Where the
+    spectrum has decayed, U^T P certifies the values alone:
+    P^T P = (U^T P)^T (U^T P) + R^T R with R = (I - U U^T) P, so by Weyl the eigenvalues
+    lam_i of (U^T P)(U^T P)^T satisfy lam_i <= sigma_i^2 <= lam_i + ||R||_F^2, and
+    ||R||_F^2 = ||P||_F^2 - ||U^T P||_F^2 costs one dot product. For products growing on the
+    right the left singular subspace converges (Oseledets), so one basis serves many steps.
+    Where that bound is too loose: two-sided subspace iteration with Rayleigh-Ritz from U, accepted
+    when (a) the residual error estimate of the Ritz values is below RITZ_RTOL ||P|| and
+    (b) the mass of P outside the basis (>= ||U_perp^T P||_2, which bounds any singular value the
+    basis could have missed) is below GUARD * S_k; it leaves the advanced basis for the next step.
+    Where (b) fails (a flat spectrum, as in the first steps of a product or for orthogonal W),
+    the step uses an exact eigen-decomposition of P P^T (or an SVD where that loses accuracy).
     """
 
     def __init__(self, n: int, k: int):
-        self.k = k
+        self.n, self.k = n, k
         self.q = min(n, k + OVERSAMPLE)         # smallest block
         self.q_max = max(self.q, n // 4)        # largest block worth iterating with
         self.exact = n <= max(EXACT_SVD_MAX_N, 2 * self.q)
+        self.q_floor = min(self.q_max, max(self.q, 3 * n // 16))  # iterated blocks: large
+        # enough that U^T P alone certifies the values soon (measured best at n = 256)
         self.U = None                           # None: exact SVDs until the spectrum has decayed
+        self.P, self._P_next = np.eye(n), np.empty((n, n))     # P_{T-1} = I
         self.exact_steps = 0
         self.iterations = 0                     # half steps, for the benchmark
+        self.certified_steps = 0                # steps certified by U^T P alone
+        self.calls, self._advance_first, self._try_certify = 0, False, True
+
+    def multiply(self, J: np.ndarray, flush: bool) -> np.ndarray:
+        """P <- P J; returns P."""
+        np.matmul(self.P, J, out=self._P_next)
+        self.P, self._P_next = self._P_next, self.P
+        return _flush(self.P) if flush else self.P
 
     def _block_size(self, mass: np.ndarray, outside: float) -> int | None:
         """The smallest block (>= q) whose outside mass passes the guard with a factor 2 to spare."""
@@ -106,47 +134,95 @@ class _TopSingularValues:
 
     def _exact(self, P: np.ndarray) -> np.ndarray:
         self.exact_steps += 1
-        S = np.linalg.svd(P, compute_uv=False)
+        G = P @ P.T
+        lam = np.linalg.eigvalsh(G)[::-1]
+        S = np.sqrt(np.maximum(lam, 0.0))
+        if not S[self.k - 1] * RITZ_RTOL >= GRAM_RTOL * self.n * S[0]:
+            S = np.linalg.svd(P, compute_uv=False)          # the Gram matrix lost the small values
         if not self.exact:
             size = self._block_size(S ** 2, 0.0)
             if size is not None and size <= self.q_max:     # decayed enough: iterate from here
-                self.U = np.linalg.svd(P)[0][:, :size].copy()
+                U = np.linalg.eigh(G)[1][:, ::-1][:, :size]
+                self.U = np.ascontiguousarray(U)
         return S[:self.k]
 
-    def _iterate(self, P: np.ndarray) -> np.ndarray | None:
-        k, U = self.k, self.U
+    def _certified(self, P: np.ndarray, B: np.ndarray) -> np.ndarray | None:
+        """The top k values from B = P^T U alone where Weyl's bound puts them within RITZ_RTOL ||P||."""
+        q = self.U.shape[1]
+        G = B.T @ B
+        lam = np.linalg.eigvalsh(G)[::-1]
+        S = np.sqrt(np.maximum(lam, 0.0))
+        pf2 = np.vdot(P, P)
+        slack = GRAM_RTOL * (self.n + q) * pf2              # rounding in ||P||_F^2, G and lam
+        outside = max(pf2 - np.trace(G), 0.0) + 2.0 * slack
+        allowed = 2.0 * RITZ_RTOL * S[0] * S[self.k - 1]     # sigma_i - S_i <= outside / (2 S_i)
+        if not outside <= allowed:
+            self._try_certify = False
+            return None
+        self.certified_steps += 1
+        if q > self.q and self.certified_steps % REFRESH_EVERY == 0:
+            self._shrink(P, B, allowed)
+        return S[:self.k]
+
+    def _shrink(self, P: np.ndarray, B: np.ndarray, allowed: float) -> None:
+        """One subspace-iteration step, then the smallest block whose mass outside stays below
+        SHRINK * allowed (the spectrum keeps decaying: a smaller basis soon suffices)."""
+        self.iterations += 1
+        U = np.linalg.qr(_flush(P @ B))[0]
         B = _flush(P.T @ U)
-        for _ in range(MAX_ITERATIONS):
-            self.iterations += 1
-            X, S, Yt = np.linalg.svd(B, full_matrices=False)
-            C = _flush(P @ X)
-            res = np.linalg.norm(C[:, :k] - (U @ Yt[:k].T) * S[:k], axis=0)
+        lam, Y = np.linalg.eigh(B.T @ B)
+        lam, Y = lam[::-1], Y[:, ::-1]
+        outside = np.vdot(P, P) - np.sum(lam) + 2.0 * GRAM_RTOL * (self.n + U.shape[1]) * np.vdot(P, P)
+        tail = np.append(np.cumsum(lam[::-1])[::-1], 0.0)   # tail[j] = sum of lam[j:]
+        fits = np.flatnonzero(outside + tail[self.q:] <= SHRINK * allowed)
+        size = self.q + int(fits[0]) if fits.size else U.shape[1]
+        self.U = np.ascontiguousarray(U @ Y[:, :size])
+
+    def _iterate(self, P: np.ndarray, B: np.ndarray) -> np.ndarray | None:
+        """Subspace iteration U <- orth(P P^T U) until the top k Ritz values pass _converged.
+
+        Where the last step needed an iteration, this one starts with one (the previous basis
+        fits the new P only to first order in sigma_{q+1} / sigma_k).
+        """
+        k, U = self.k, self.U
+        for i in range(MAX_ITERATIONS):
+            if i > 0 or self._advance_first:
+                self.iterations += 1
+                U = np.linalg.qr(_flush(P @ B))[0]
+                B = _flush(P.T @ U)
+            X, S, Yt = _ritz(B, k)                       # Ritz values of U^T P
+            res = np.linalg.norm(P @ X[:, :k] - (U @ Yt[:k].T) * S[:k], axis=0)
             if _converged(S, res, k):
-                U, mass = U @ Yt.T, S ** 2
-                break
-            self.iterations += 1
-            U, S, Zt = np.linalg.svd(C, full_matrices=False)
-            B = _flush(P.T @ U)
-            res = np.linalg.norm(B[:, :k] - (X @ Zt[:k].T) * S[:k], axis=0)
-            if _converged(S, res, k):
-                mass = np.sum(B * B, axis=0)             # ||P^T u_j||^2
                 break
         else:
             return None
-        outside = np.vdot(P, P) - np.vdot(B, B)      # ||P||_F^2 - ||U^T P||_F^2
-        if not outside <= (GUARD * S[k - 1]) ** 2:
+        self._advance_first = i > 0 or (self._advance_first and self.calls % 16 != 0)
+        mass = np.sum(B * B, axis=0)                     # ||P^T u_j||^2
+        pf2 = np.vdot(P, P)
+        outside = pf2 - np.sum(mass)                     # ||P||_F^2 - ||U^T P||_F^2
+        slack = 2.0 * GRAM_RTOL * (self.n + U.shape[1]) * pf2    # its rounding error
+        limit = max(GUARD * S[k - 1], RITZ_RTOL * S[0]) ** 2     # a value missed below RITZ_RTOL
+        if outside - slack <= limit < outside + slack:           # ||P|| is harmless
+            R = P - U @ B.T                              # too close to call: measure it directly
+            outside = np.vdot(R, R)                      # entries off by ~eps q |P|:
+            slack = GRAM_RTOL * U.shape[1] * (2.0 * np.sqrt(outside * pf2) + GRAM_RTOL * U.shape[1] * pf2)
+        if not outside + slack <= limit:
             return None
-        if U.shape[1] > self.q:                     # shrink the block as the spectrum decays
-            size = self._block_size(mass, outside)
-            U = U[:, :size] if size is not None else U
-        self.U = U
+        self._try_certify = outside <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]
+        size = max(self._block_size(mass, outside) or U.shape[1], min(self.q_floor, U.shape[1]))
+        self.U = np.ascontiguousarray(U[:, :size])
         return S[:k]
 
-    def __call__(self, P: np.ndarray) -> np.ndarray:
+    def __call__(self) -> np.ndarray:
         """The top k singular values of P, descending (NaN if P is not finite)."""
+        P = self.P
         try:
             if self.U is not None:
-                S = self._iterate(P)
+                self.calls += 1
+                B = _flush(P.T @ self.U)
+                S = self._certified(P, B) if self._try_certify else None
+                if S is None:
+                    S = self._iterate(P, B)
                 if S is not None:
                     return S
                 self.U = None
@@ -177,9 +253,9 @@ def _products(W, log_df, k, g_last, should_stop, interrupted):
     if not np.all(np.isfinite(W)) or T == 1:
         return log10_sv, log10_last
     W = _flush(W.copy())
-    top = _TopSingularValues(n, k)
-    P, c, norm = np.eye(n), 0.0, 1.0
-    J, P_next = np.empty((n, n)), np.empty((n, n))
+    top = _TopSingularValues(n, k)                          # holds P (and U^T P)
+    c, norm = 0.0, 1.0
+    J = np.empty((n, n))
     for t in range(T - 2, -1, -1):
         if should_stop is not None and should_stop():
             raise interrupted(f"gradient flow stopped at step {t + 1}")
@@ -193,17 +269,15 @@ def _products(W, log_df, k, g_last, should_stop, interrupted):
         d = np.exp(ld - ld_max)
         d[d < FLUSH] = 0.0
         np.multiply((d / norm)[:, None], W, out=J)
-        np.matmul(P, J, out=P_next)
+        P = top.multiply(J, flush=t % FLUSH_EVERY == 0)
         c += ld_max / LN10 + np.log10(norm)
-        if t % FLUSH_EVERY == 0:
-            _flush(P_next)
-        sv = top(P_next)
+        sv = top()
         if not np.isfinite(sv[0]):
             break
         if sv[0] == 0:
             log10_sv[:t + 1], log10_last[:t + 1] = -np.inf, -np.inf
             break
-        P, P_next, norm = P_next, P, sv[0]
+        norm = sv[0]
         log10_sv[t] = c + np.log10(sv)
         log10_last[t] = c + _log10_norm(g_last @ P)
     return log10_sv, log10_last
