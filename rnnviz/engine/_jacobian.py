@@ -179,12 +179,14 @@ class _TopSingularValues:
         self.U = np.ascontiguousarray(U @ Y[:, :size])
 
     def _iterate(self, P: np.ndarray, B: np.ndarray) -> np.ndarray | None:
-        """Subspace iteration U <- orth(P P^T U) until the top k Ritz values pass _converged.
+        """Subspace iteration U <- orth(P P^T U) until the top k Ritz values pass _converged and
+        the guard (no value above S_k outside the basis).
 
         Where the last step needed an iteration, this one starts with one (the previous basis
         fits the new P only to first order in sigma_{q+1} / sigma_k).
         """
         k, U = self.k, self.U
+        pf2 = np.vdot(P, P)
         for i in range(MAX_ITERATIONS):
             if i > 0 or self._advance_first:
                 self.iterations += 1
@@ -193,25 +195,30 @@ class _TopSingularValues:
             X, S, Yt = _ritz(B, k)                       # Ritz values of U^T P
             res = np.linalg.norm(P @ X[:, :k] - (U @ Yt[:k].T) * S[:k], axis=0)
             if _converged(S, res, k):
-                break
+                mass = np.sum(B * B, axis=0)             # ||P^T u_j||^2
+                outside = self._outside(P, pf2, U, B, mass, max(GUARD * S[k - 1], RITZ_RTOL * S[0]))
+                if outside is not None:
+                    break
         else:
             return None
         self._advance_first = i > 0 or (self._advance_first and self.calls % 16 != 0)
-        mass = np.sum(B * B, axis=0)                     # ||P^T u_j||^2
-        pf2 = np.vdot(P, P)
-        outside = pf2 - np.sum(mass)                     # ||P||_F^2 - ||U^T P||_F^2
-        slack = 2.0 * GRAM_RTOL * (self.n + U.shape[1]) * pf2    # its rounding error
-        limit = max(GUARD * S[k - 1], RITZ_RTOL * S[0]) ** 2     # a value missed below RITZ_RTOL
-        if outside - slack <= limit < outside + slack:           # ||P|| is harmless
-            R = P - U @ B.T                              # too close to call: measure it directly
-            outside = np.vdot(R, R)                      # entries off by ~eps q |P|:
-            slack = GRAM_RTOL * U.shape[1] * (2.0 * np.sqrt(outside * pf2) + GRAM_RTOL * U.shape[1] * pf2)
-        if not outside + slack <= limit:
-            return None
         self._try_certify = outside <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]
         size = max(self._block_size(mass, outside) or U.shape[1], min(self.q_floor, U.shape[1]))
         self.U = np.ascontiguousarray(U[:, :size])
         return S[:k]
+
+    def _outside(self, P, pf2, U, B, mass, bound) -> float | None:
+        """||P - U U^T P||_F^2 if it is below bound^2 (so no singular value above bound lies outside
+        the basis: it bounds ||U_perp^T P||_2), with its rounding error; else None."""
+        outside = pf2 - np.sum(mass)                     # ||P||_F^2 - ||U^T P||_F^2
+        slack = 2.0 * GRAM_RTOL * (self.n + U.shape[1]) * pf2    # its rounding error
+        limit = bound ** 2
+        if outside - slack <= limit < outside + slack:   # too close to call: measure it directly
+            R = P - U @ B.T                              # (entries off by ~eps q |P|)
+            outside = np.vdot(R, R)
+            slack = GRAM_RTOL * U.shape[1] * (2.0 * np.sqrt(outside * pf2)
+                                              + GRAM_RTOL * U.shape[1] * pf2)
+        return outside if outside + slack <= limit else None
 
     def __call__(self) -> np.ndarray:
         """The top k singular values of P, descending (NaN if P is not finite)."""
