@@ -239,19 +239,21 @@ class _TopSingularValues:
 
 
 def jacobian_products(W: np.ndarray, log_df: np.ndarray, k: int, g_last: np.ndarray,
-                      should_stop, interrupted) -> tuple[np.ndarray, np.ndarray]:
+                      should_stop, interrupted, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """log10 top-k singular values of every P_t (T, k) and log10 ||P_t^T g_last|| (T,).
 
     P_t is held as P * 10**c with ||P||_2 of order 1: P_t = P_{t+1} diag(f'(a_{t+1})) W, with
     f' divided by its largest entry and by ||P_{t+1}|| (both moved into c), costs one n^3
     product per step. A step whose f' or product is non-finite makes it and all earlier steps
-    NaN; an exactly zero product makes them -inf.
+    NaN; an exactly zero product makes them -inf. progress(t, log10_sv, log10_last), when
+    given, is called once before the loop (t = T-1) and after each step t is filled in (rows
+    t..T-1 are final, earlier rows still NaN).
     """
     with np.errstate(all="ignore"):
-        return _products(W, log_df, k, g_last, should_stop, interrupted)
+        return _products(W, log_df, k, g_last, should_stop, interrupted, progress)
 
 
-def _products(W, log_df, k, g_last, should_stop, interrupted):
+def _products(W, log_df, k, g_last, should_stop, interrupted, progress):
     n, T = log_df.shape
     log10_sv = np.full((T, k), np.nan)
     log10_last = np.full(T, np.nan)
@@ -263,6 +265,8 @@ def _products(W, log_df, k, g_last, should_stop, interrupted):
     top = _TopSingularValues(n, k)                          # holds P (and U^T P)
     c, norm = 0.0, 1.0
     J = np.empty((n, n))
+    if progress is not None:
+        progress(T - 1, log10_sv, log10_last)
     for t in range(T - 2, -1, -1):
         if should_stop is not None and should_stop():
             raise interrupted(f"gradient flow stopped at step {t + 1}")
@@ -287,6 +291,8 @@ def _products(W, log_df, k, g_last, should_stop, interrupted):
         norm = sv[0]
         log10_sv[t] = c + np.log10(sv)
         log10_last[t] = c + _log10_norm(g_last @ P)
+        if progress is not None:
+            progress(t, log10_sv, log10_last)
     return log10_sv, log10_last
 
 

@@ -1,7 +1,10 @@
 """The one background thread that runs the engine: latest request wins, stale work is abandoned."""
 from __future__ import annotations
 
+import ctypes
+import inspect
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable
@@ -13,10 +16,41 @@ log = logging.getLogger(__name__)
 ComputeFn = Callable[[Any, Callable[[], bool]], Any]
 
 
-def default_compute(request, should_stop):
+def default_compute(request, should_stop, partial=None):
     """The state layer's compute (imported lazily so importing the UI stays cheap)."""
     from rnnviz.state.compute import compute
-    return compute(request, should_stop=should_stop)
+    return compute(request, should_stop=should_stop, partial=partial)
+
+
+def _takes_partial(fn) -> bool:
+    """Whether a compute function accepts a `partial` callback (intermediate results)."""
+    try:
+        return "partial" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def limit_blas_threads(n: int) -> bool:
+    """Let BLAS calls made from the calling thread use at most n threads (OpenBLAS >= 0.3.27).
+
+    The engine's large matrix products would otherwise take every core, and the UI thread,
+    starved, could not paint. False when the BLAS library does not offer it (nothing changed).
+    """
+    import numpy  # noqa: F401 - loads the BLAS library
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return False
+    for path in sorted(paths):
+        try:
+            setter = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+        setter(int(n))
+        return True
+    return False
 
 
 def _is_interruption(exc: BaseException) -> bool:
@@ -30,10 +64,13 @@ class ComputeWorker(QtCore.QObject):
     `submit` may be called any number of times from the UI thread; only the newest request
     that has not started is kept, and a running computation is asked to stop when a newer
     request arrives. Results come back through `finished(result)` with the request's id
-    inside; failures through `failed(request_id, message)`; never an exception.
+    inside; failures through `failed(request_id, message)`; never an exception. A compute
+    function with a `partial` parameter may hand over intermediate results, which come through
+    `partial(result)` (dropped once a newer request is waiting).
     """
 
     finished = QtCore.Signal(object)
+    partial = QtCore.Signal(object)
     failed = QtCore.Signal(int, str)
     busy = QtCore.Signal(bool)
     _wake = QtCore.Signal()
@@ -46,6 +83,7 @@ class ComputeWorker(QtCore.QObject):
         self._scheduled = False         # a wake-up is queued
         self._running_id: int | None = None
         self._stopped = False
+        self._blas_limited = False
         self.last_ms = 0.0              # wall time of the last finished computation
         self.completed = 0              # finished computations (for tests/benchmarks)
         self.interrupted = 0            # abandoned computations
@@ -97,9 +135,16 @@ class ComputeWorker(QtCore.QObject):
     def _should_stop(self) -> bool:
         return self._thread.isInterruptionRequested() or self._pending is not None
 
+    def _emit_partial(self, result) -> None:
+        if not self._should_stop():
+            self.partial.emit(result)
+
     @QtCore.Slot()
     def _run(self) -> None:
         """Run pending requests until none is left (each newer one replaces the last)."""
+        if not self._blas_limited:          # leave a core to the UI thread
+            self._blas_limited = True
+            limit_blas_threads(max(1, (os.cpu_count() or 2) - 1))
         while True:
             with self._lock:
                 request, self._pending = self._pending, None
@@ -111,7 +156,10 @@ class ComputeWorker(QtCore.QObject):
             self.busy.emit(True)
             start = time.perf_counter()
             try:
-                result = self._compute(request, self._should_stop)
+                if _takes_partial(self._compute):
+                    result = self._compute(request, self._should_stop, partial=self._emit_partial)
+                else:
+                    result = self._compute(request, self._should_stop)
             except Exception as exc:    # noqa: BLE001 - a failed computation is a message
                 if _is_interruption(exc) or self._should_stop():
                     self.interrupted += 1
