@@ -114,9 +114,9 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
     geometric mean of ||P_t|| / ||P_{t+1}|| (over the trailing NaN-free stretch; 0 once the
     Jacobian is exactly zero, NaN for T = 1). should_stop() is polled every step.
     progress(t, partial), when given, is called before the first Jacobian product (t = T-1)
-    and after each step t (t = T-2 down to 0); partial() returns the GradientFlow so far, its Jacobian curves NaN for
-    the steps before t not computed yet (and those not listed in nonfinite_steps). Building it
-    costs O(T k): call it only when the partial result is wanted.
+    and after each step t (t = T-2 down to 0); partial() returns the GradientFlow so far, its
+    Jacobian curves NaN for the steps before t not computed yet (and those not listed in
+    nonfinite_steps). Building it costs O(T k): call it only when the partial result is wanted.
     """
     b = _check_trace(params, trace, b)
     k = check_size("k", k)
