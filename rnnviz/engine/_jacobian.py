@@ -151,13 +151,15 @@ class _TopSingularValues:
 
 
 def jacobian_products(W: np.ndarray, log_df: np.ndarray, k: int, g_last: np.ndarray,
-                      should_stop, interrupted) -> tuple[np.ndarray, np.ndarray]:
+                      should_stop, interrupted, progress=None) -> tuple[np.ndarray, np.ndarray]:
     """log10 top-k singular values of every P_t (T, k) and log10 ||P_t^T g_last|| (T,).
 
     P_t is held as P * 10**c with ||P||_2 of order 1: P_t = P_{t+1} diag(f'(a_{t+1})) W, with
     f' divided by its largest entry and by ||P_{t+1}|| (both moved into c), costs one n^3
     product per step. A step whose f' or product is non-finite makes it and all earlier steps
-    NaN; an exactly zero product makes them -inf.
+    NaN; an exactly zero product makes them -inf. progress(t, log10_sv, log10_last), when
+    given, is called once before the loop (t = T-1) and after each step t is filled in (rows
+    t..T-1 are final, earlier rows still NaN).
     """
     n, T = log_df.shape
     log10_sv = np.full((T, k), np.nan)
@@ -170,6 +172,8 @@ def jacobian_products(W: np.ndarray, log_df: np.ndarray, k: int, g_last: np.ndar
     top = _TopSingularValues(n, k)
     P, c, norm = np.eye(n), 0.0, 1.0
     J, P_next = np.empty((n, n)), np.empty((n, n))
+    if progress is not None:
+        progress(T - 1, log10_sv, log10_last)
     for t in range(T - 2, -1, -1):
         if should_stop is not None and should_stop():
             raise interrupted(f"gradient flow stopped at step {t + 1}")
@@ -197,4 +201,6 @@ def jacobian_products(W: np.ndarray, log_df: np.ndarray, k: int, g_last: np.ndar
         with np.errstate(divide="ignore"):
             log10_sv[t] = c + np.log10(sv)
         log10_last[t] = c + log10_norms((g_last @ P)[:, None])[0]
+        if progress is not None:
+            progress(t, log10_sv, log10_last)
     return log10_sv, log10_last

@@ -96,7 +96,9 @@ def _geometric_rate(log10_norm: np.ndarray) -> float:
 
 
 def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int = 3,
-                  should_stop: Callable[[], bool] | None = None) -> GradientFlow:
+                  should_stop: Callable[[], bool] | None = None,
+                  progress: Callable[[int, Callable[[], GradientFlow]], None] | None = None
+                  ) -> GradientFlow:
     """The gradient-flow curves of batch element b over all steps (see GradientFlow).
 
     grad_norm is read from grads.ds. The Jacobians P_t are accumulated as P_t = P_{t+1} J_{t+1}
@@ -111,6 +113,10 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
     The bound is (gamma sigma_max(W))^(T-1-t). rate_per_step = ||P_0||^(1/(T-1)), the
     geometric mean of ||P_t|| / ||P_{t+1}|| (over the trailing NaN-free stretch; 0 once the
     Jacobian is exactly zero, NaN for T = 1). should_stop() is polled every step.
+    progress(t, partial), when given, is called before the first Jacobian product (t = T-1)
+    and after each step t (t = T-2 down to 0); partial() returns the GradientFlow so far, its
+    Jacobian curves NaN for the steps before t not computed yet (and those not listed in
+    nonfinite_steps). Building it costs O(T k): call it only when the partial result is wanted.
     """
     b = _check_trace(params, trace, b)
     k = check_size("k", k)
@@ -125,18 +131,29 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
         dz_last = y_last.copy()
         dz_last[targets[b, T - 1]] -= 1.0
         g_last = V.T @ dz_last / m                      # dL_T/ds_{T-1}
-        log10_sv, log10_last = jacobian_products(W, log_df, min(k, n_s), g_last, should_stop,
-                                                 Interrupted)
-        log10_norm = log10_sv[:, 0].copy()
         spec_sigma = np.linalg.norm(W, 2) if np.all(np.isfinite(W)) else np.nan
         log10_rate_bound = np.log10(act.gamma * spec_sigma)
         steps_back = np.arange(T - 1, -1, -1, dtype=np.float64)
         log10_bound = np.where(steps_back == 0, 0.0, steps_back * log10_rate_bound)
         grad_norm = _pow10(log10_norms(grads.ds[:, b, :]))
+        step = None
+        if progress is not None:
+            def step(t, sv, last):
+                progress(t, lambda: _assemble(sv.copy(), last.copy(), grad_norm, log10_bound, t))
+        log10_sv, log10_last = jacobian_products(W, log_df, min(k, n_s), g_last, should_stop,
+                                                 Interrupted, step)
+    return _assemble(log10_sv, log10_last, grad_norm, log10_bound, 0)
+
+
+def _assemble(log10_sv, log10_last, grad_norm, log10_bound, first: int) -> GradientFlow:
+    """The GradientFlow from its log10 curves; steps before `first` are not computed yet."""
+    with np.errstate(all="ignore"):
+        log10_norm = log10_sv[:, 0].copy()
         jacobian_norm = _pow10(log10_norm)
         last_norm = _pow10(log10_last)
         bad = (~np.isfinite(grad_norm) | ~np.isfinite(last_norm) | ~np.isfinite(jacobian_norm)
                | np.isnan(log10_norm))
+        bad[:first] = ~np.isfinite(grad_norm[:first])
     return GradientFlow(
         grad_norm=grad_norm, last_loss_grad_norm=last_norm, jacobian_norm=jacobian_norm,
         jacobian_top_sv=_pow10(log10_sv), log10_jacobian_norm=log10_norm,
