@@ -1,7 +1,17 @@
-"""One computation: a snapshot of the session in, forward + backward + analysis out (pure, Qt-free)."""
+"""One computation: a snapshot of the session in, forward + backward + analysis out (pure, Qt-free).
+
+Staged: the fast part (forward, backward, spectrum: milliseconds to a second or two) comes
+first; the Jacobian-norm curve (O(T n_s^3): tens of seconds at n_s = 1024, T = 1000) is filled
+in from t = T back to t = 1. With a `partial` callback, compute() hands over intermediate
+Results (flow curves NaN where not computed yet, flow_progress < 1) at most every
+PARTIAL_INTERVAL seconds; they share trace, grads and spectrum with the final Result.
+"""
 from __future__ import annotations
 
+import hashlib
+import threading
 import time
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Callable
 
@@ -10,22 +20,30 @@ import numpy as np
 from rnnviz.engine.analysis import GradientFlow, Spectrum, gradient_flow, spectrum
 from rnnviz.engine.parameters import Parameters
 from rnnviz.engine.rnn import Gradients, Trace, backward, forward
+from rnnviz.state import derive
 from rnnviz.state.config import Config
 
 # A finite Jacobian norm ||ds_T/ds_1|| beyond this is reported as exploding.
 EXPLODING_NORM = 1e6
+PARTIAL_INTERVAL = 0.1        # seconds between partial results (at most ~10 per second)
+# Below this much Jacobian work (n_s^3 T) the whole flow takes a few ms: no partial results.
+PARTIAL_MIN_WORK = 3e7
 
 
 @dataclass(frozen=True)
 class ComputeRequest:
-    """Everything one computation needs, copied from the session at request time."""
+    """Everything one computation needs, copied from the session at request time.
+
+    params is None when the parameters are still to be drawn from `plan` (on the worker).
+    """
     id: int
     config: Config
-    params: Parameters
+    params: Parameters | None
     x: np.ndarray
     s0: np.ndarray
     targets: np.ndarray
     b: int
+    plan: derive.ParamPlan | None = None
 
 
 @dataclass
@@ -34,12 +52,14 @@ class Result:
     request_id: int
     trace: Trace
     grads: Gradients
-    flow: GradientFlow
+    flow: GradientFlow                # Jacobian curves NaN for steps not computed yet
     spectrum: Spectrum
     compute_ms: float
     nonfinite_steps: np.ndarray       # 0-based steps where anything went non-finite
     warning: str | None               # for the status bar; None when all is well
     b: int = 0
+    flow_progress: float = 1.0        # share of the flow's steps computed (1.0: complete)
+    params: Parameters | None = None  # the parameters computed with
 
 
 def _steps(*arrays) -> np.ndarray:
@@ -68,21 +88,63 @@ def warning_text(config: Config, trace: Trace, grads: Gradients, flow: GradientF
     return None
 
 
-def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = None) -> Result:
-    """Run forward, backward, gradient flow for element b and the spectrum of W.
+_SPECTRA: OrderedDict = OrderedDict()     # content digest of W -> Spectrum
+_SPECTRA_LOCK = threading.Lock()
+SPECTRUM_CACHE_SIZE = 8
 
-    Never raises on overflow (non-finite values are reported in the result); raises
-    engine.analysis.Interrupted when should_stop() turns True.
+
+def cached_spectrum(W: np.ndarray) -> Spectrum:
+    """spectrum(W), computed once per distinct W (an edit of T or the input keeps W: O(n_s^2))."""
+    W = np.ascontiguousarray(W)
+    key = (W.shape, W.dtype.str, hashlib.blake2b(W.tobytes(), digest_size=16).digest())
+    with _SPECTRA_LOCK:
+        spec = _SPECTRA.get(key)
+        if spec is not None:
+            _SPECTRA.move_to_end(key)
+            return spec
+    spec = spectrum(W)
+    with _SPECTRA_LOCK:
+        _SPECTRA[key] = spec
+        while len(_SPECTRA) > SPECTRUM_CACHE_SIZE:
+            _SPECTRA.popitem(last=False)
+    return spec
+
+
+def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = None,
+            partial: Callable[[Result], None] | None = None,
+            partial_interval: float = PARTIAL_INTERVAL) -> Result:
+    """Run forward, backward, the spectrum of W and the gradient flow for element b.
+
+    Draws the parameters first when the request carries a plan. With `partial`, large
+    computations hand over intermediate Results (see the module docstring). Never raises on
+    overflow (non-finite values are reported in the result); raises engine.analysis.Interrupted
+    when should_stop() turns True.
     """
     start = time.perf_counter()
     c = request.config
-    trace = forward(request.params, request.x, request.s0, activation=c.activation)
-    grads = backward(request.params, trace, request.targets)
-    flow = gradient_flow(request.params, trace, grads, request.targets, b=request.b,
-                         should_stop=should_stop)
-    spec = spectrum(request.params.W)
-    nonfinite = _steps(trace.nonfinite_steps, grads.nonfinite_steps, flow.nonfinite_steps)
-    warning = warning_text(c, trace, grads, flow, spec)
-    elapsed = (time.perf_counter() - start) * 1e3
-    return Result(request_id=request.id, trace=trace, grads=grads, flow=flow, spectrum=spec,
-                  compute_ms=elapsed, nonfinite_steps=nonfinite, warning=warning, b=request.b)
+    params = request.params if request.plan is None else derive.realise(request.plan)
+    trace = forward(params, request.x, request.s0, activation=c.activation)
+    grads = backward(params, trace, request.targets)
+    spec = cached_spectrum(params.W)
+    n_s, _, T = trace.s.shape
+
+    def result(flow: GradientFlow, progress: float) -> Result:
+        nonfinite = _steps(trace.nonfinite_steps, grads.nonfinite_steps, flow.nonfinite_steps)
+        return Result(request_id=request.id, trace=trace, grads=grads, flow=flow,
+                      spectrum=spec, compute_ms=(time.perf_counter() - start) * 1e3,
+                      nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec),
+                      b=request.b, flow_progress=progress, params=params)
+
+    progress = None
+    if partial is not None and T > 1 and float(n_s) ** 3 * T >= PARTIAL_MIN_WORK:
+        last = [-np.inf]
+
+        def progress(t: int, flow_so_far: Callable[[], GradientFlow]) -> None:
+            now = time.perf_counter()
+            if t == T - 1 or now - last[0] >= partial_interval:   # the fast part at once
+                last[0] = now
+                partial(result(flow_so_far(), (T - 1 - t) / (T - 1)))
+
+    flow = gradient_flow(params, trace, grads, request.targets, b=request.b,
+                         should_stop=should_stop, progress=progress)
+    return result(flow, 1.0)

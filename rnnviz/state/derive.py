@@ -6,6 +6,9 @@ re-draws the inputs) never changes W, and changing the target pattern never chan
 from __future__ import annotations
 
 import dataclasses
+import threading
+from collections import OrderedDict
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -33,12 +36,75 @@ def rng(seed: int, stream: int) -> np.random.Generator:
     return np.random.default_rng([seed, stream])
 
 
+def _draw_key(c: Config) -> tuple:
+    """The fields a parameter draw depends on."""
+    return (c.seed, c.n_x, c.n_s, c.n_y, c.init, c.spectral_radius, min(c.sparse_k, c.n_s),
+            c.u_scale, c.v_scale, c.ba_scale, c.by_scale, c.dtype)
+
+
+_DRAWS: OrderedDict = OrderedDict()       # the last few draws (switching back is instant)
+_DRAWS_LOCK = threading.Lock()            # drawn on the worker and, for tests/CLI, the caller
+DRAW_CACHE_SIZE = 4
+DRAW_NOW_MAX_N = 96       # up to this n_s a draw takes ~1 ms and is done at once, on any thread
+
+
 def draw_params(c: Config) -> Parameters:
-    """The seed's parameters for a configuration."""
-    return init_parameters(rng(c.seed, PARAMS_STREAM), c.n_x, c.n_s, c.n_y, kind=c.init,
-                           spectral_radius=c.spectral_radius, u_scale=c.u_scale,
-                           v_scale=c.v_scale, ba_scale=c.ba_scale, by_scale=c.by_scale,
-                           sparse_k=min(c.sparse_k, c.n_s), dtype=np.dtype(c.dtype))
+    """The seed's parameters for a configuration (a fresh copy; O(n_s^3): run it on the worker)."""
+    key = _draw_key(c)
+    with _DRAWS_LOCK:
+        cached = _DRAWS.get(key)
+        if cached is not None:
+            _DRAWS.move_to_end(key)
+    if cached is None:
+        cached = init_parameters(rng(c.seed, PARAMS_STREAM), c.n_x, c.n_s, c.n_y, kind=c.init,
+                                 spectral_radius=c.spectral_radius, u_scale=c.u_scale,
+                                 v_scale=c.v_scale, ba_scale=c.ba_scale, by_scale=c.by_scale,
+                                 sparse_k=min(c.sparse_k, c.n_s), dtype=np.dtype(c.dtype))
+        with _DRAWS_LOCK:
+            _DRAWS[key] = cached
+            while len(_DRAWS) > DRAW_CACHE_SIZE:
+                _DRAWS.popitem(last=False)
+    return cached.copy()
+
+
+@dataclass(eq=False, frozen=True)
+class ParamPlan:
+    """Parameters not drawn yet: the seed's draw for `config` with the `kept` matrices in place.
+
+    Drawing solves an eigenvalue problem (O(n_s^3), seconds at n_s = 1024), so the session
+    hands the plan to the worker, which realises it; compute_now() realises it at once.
+    """
+    config: Config
+    kept: dict                     # name -> array (already in config's precision)
+    names: tuple[str, ...]         # the matrices that change (for the "params" event)
+
+    @property
+    def drawn(self) -> frozenset:
+        """The matrices that come from the draw."""
+        return frozenset(PARAM_NAMES) - frozenset(self.kept)
+
+
+def realise(plan: ParamPlan) -> Parameters:
+    """The parameters a plan stands for."""
+    if not plan.drawn:
+        return Parameters(**plan.kept)
+    return dataclasses.replace(draw_params(plan.config), **plan.kept)
+
+
+def expected_shapes(c: Config) -> dict[str, tuple[int, int]]:
+    """The shape of each matrix for a configuration."""
+    return {"U": (c.n_s, c.n_x), "W": (c.n_s, c.n_s), "V": (c.n_y, c.n_s), "ba": (c.n_s, 1),
+            "by": (c.n_y, 1)}
+
+
+def check_given(c: Config, given: dict) -> None:
+    """ValueError when a given matrix does not fit the configuration."""
+    shapes = expected_shapes(c)
+    for name, value in given.items():
+        if name not in shapes:
+            raise ValueError(f"unknown matrix {name!r}")
+        if np.shape(value) != shapes[name]:
+            raise ValueError(f"{name} must have shape {shapes[name]}, not {np.shape(value)}")
 
 
 def draw_inputs(c: Config) -> tuple[np.ndarray, np.ndarray]:
@@ -97,40 +163,100 @@ def rescale_W(W: np.ndarray, rho: float | None, r_new: float) -> np.ndarray | No
     return scaled
 
 
-def update_params(params: Parameters, edited: set, drawn: set, rho: float | None, new: Config,
-                  changed: tuple[str, ...]):
+@dataclass(frozen=True)
+class ParamState:
+    """The session's parameters and what is known about them.
+
+    Exactly one of `params` (the arrays) and `plan` (still to be drawn) is set.
+    drawn: matrices equal to the seed's draw for the config (not stored in session files);
+    seeded: drawn, or W rescaled from the seed's draw (re-drawn on a precision change);
+    edited: hand-edited matrices; rho: rho(W) when known (None: not computed yet).
+    """
+    params: Parameters | None
+    plan: ParamPlan | None
+    edited: frozenset = frozenset()
+    drawn: frozenset = frozenset(PARAM_NAMES)
+    seeded: frozenset = frozenset(PARAM_NAMES)
+    rho: float | None = None
+
+    @classmethod
+    def drawing(cls, c: Config, given: dict | None = None, edited=frozenset()) -> "ParamState":
+        """The seed's draw for c with `given` matrices in place (drawn later, on the worker)."""
+        given = {n: np.asarray(a).astype(c.dtype) for n, a in (given or {}).items()}
+        check_given(c, given)
+        drawn = frozenset(PARAM_NAMES) - frozenset(given)
+        rho = None if "W" in given else c.spectral_radius
+        if not drawn:
+            return cls(Parameters(**given), None, frozenset(edited), drawn, drawn, rho)
+        return cls(None, ParamPlan(c, given, PARAM_NAMES), frozenset(edited), drawn, drawn, rho)
+
+    def arrays(self) -> dict:
+        """The matrices held as arrays (all of them, or those a plan keeps)."""
+        if self.plan is not None:
+            return dict(self.plan.kept)
+        return self.params.as_dict()
+
+
+def settle(state: ParamState) -> ParamState:
+    """The state with a cheap plan drawn at once (n_s <= DRAW_NOW_MAX_N: a millisecond or two)."""
+    if state.plan is None or state.plan.config.n_s > DRAW_NOW_MAX_N:
+        return state
+    return dataclasses.replace(state, params=realise(state.plan), plan=None)
+
+
+def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
     """The parameters after a config change, by the session's rules (see session.py).
 
-    Returns (params, edited, drawn, rho, changed matrix names, messages); raises Refusal.
-    `drawn` holds the matrices equal to the seed's draw, `rho` the known rho(W) (or None).
+    Returns (state, changed matrix names, messages); raises Refusal. Never draws: a change
+    that needs the seed's draw returns a plan for the worker.
     """
-    edited, drawn, messages, names = set(edited), set(drawn), [], ()
+    messages = []
     redraw = set(REDRAW_FIELDS.intersection(changed))
     if "sparse_k" in changed and new.init == "sparse":
         redraw.add("sparse_k")
     if redraw:
-        if edited:
+        if state.edited:
             messages.append(f"changing {', '.join(sorted(redraw))} re-drew the weights from the "
-                            f"seed: your edits of {', '.join(sorted(edited))} were replaced")
-        return draw_params(new), set(), set(PARAM_NAMES), new.spectral_radius, PARAM_NAMES, messages
-    if "dtype" in changed:                   # the seed's matrices re-drawn, the others converted
-        fresh = draw_params(new)
-        params = astype(params, new.dtype)
-        for name in drawn:
-            params = with_matrix(params, name, getattr(fresh, name))
-        names = PARAM_NAMES
+                            f"seed: your edits of {', '.join(sorted(state.edited))} were replaced")
+        return ParamState.drawing(new), PARAM_NAMES, messages
+    if "dtype" not in changed and "spectral_radius" not in changed:
+        if state.plan is not None:          # the pending draw is for the new config
+            state = dataclasses.replace(state, plan=dataclasses.replace(state.plan, config=new))
+        return state, (), messages
+    arrays = state.arrays()
+    from_draw = set(state.plan.drawn) if state.plan is not None else set()
+    edited, drawn, seeded, rho = set(state.edited), set(state.drawn), set(state.seeded), state.rho
+    names: set[str] = set()
+    if "dtype" in changed:          # the seed's matrices drawn in the new precision, others converted
+        for name in seeded:
+            arrays.pop(name, None)
+        from_draw |= seeded
+        drawn = set(seeded)
+        arrays = {n: a.astype(new.dtype) for n, a in arrays.items()}
+        if "W" in seeded:
+            rho = new.spectral_radius
+        names = set(PARAM_NAMES)
     if "spectral_radius" in changed:
-        W = rescale_W(params.W, rho, new.spectral_radius)
-        if W is None:
-            W = draw_params(new).W
-            drawn.add("W")
-            if "W" in edited:
-                messages.append("W had spectral radius 0, so it was re-drawn from the seed: the "
-                                "hand edits of W were replaced")
-            edited.discard("W")
-        else:
-            drawn.discard("W")
-        params = with_matrix(params, "W", W.astype(new.dtype))
-        rho = new.spectral_radius
-        names = tuple(n for n in PARAM_NAMES if n in names or n == "W")
-    return params, edited, drawn, rho, names, messages
+        names.add("W")
+        if "W" not in from_draw:
+            W = rescale_W(arrays["W"], rho, new.spectral_radius)
+            if W is None:               # rho(W) = 0: nothing to scale, draw W from the seed
+                arrays.pop("W")
+                from_draw.add("W")
+                drawn.add("W")
+                seeded.add("W")
+                if "W" in edited:
+                    messages.append("W had spectral radius 0, so it was re-drawn from the seed: "
+                                    "the hand edits of W were replaced")
+                edited.discard("W")
+            else:
+                arrays["W"] = W.astype(new.dtype)
+                drawn.discard("W")
+        rho = new.spectral_radius       # a drawn W has it by construction
+    order = tuple(n for n in PARAM_NAMES if n in names)
+    if from_draw:
+        params, plan = None, ParamPlan(new, arrays, order)
+    else:
+        params, plan = Parameters(**arrays), None
+    state = ParamState(params, plan, frozenset(edited), frozenset(drawn), frozenset(seeded), rho)
+    return state, order, messages

@@ -5,13 +5,19 @@ Rules (see docs/design.md and events.py for the event payloads):
   parameter from the seed; hand edits are replaced and a "message" says so.
 - Changing the spectral radius rescales the current W to it (W * r_new / rho(W)), so hand
   edits survive a radius drag; when rho(W) is 0 W is re-drawn instead.
-- Other changes (activation, T, m, patterns, precision) keep the parameters.
+- Other changes (activation, T, m, patterns) keep the parameters; a precision change re-draws
+  the seed's matrices in the new precision and converts hand-edited ones.
+- Drawing from the seed solves an eigenvalue problem (seconds at n_s = 1024), so it never runs
+  in a mutator: the session holds a plan (derive.ParamPlan) that the request carries to the
+  worker; accept() installs the drawn parameters and emits "params". Reading `params` before
+  then draws them at once (tests, command line); the UI checks `params_ready` first.
 - x, s0 and targets are re-derived from config + seed, each from its own random stream.
 - Every mutator returns a list of problems and, when there are any, changes nothing.
 - Every change that affects results bumps the request id; results for older ids are dropped.
 """
 from __future__ import annotations
 
+import dataclasses
 import numbers
 import os
 
@@ -22,6 +28,7 @@ from rnnviz.state import derive, presets, sessionfile, sharecode
 from rnnviz.state.compute import ComputeRequest, Result, compute
 from rnnviz.state.config import Config, Problem
 from rnnviz.state.events import Events
+from rnnviz.engine.parameters import Parameters
 
 PARAM_NAMES = derive.PARAM_NAMES
 MAX_WEIGHT = derive.MAX_WEIGHT
@@ -72,6 +79,23 @@ class Session:
         return self.result is None or self.result.request_id != self._request_id
 
     @property
+    def params(self) -> Parameters:
+        """The parameters (drawn here and now if the worker has not drawn them yet)."""
+        if self._state.plan is not None:
+            self._install_params(derive.realise(self._state.plan))
+        return self._state.params
+
+    @property
+    def params_ready(self) -> bool:
+        """Whether the parameters are drawn (reading `params` will not block)."""
+        return self._state.plan is None
+
+    @property
+    def edited(self) -> set[str]:
+        """Names of the hand-edited matrices (a copy)."""
+        return set(self._state.edited)
+
+    @property
     def inputs_fixed(self) -> bool:
         """Whether x and s0 come from a preset rather than from the seed."""
         return bool(self._fixed_inputs)
@@ -80,10 +104,7 @@ class Session:
     def _build(self, parsed: dict) -> dict:
         """Every derived part of a session from a parsed session dict (no state changed)."""
         c: Config = parsed["config"]
-        given = {n: np.asarray(a).astype(c.dtype) for n, a in parsed["params"].items()}
-        params = derive.draw_params(c)
-        for name, value in given.items():
-            params = derive.with_matrix(params, name, value)
+        state = derive.ParamState.drawing(c, parsed["params"], frozenset(parsed["edited"]))
         fixed = {n: derive.read_only(np.asarray(a).astype(c.dtype))
                  for n, a in parsed["inputs"].items()}
         if fixed:
@@ -93,22 +114,18 @@ class Session:
         targets = derive.draw_targets(c, x)
         view = dict(parsed["view"])
         view.setdefault("panels", dict(DEFAULT_PANELS))
-        return {"config": c, "params": params, "edited": set(parsed["edited"]),
-                "drawn": set(PARAM_NAMES) - set(given), "fixed": fixed,
+        return {"config": c, "params": derive.settle(state), "fixed": fixed,
                 "x": derive.read_only(x), "s0": derive.read_only(s0),
                 "targets": derive.read_only(targets), "view": view,
-                "preset": parsed["preset"], "rho": None if "W" in given else c.spectral_radius}
+                "preset": parsed["preset"]}
 
     def _install(self, built: dict) -> None:
         self.config: Config = built["config"]
-        self.params = built["params"]
-        self.edited: set[str] = built["edited"]
-        self._drawn: set[str] = built["drawn"]       # matrices equal to the seed's draw
+        self._state: derive.ParamState = built["params"]
         self._fixed_inputs: dict = built["fixed"]
         self.x, self.s0, self.targets = built["x"], built["s0"], built["targets"]
         self.view: dict = built["view"]
         self.preset_name: str | None = built["preset"]
-        self._rho_W: float | None = built["rho"]
 
     def _replace_all(self, parsed: dict, source: str) -> None:
         """Install a whole new state (file, preset, paste) and tell every view."""
@@ -122,8 +139,7 @@ class Session:
         self._set_problems([])
         self.events.emit("config", config=self.config, changed=cfg.FIELDS,
                          request_id=self._request_id)
-        self.events.emit("params", names=PARAM_NAMES, edited=frozenset(self.edited),
-                         request_id=self._request_id)
+        self._emit_params(PARAM_NAMES)
         self.events.emit("view", view=dict(self.view))
         self.events.emit("timestep", t=self.t)
         self.events.emit("batch", b=self.b, request_id=self._request_id)
@@ -142,6 +158,18 @@ class Session:
     def _refuse(self, field: str, message: str) -> list[Problem]:
         return self._set_problems([Problem(field, message)])
 
+    def _emit_params(self, names) -> None:
+        """Announce changed matrices once they are drawn (later, from accept(), if pending)."""
+        if self._state.plan is None and names:
+            self.events.emit("params", names=tuple(names), edited=frozenset(self._state.edited),
+                             request_id=self._request_id)
+
+    def _install_params(self, params: Parameters) -> None:
+        """Put the drawn parameters of the pending plan in place and announce them."""
+        plan = self._state.plan
+        self._state = dataclasses.replace(self._state, params=params, plan=None)
+        self._emit_params(plan.names)
+
     # ----- mutators ----------------------------------------------------------------------------
     def apply(self, **changes) -> list[Problem]:
         """Change settings; on problems emit "problems" and change nothing."""
@@ -153,8 +181,7 @@ class Session:
         if not changed:
             return self._set_problems([])
         try:
-            params, edited, drawn, rho, changed_params, messages = derive.update_params(
-                self.params, self.edited, self._drawn, self._rho_W, new, changed)
+            state, changed_params, messages = derive.update_params(self._state, new, changed)
         except derive.Refusal as exc:
             return self._refuse("spectral_radius", str(exc))
         x, s0, targets, fixed = self.x, self.s0, self.targets, self._fixed_inputs
@@ -167,15 +194,13 @@ class Session:
         if derive.TARGET_FIELDS.intersection(changed):
             targets = derive.read_only(derive.draw_targets(new, x))
         # Everything is computed: commit.
-        self.config, self.params, self.edited, self._drawn, self._rho_W = new, params, edited, drawn, rho
+        self.config, self._state = new, derive.settle(state)
         self.x, self.s0, self.targets, self._fixed_inputs = x, s0, targets, fixed
         self._bump()
         self.dirty = True
         self._set_problems([])
         self.events.emit("config", config=new, changed=changed, request_id=self._request_id)
-        if changed_params:
-            self.events.emit("params", names=tuple(changed_params), edited=frozenset(edited),
-                             request_id=self._request_id)
+        self._emit_params(changed_params)
         if self.t > new.T - 1:
             self.view["t"] = new.T - 1
             self.events.emit("timestep", t=self.t)
@@ -215,7 +240,7 @@ class Session:
         problems = self._check_matrix_name(name)
         if problems:
             return self._set_problems(problems)
-        shape = getattr(self.params, name).shape
+        shape = derive.expected_shapes(self.config)[name]
         try:
             M = np.array(array, dtype=np.float64)
         except (TypeError, ValueError):
@@ -227,36 +252,33 @@ class Session:
         return self._commit_matrix(name, M.astype(self.config.dtype))
 
     def _commit_matrix(self, name: str, M: np.ndarray) -> list[Problem]:
-        self.params = derive.with_matrix(self.params, name, M)
-        self.edited.add(name)
-        self._drawn.discard(name)
-        if name == "W":
-            self._rho_W = None
+        st = self._state
+        params = derive.with_matrix(self.params, name, M)
+        self._state = derive.ParamState(
+            params, None, st.edited | {name}, st.drawn - {name}, st.seeded - {name},
+            None if name == "W" else st.rho)
         self._bump()
         self.dirty = True
         self._set_problems([])
-        self.events.emit("params", names=(name,), edited=frozenset(self.edited),
-                         request_id=self._request_id)
+        self._emit_params((name,))
         return []
 
     def reinitialise(self) -> list[Problem]:
         """Replace parameters and inputs by the seed's draw (hand edits and preset arrays go)."""
         c = self.config
-        params = derive.draw_params(c)
         had_fixed = bool(self._fixed_inputs)
         x, s0 = self.x, self.s0
         if had_fixed:
             x, s0 = map(derive.read_only, derive.draw_inputs(c))
             self.targets = derive.read_only(derive.draw_targets(c, x))
-        self.params, self.edited, self._drawn, self._rho_W = params, set(), set(PARAM_NAMES), c.spectral_radius
+        self._state = derive.settle(derive.ParamState.drawing(c))
         self.x, self.s0, self._fixed_inputs = x, s0, {}
         self._bump()
         self.dirty = True
         self._set_problems([])
         if had_fixed:
             self.events.emit("config", config=c, changed=(), request_id=self._request_id)
-        self.events.emit("params", names=PARAM_NAMES, edited=frozenset(),
-                         request_id=self._request_id)
+        self._emit_params(PARAM_NAMES)
         return []
 
     def redraw_seed(self, seed: int | None = None) -> list[Problem]:
@@ -306,20 +328,32 @@ class Session:
 
     # ----- computing -----------------------------------------------------------------------
     def request(self) -> ComputeRequest:
-        """A snapshot of the current state for the worker (parameters copied)."""
-        req = ComputeRequest(id=self._request_id, config=self.config, params=self.params.copy(),
-                             x=self.x, s0=self.s0, targets=self.targets, b=self.b)
+        """A snapshot of the current state for the worker (parameters copied, or the plan to draw)."""
+        st = self._state
+        req = ComputeRequest(id=self._request_id, config=self.config,
+                             params=None if st.plan is not None else st.params.copy(),
+                             x=self.x, s0=self.s0, targets=self.targets, b=self.b, plan=st.plan)
         if not self.busy:
             self.busy = True
             self.events.emit("busy", busy=True)
         return req
 
     def accept(self, result: Result) -> bool:
-        """Take a result if it belongs to the current state; False (ignored) when stale."""
+        """Take a result (partial or final) if it belongs to the current state; False when stale.
+
+        A result of the current state brings the parameters drawn for it (if they were still
+        pending) and rho(W) (if not known yet). A partial result (flow_progress < 1) leaves
+        the session busy.
+        """
         if result.request_id != self._request_id:
             return False
+        if self._state.plan is not None and result.params is not None:
+            self._install_params(result.params)
+        if self._state.rho is None and np.isfinite(result.spectrum.spectral_radius):
+            self._state = dataclasses.replace(self._state,
+                                              rho=float(result.spectrum.spectral_radius))
         self.result = result
-        if self.busy:
+        if self.busy and result.flow_progress >= 1.0:
             self.busy = False
             self.events.emit("busy", busy=False)
         self.events.emit("result", result=result)
@@ -346,10 +380,11 @@ class Session:
         """The session file content (JSON-ready): only non-seed matrices are stored."""
         doc = {"format": sessionfile.FORMAT, "version": sessionfile.VERSION,
                "config": cfg.to_dict(self.config)}
-        stored = [n for n in PARAM_NAMES if n not in self._drawn]
+        stored = [n for n in PARAM_NAMES if n not in self._state.drawn]
         if stored:
-            doc["params"] = {n: getattr(self.params, n).tolist() for n in stored}
-        doc["edited"] = sorted(self.edited)
+            arrays = self._state.arrays()        # no drawing: stored matrices are never drawn
+            doc["params"] = {n: arrays[n].tolist() for n in stored}
+        doc["edited"] = sorted(self._state.edited)
         if self._fixed_inputs:
             doc["inputs"] = {n: a.tolist() for n, a in self._fixed_inputs.items()}
         doc["view"] = dict(self.view)
