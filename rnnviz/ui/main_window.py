@@ -44,11 +44,11 @@ class MainWindow(QtWidgets.QMainWindow):
         self.session = session
         self.style_ = NORMAL
         self.close_guards: list = []        # callables returning False to veto closing
-        self._requests: dict[int, object] = {}   # request id -> parameters it was computed with
         self._shut_down = False
 
         self.worker = ComputeWorker(name="rnnviz-compute")
         self.worker.finished.connect(self._result_arrived)
+        self.worker.partial.connect(self._result_arrived)
         self.worker.failed.connect(self._computation_failed)
         self.worker.busy.connect(self._busy)
         self.connectivity_worker = ComputeWorker(compute_connectivity, name="rnnviz-connectivity")
@@ -80,6 +80,7 @@ class MainWindow(QtWidgets.QMainWindow):
         self._submit_timer.setInterval(0)
         self._submit_timer.timeout.connect(self.submit_now)
         self._unsubscribe = session.events.subscribe(self._on_event)
+        self.apply_style(NORMAL)
 
         # --- lecture kit (installed by rnnviz/ui/file_actions.py, presentation.py, help.py) ---
         from rnnviz.ui import export, file_actions, help, presentation
@@ -224,21 +225,18 @@ class MainWindow(QtWidgets.QMainWindow):
         self._submit_timer.stop()
         if self._shut_down or not self.session.needs_compute:
             return
-        request = self.session.request()
-        self._requests[request.id] = request.params
-        self.worker.submit(request)
+        self.worker.submit(self.session.request())
 
     def params_for(self, result):
         """The parameters a result was computed from (the session's may be newer)."""
-        return self._requests.get(result.request_id, self.session.params)
+        params = getattr(result, "params", None)
+        return params if params is not None else self.session.params
 
     @QtCore.Slot(object)
     def _result_arrived(self, result) -> None:
         if self._shut_down:
             return
-        if self.session.accept(result):
-            for rid in [r for r in self._requests if r < result.request_id]:
-                del self._requests[rid]
+        self.session.accept(result)
 
     @QtCore.Slot(int, str)
     def _computation_failed(self, request_id: int, message: str) -> None:
@@ -268,6 +266,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _show_result(self, result) -> None:
         self.status.show_result(result)
+        self.status.set_progress(getattr(result, "flow_progress", 1.0))
 
     # ----- panels, layout, style ------------------------------------------------------------------
     def set_view_visible(self, name: str, visible: bool) -> None:

@@ -44,7 +44,10 @@ class StatusBar(QtWidgets.QStatusBar):
         self.loss.setText(f"loss L = {loss:.4g}")
         self.rho.setText(f"ρ(W) = {float(result.spectrum.spectral_radius):.3g}")
         self.sigma.setText(f"σ_max(W) = {float(result.spectrum.sigma_max):.3g}")
-        self.ms.setText(f"computed in {float(result.compute_ms):.1f} ms")
+        if getattr(result, "flow_progress", 1.0) < 1.0:
+            self.ms.setText(f"gradient flow {100 * result.flow_progress:.0f} % …")
+        else:
+            self.ms.setText(f"computed in {float(result.compute_ms):.1f} ms")
         text = result.warning
         if text is None and not np.isfinite(loss):
             text = "the loss is not finite: values overflowed"
@@ -58,7 +61,21 @@ class StatusBar(QtWidgets.QStatusBar):
         self.warning.setStyleSheet(f"color: {self.style_.warning}; font-weight: bold;")
 
     def set_busy(self, busy: bool) -> None:
+        """Show the indicator (indeterminate until a partial result says how far it is)."""
+        if busy:
+            self.busy.setRange(0, 0)
+            self.busy.setToolTip("The background worker is computing the new result")
         self.busy.setVisible(bool(busy))
+
+    def set_progress(self, progress: float) -> None:
+        """How much of the gradient-flow curve the shown result holds (1.0: all, bar hidden)."""
+        if not progress < 1.0:
+            return
+        self.busy.setRange(0, 100)
+        self.busy.setValue(int(100 * max(0.0, progress)))
+        self.busy.setToolTip(f"Gradient flow: {100 * progress:.0f} % of the steps computed "
+                             f"(filling in from t = T back to t = 1)")
+        self.busy.setVisible(True)
 
     def error(self, text: str) -> None:
         """A failure the user should read, in the warning colour until the next result."""

@@ -208,6 +208,12 @@ class WeightEditorDock(QtWidgets.QDockWidget):
     def _on_event(self, name: str, *args, **payload) -> None:
         if name == "params":          # also sent after every load and every size change
             self.refresh()
+        elif name in ("config", "loaded") and not self.ready():
+            self.refresh()            # say the new matrices are being drawn
+
+    def ready(self) -> bool:
+        """Whether the session's parameters are drawn (the worker draws large ones)."""
+        return bool(getattr(self.session, "params_ready", True))
 
     def matrix(self) -> np.ndarray:
         """The matrix currently shown, as the session holds it."""
@@ -221,6 +227,11 @@ class WeightEditorDock(QtWidgets.QDockWidget):
 
     def refresh(self) -> None:
         """Redraw heatmap, table, labels and hand-edited marks from the session."""
+        if not self.ready():
+            self.entry_editor.hide()
+            self.caption.setText(f"<b>{MATRICES[self.name][0]}</b>  — drawing the new weights "
+                                 f"on the background worker…")
+            return
         edited = set(getattr(self.session, "edited", ()) or ())
         for index in range(self.matrix_combo.count()):
             name = self.matrix_combo.itemData(index)
@@ -295,6 +306,8 @@ class WeightEditorDock(QtWidgets.QDockWidget):
     # ----- user edits ---------------------------------------------------------------------
     def entry_at(self, scene_pos) -> tuple[int, int] | None:
         """The (i, j) entry under a scene position, or None outside the matrix."""
+        if not self.ready():
+            return None
         point = self.image.mapFromScene(scene_pos)
         M = self.matrix()
         i, j = int(math.floor(point.y())), int(math.floor(point.x()))

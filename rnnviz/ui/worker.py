@@ -1,6 +1,7 @@
 """The one background thread that runs the engine: latest request wins, stale work is abandoned."""
 from __future__ import annotations
 
+import inspect
 import logging
 import threading
 import time
@@ -13,10 +14,18 @@ log = logging.getLogger(__name__)
 ComputeFn = Callable[[Any, Callable[[], bool]], Any]
 
 
-def default_compute(request, should_stop):
+def default_compute(request, should_stop, partial=None):
     """The state layer's compute (imported lazily so importing the UI stays cheap)."""
     from rnnviz.state.compute import compute
-    return compute(request, should_stop=should_stop)
+    return compute(request, should_stop=should_stop, partial=partial)
+
+
+def _takes_partial(fn) -> bool:
+    """Whether a compute function accepts a `partial` callback (intermediate results)."""
+    try:
+        return "partial" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
 
 
 def _is_interruption(exc: BaseException) -> bool:
@@ -30,10 +39,13 @@ class ComputeWorker(QtCore.QObject):
     `submit` may be called any number of times from the UI thread; only the newest request
     that has not started is kept, and a running computation is asked to stop when a newer
     request arrives. Results come back through `finished(result)` with the request's id
-    inside; failures through `failed(request_id, message)`; never an exception.
+    inside; failures through `failed(request_id, message)`; never an exception. A compute
+    function with a `partial` parameter may hand over intermediate results, which come through
+    `partial(result)` (dropped once a newer request is waiting).
     """
 
     finished = QtCore.Signal(object)
+    partial = QtCore.Signal(object)
     failed = QtCore.Signal(int, str)
     busy = QtCore.Signal(bool)
     _wake = QtCore.Signal()
@@ -97,6 +109,10 @@ class ComputeWorker(QtCore.QObject):
     def _should_stop(self) -> bool:
         return self._thread.isInterruptionRequested() or self._pending is not None
 
+    def _emit_partial(self, result) -> None:
+        if not self._should_stop():
+            self.partial.emit(result)
+
     @QtCore.Slot()
     def _run(self) -> None:
         """Run pending requests until none is left (each newer one replaces the last)."""
@@ -111,7 +127,10 @@ class ComputeWorker(QtCore.QObject):
             self.busy.emit(True)
             start = time.perf_counter()
             try:
-                result = self._compute(request, self._should_stop)
+                if _takes_partial(self._compute):
+                    result = self._compute(request, self._should_stop, partial=self._emit_partial)
+                else:
+                    result = self._compute(request, self._should_stop)
             except Exception as exc:    # noqa: BLE001 - a failed computation is a message
                 if _is_interruption(exc) or self._should_stop():
                     self.interrupted += 1
