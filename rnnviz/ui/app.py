@@ -7,6 +7,7 @@ import sys
 import traceback
 
 log = logging.getLogger(__name__)
+GIL_SWITCH_INTERVAL = 0.0005     # seconds
 
 
 def has_display() -> bool:
@@ -27,6 +28,10 @@ def make_app(argv=None):
 
     pg.setConfigOptions(imageAxisOrder="row-major", antialias=True, useOpenGL=False,
                         background="w", foreground="k")
+    # The engine runs on a worker thread; with Python's default 5 ms GIL switch interval every
+    # Qt call back into Python from the UI thread could wait that long, stretching a 25 ms
+    # redraw to 100+ ms while the worker computes.
+    sys.setswitchinterval(GIL_SWITCH_INTERVAL)
     app = QtWidgets.QApplication.instance()
     if app is None:
         app = QtWidgets.QApplication(list(argv) if argv is not None else sys.argv[:1])

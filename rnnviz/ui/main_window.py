@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import logging
+import time
 
+import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.ui.connectivity_view import ConnectivityView, compute_connectivity
@@ -22,6 +24,22 @@ TIME_VIEWS = ("states", "connectivity", "gradients", "flow")     # left column, 
 STEP_VIEWS = ("softmax", "spectrum")                             # right column
 COMPUTE_EVENTS = ("config", "params", "batch", "loaded")
 SETTINGS_VERSION = 1
+# Partial results (the flow filling in) redraw the plots: show at most one per PARTIAL_SHOW_MS,
+# and keep the UI thread's share small: wait PARTIAL_DUTY times as long as the last one took.
+PARTIAL_SHOW_MS = 250
+PARTIAL_DUTY = 8
+
+
+def cache_axes(graphics) -> None:
+    """Paint each axis of a pyqtgraph canvas from a pixmap kept until the axis changes.
+
+    An axis with a grid draws its grid lines over the whole plot, and Qt's raster engine draws
+    those faint non-antialiased lines slowly (3-17 ms per axis at 1600x1000), so replaying
+    them whenever anything in the plot changed dominated a result's redraw.
+    """
+    for item in graphics.scene().items():
+        if isinstance(item, pg.AxisItem):
+            item.setCacheMode(QtWidgets.QGraphicsItem.DeviceCoordinateCache)
 
 
 def _placeholder_dock(title: str, name: str, why: str) -> QtWidgets.QDockWidget:
@@ -48,7 +66,13 @@ class MainWindow(QtWidgets.QMainWindow):
 
         self.worker = ComputeWorker(name="rnnviz-compute")
         self.worker.finished.connect(self._result_arrived)
-        self.worker.partial.connect(self._result_arrived)
+        self.worker.partial.connect(self._partial_arrived)
+        self._partial = None                # newest partial result not shown yet
+        self._partial_shown = (-1, 0.0)     # (request id, time) of the last partial shown
+        self._partial_gap_ms = PARTIAL_SHOW_MS
+        self._partial_timer = QtCore.QTimer(self)
+        self._partial_timer.setSingleShot(True)
+        self._partial_timer.timeout.connect(self._show_partial)
         self.worker.failed.connect(self._computation_failed)
         self.worker.busy.connect(self._busy)
         self.connectivity_worker = ComputeWorker(compute_connectivity, name="rnnviz-connectivity")
@@ -65,6 +89,7 @@ class MainWindow(QtWidgets.QMainWindow):
         }
         for name, view in self.views.items():
             view.setObjectName(name)
+            cache_axes(view.graphics)
         self._link_time_axes()
         self._build_central()
         self.status = StatusBar(self)
@@ -234,9 +259,38 @@ class MainWindow(QtWidgets.QMainWindow):
 
     @QtCore.Slot(object)
     def _result_arrived(self, result) -> None:
+        self._partial = None
+        self._partial_timer.stop()
         if self._shut_down:
             return
         self.session.accept(result)
+
+    @QtCore.Slot(object)
+    def _partial_arrived(self, result) -> None:
+        """Show a partial result now, or the newest one PARTIAL_SHOW_MS after the last shown."""
+        if self._shut_down or result.request_id != self.session.request_id:
+            return
+        self._partial = result
+        rid, when = self._partial_shown
+        wait = 0 if rid != result.request_id else \
+            self._partial_gap_ms - (time.perf_counter() - when) * 1e3
+        if wait <= 0:
+            self._show_partial()
+        elif not self._partial_timer.isActive():
+            self._partial_timer.start(int(wait) + 1)
+
+    def _show_partial(self) -> None:
+        result, self._partial = self._partial, None
+        if result is None or self._shut_down:
+            return
+        start = time.perf_counter()
+        if self.session.accept(result):
+            for view in self.views.values():       # draw now, to know what a partial costs
+                if view.isVisible():
+                    view.flush()
+        took_ms = (time.perf_counter() - start) * 1e3
+        self._partial_gap_ms = max(PARTIAL_SHOW_MS, PARTIAL_DUTY * took_ms)
+        self._partial_shown = (result.request_id, time.perf_counter())
 
     @QtCore.Slot(int, str)
     def _computation_failed(self, request_id: int, message: str) -> None:
@@ -377,6 +431,8 @@ class MainWindow(QtWidgets.QMainWindow):
             return
         self._shut_down = True
         self._submit_timer.stop()
+        self._partial_timer.stop()
+        self._partial = None
         self.timebar.pause()
         self._unsubscribe()
         self.timebar._unsubscribe()

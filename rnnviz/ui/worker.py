@@ -1,8 +1,10 @@
 """The one background thread that runs the engine: latest request wins, stale work is abandoned."""
 from __future__ import annotations
 
+import ctypes
 import inspect
 import logging
+import os
 import threading
 import time
 from typing import Any, Callable
@@ -26,6 +28,29 @@ def _takes_partial(fn) -> bool:
         return "partial" in inspect.signature(fn).parameters
     except (TypeError, ValueError):
         return False
+
+
+def limit_blas_threads(n: int) -> bool:
+    """Let BLAS calls made from the calling thread use at most n threads (OpenBLAS >= 0.3.27).
+
+    The engine's large matrix products would otherwise take every core, and the UI thread,
+    starved, could not paint. False when the BLAS library does not offer it (nothing changed).
+    """
+    import numpy  # noqa: F401 - loads the BLAS library
+    try:
+        with open("/proc/self/maps") as maps:
+            paths = {line.split()[-1] for line in maps if "openblas" in line.lower()}
+    except OSError:
+        return False
+    for path in sorted(paths):
+        try:
+            setter = ctypes.CDLL(path).openblas_set_num_threads_local
+        except (OSError, AttributeError):
+            continue
+        setter.argtypes, setter.restype = [ctypes.c_int], ctypes.c_int
+        setter(int(n))
+        return True
+    return False
 
 
 def _is_interruption(exc: BaseException) -> bool:
@@ -58,6 +83,7 @@ class ComputeWorker(QtCore.QObject):
         self._scheduled = False         # a wake-up is queued
         self._running_id: int | None = None
         self._stopped = False
+        self._blas_limited = False
         self.last_ms = 0.0              # wall time of the last finished computation
         self.completed = 0              # finished computations (for tests/benchmarks)
         self.interrupted = 0            # abandoned computations
@@ -116,6 +142,9 @@ class ComputeWorker(QtCore.QObject):
     @QtCore.Slot()
     def _run(self) -> None:
         """Run pending requests until none is left (each newer one replaces the last)."""
+        if not self._blas_limited:          # leave a core to the UI thread
+            self._blas_limited = True
+            limit_blas_threads(max(1, (os.cpu_count() or 2) - 1))
         while True:
             with self._lock:
                 request, self._pending = self._pending, None
