@@ -347,6 +347,10 @@ class Session:
         """
         if result.request_id != self._request_id:
             return False
+        shown = self.result
+        if shown is not None and shown.request_id == result.request_id and \
+                shown.flow_progress >= 1.0 and result.flow_progress < 1.0:
+            return False                # a late partial never replaces the complete result
         if self._state.plan is not None and result.params is not None:
             self._install_params(result.params)
         if self._state.rho is None and np.isfinite(result.spectrum.spectral_radius):

@@ -185,6 +185,7 @@ def test_the_fast_part_comes_first_then_the_flow_fills_in(monkeypatch):
     s.request()
     assert s.busy and s.accept(partials[5]) and s.busy and s.result is partials[5]
     assert s.accept(final) and not s.busy
+    assert not s.accept(partials[7]) and s.result is final     # a late partial is ignored
 
 
 def test_small_computations_send_no_partials():
