@@ -17,7 +17,7 @@ from typing import Callable
 
 import numpy as np
 
-from rnnviz.engine.analysis import GradientFlow, Spectrum, gradient_flow, spectrum
+from rnnviz.engine.analysis import GradientFlow, Interrupted, Spectrum, gradient_flow, spectrum
 from rnnviz.engine.parameters import Parameters
 from rnnviz.engine.rnn import Gradients, Trace, backward, forward
 from rnnviz.state import derive
@@ -44,6 +44,7 @@ class ComputeRequest:
     targets: np.ndarray
     b: int
     plan: derive.ParamPlan | None = None
+    W_ref: tuple | None = None        # (W0, c): W is W0 rescaled by c (spectrum: c times W0's)
 
 
 @dataclass
@@ -93,8 +94,16 @@ _SPECTRA_LOCK = threading.Lock()
 SPECTRUM_CACHE_SIZE = 8
 
 
-def cached_spectrum(W: np.ndarray) -> Spectrum:
-    """spectrum(W), computed once per distinct W (an edit of T or the input keeps W: O(n_s^2))."""
+def cached_spectrum(W: np.ndarray, ref: tuple | None = None) -> Spectrum:
+    """spectrum(W), computed once per distinct W (an edit of T or the input keeps W: O(n_s^2)).
+
+    ref = (W0, c) says W is W0 rescaled by c > 0 (a radius drag): its eigenvalues and singular
+    values are c times W0's (to rounding), so W0's spectrum, usually cached, is scaled.
+    """
+    if ref is not None:
+        base = cached_spectrum(ref[0])
+        c = float(ref[1])
+        return Spectrum(base.eigenvalues * c, base.spectral_radius * c, base.sigma_max * c)
     W = np.ascontiguousarray(W)
     key = (W.shape, W.dtype.str, hashlib.blake2b(W.tobytes(), digest_size=16).digest())
     with _SPECTRA_LOCK:
@@ -123,9 +132,17 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
     start = time.perf_counter()
     c = request.config
     params = request.params if request.plan is None else derive.realise(request.plan)
+    stop = should_stop or (lambda: False)
+    def check(stage: str) -> None:         # between the stages the engine does not poll
+        if stop():
+            raise Interrupted(f"computation stopped after the {stage}")
+
     trace = forward(params, request.x, request.s0, activation=c.activation)
+    check("forward pass")
     grads = backward(params, trace, request.targets)
-    spec = cached_spectrum(params.W)
+    check("backward pass")
+    spec = cached_spectrum(params.W, request.W_ref)
+    check("spectrum")
     n_s, _, T = trace.s.shape
 
     def result(flow: GradientFlow, progress: float) -> Result:

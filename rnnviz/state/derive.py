@@ -141,11 +141,6 @@ def with_matrix(params: Parameters, name: str, value: np.ndarray) -> Parameters:
     return dataclasses.replace(params, **{name: value})
 
 
-def astype(params: Parameters, dtype: str) -> Parameters:
-    """The parameters converted to a precision (a copy)."""
-    return params.astype(dtype)
-
-
 class Refusal(Exception):
     """A change that cannot be carried out, with the reason for the user."""
 
@@ -170,7 +165,8 @@ class ParamState:
     Exactly one of `params` (the arrays) and `plan` (still to be drawn) is set.
     drawn: matrices equal to the seed's draw for the config (not stored in session files);
     seeded: drawn, or W rescaled from the seed's draw (re-drawn on a precision change);
-    edited: hand-edited matrices; rho: rho(W) when known (None: not computed yet).
+    edited: hand-edited matrices; rho: rho(W) when known (None: not computed yet);
+    W_ref: after radius changes, the W they started from and the overall factor.
     """
     params: Parameters | None
     plan: ParamPlan | None
@@ -178,6 +174,7 @@ class ParamState:
     drawn: frozenset = frozenset(PARAM_NAMES)
     seeded: frozenset = frozenset(PARAM_NAMES)
     rho: float | None = None
+    W_ref: tuple | None = None     # (W0, c): W is W0 rescaled by c > 0 (its spectrum is c times)
 
     @classmethod
     def drawing(cls, c: Config, given: dict | None = None, edited=frozenset()) -> "ParamState":
@@ -226,6 +223,7 @@ def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
     arrays = state.arrays()
     from_draw = set(state.plan.drawn) if state.plan is not None else set()
     edited, drawn, seeded, rho = set(state.edited), set(state.drawn), set(state.seeded), state.rho
+    W_ref = None if "dtype" in changed else state.W_ref
     names: set[str] = set()
     if "dtype" in changed:          # the seed's matrices drawn in the new precision, others converted
         for name in seeded:
@@ -239,7 +237,9 @@ def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
     if "spectral_radius" in changed:
         names.add("W")
         if "W" not in from_draw:
-            W = rescale_W(arrays["W"], rho, new.spectral_radius)
+            W0, c = W_ref if W_ref is not None else (arrays["W"], 1.0)
+            known = spectral_radius(arrays["W"]) if rho is None else rho
+            W = rescale_W(arrays["W"], known, new.spectral_radius)
             if W is None:               # rho(W) = 0: nothing to scale, draw W from the seed
                 arrays.pop("W")
                 from_draw.add("W")
@@ -252,11 +252,15 @@ def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
             else:
                 arrays["W"] = W.astype(new.dtype)
                 drawn.discard("W")
+                W_ref = (W0, c * new.spectral_radius / known)
         rho = new.spectral_radius       # a drawn W has it by construction
     order = tuple(n for n in PARAM_NAMES if n in names)
     if from_draw:
         params, plan = None, ParamPlan(new, arrays, order)
     else:
         params, plan = Parameters(**arrays), None
-    state = ParamState(params, plan, frozenset(edited), frozenset(drawn), frozenset(seeded), rho)
+    if "W" in from_draw:
+        W_ref = None
+    state = ParamState(params, plan, frozenset(edited), frozenset(drawn), frozenset(seeded), rho,
+                       W_ref)
     return state, order, messages

@@ -9,14 +9,21 @@ Events emitted by ``Session`` and their payloads:
                   The configuration changed; x, s0, targets were re-derived. Results are stale.
 - ``"params"``    names: tuple[str, ...] (the matrices that changed: "U", "W", "V", "ba", "by"),
                   edited: frozenset[str] (hand-edited matrices now), request_id: int.
-                  Results are stale.
-- ``"result"``    result: compute.Result (the accepted, current result).
+                  Sent when the new matrices exist: at once for edits, rescales and small
+                  draws; for a large draw (done by the worker) just before the first "result"
+                  of the request that carried it. Until then ``session.params_ready`` is False.
+- ``"result"``    result: compute.Result (the accepted, current result). For large set-ups a
+                  request's results arrive in stages: first the fast part (trace, gradients,
+                  spectrum; flow_progress 0, Jacobian curves NaN), then partial results with
+                  the gradient flow filling in from t = T back (0 < flow_progress < 1), then
+                  the complete one (flow_progress 1). The stages of one request share the same
+                  trace, grads and spectrum objects: a view may skip what did not change.
 - ``"timestep"``  t: int (0-based, 0..T-1; the UI shows t + 1).
 - ``"batch"``     b: int (0..m-1), request_id: int (gradient flow is per batch element, so a
                   new computation is needed).
 - ``"view"``      view: dict (the whole view state after a change of panels or other view keys).
 - ``"problems"``  problems: list[Problem] (empty when earlier problems were cleared).
-- ``"busy"``      busy: bool (True while a requested computation has not come back).
+- ``"busy"``      busy: bool (True while a requested computation has not come back whole).
 - ``"message"``   text: str (something the user should read, e.g. "hand edits replaced").
 - ``"error"``     text: str, exception: BaseException | None (a subscriber or a computation
                   failed; the session itself is unchanged).

@@ -23,12 +23,12 @@ import os
 
 import numpy as np
 
+from rnnviz.engine.parameters import Parameters
 from rnnviz.state import config as cfg
 from rnnviz.state import derive, presets, sessionfile, sharecode
 from rnnviz.state.compute import ComputeRequest, Result, compute
 from rnnviz.state.config import Config, Problem
 from rnnviz.state.events import Events
-from rnnviz.engine.parameters import Parameters
 
 PARAM_NAMES = derive.PARAM_NAMES
 MAX_WEIGHT = derive.MAX_WEIGHT
@@ -332,7 +332,8 @@ class Session:
         st = self._state
         req = ComputeRequest(id=self._request_id, config=self.config,
                              params=None if st.plan is not None else st.params.copy(),
-                             x=self.x, s0=self.s0, targets=self.targets, b=self.b, plan=st.plan)
+                             x=self.x, s0=self.s0, targets=self.targets, b=self.b, plan=st.plan,
+                             W_ref=st.W_ref)
         if not self.busy:
             self.busy = True
             self.events.emit("busy", busy=True)

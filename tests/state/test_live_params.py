@@ -217,3 +217,37 @@ def test_the_spectrum_is_computed_once_per_W(monkeypatch):
     assert len(calls) == 1
     s.set_weight("W", 0, 0, 0.3)
     assert s.compute_now().spectrum is not first.spectrum and len(calls) == 2
+
+
+def test_a_radius_drag_scales_the_known_spectrum_instead_of_solving_again(monkeypatch):
+    from rnnviz.engine.analysis import spectrum
+    calls = []
+    real = compute_mod.spectrum
+    monkeypatch.setattr(compute_mod, "spectrum", lambda W: calls.append(1) or real(W))
+    s = Session()
+    s.apply(seed=321)
+    s.compute_now()
+    s.set_weight("W", 0, 1, 0.2)            # an edited W: rho learnt from its result
+    s.compute_now()
+    assert len(calls) == 2
+    for radius in (0.7, 1.1, 1.6):           # a drag, with a result at every step
+        s.apply(spectral_radius=radius)
+        got = s.compute_now().spectrum
+        want = spectrum(s.params.W)
+        assert got.spectral_radius == pytest.approx(radius, rel=1e-12)
+        assert got.sigma_max == pytest.approx(want.sigma_max, rel=1e-12)
+        np.testing.assert_allclose(np.sort_complex(got.eigenvalues),
+                                   np.sort_complex(want.eigenvalues), rtol=0, atol=1e-12)
+    assert len(calls) == 2                   # no eigenvalue problem solved during the drag
+    s.apply(dtype="float32")
+    s.compute_now()
+    assert len(calls) == 3
+
+
+def test_a_newer_request_stops_the_computation_between_stages():
+    from rnnviz.engine.analysis import Interrupted
+    s = Session()
+    polls = []
+    with pytest.raises(Interrupted):
+        compute(s.request(), should_stop=lambda: polls.append(1) or True)
+    assert len(polls) == 1                   # stopped right after the forward pass
