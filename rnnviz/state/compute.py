@@ -26,8 +26,9 @@ from rnnviz.state.config import Config
 # A finite Jacobian norm ||ds_T/ds_1|| beyond this is reported as exploding.
 EXPLODING_NORM = 1e6
 PARTIAL_INTERVAL = 0.1        # seconds between partial results (at most ~10 per second)
-# Below this much Jacobian work (n_s^3 T) the whole flow takes a few ms: no partial results.
-PARTIAL_MIN_WORK = 3e7
+# Below this much Jacobian work (n_s^3 T; ~1e10 per second here) the whole flow takes about
+# a tenth of a second or less: no partial results, one redraw.
+PARTIAL_MIN_WORK = 1e9
 
 
 @dataclass(frozen=True)

@@ -74,9 +74,10 @@ class ParamPlan:
     Drawing solves an eigenvalue problem (O(n_s^3), seconds at n_s = 1024), so the session
     hands the plan to the worker, which realises it; compute_now() realises it at once.
     """
-    config: Config
+    config: Config                 # drawn for this (its radius may be older than the session's)
     kept: dict                     # name -> array (already in config's precision)
     names: tuple[str, ...]         # the matrices that change (for the "params" event)
+    W_factor: float = 1.0          # the drawn W rescaled by this (radius changes since the plan)
 
     @property
     def drawn(self) -> frozenset:
@@ -88,7 +89,10 @@ def realise(plan: ParamPlan) -> Parameters:
     """The parameters a plan stands for."""
     if not plan.drawn:
         return Parameters(**plan.kept)
-    return dataclasses.replace(draw_params(plan.config), **plan.kept)
+    params = draw_params(plan.config)
+    if "W" in plan.drawn and plan.W_factor != 1.0:
+        params = dataclasses.replace(params, W=(params.W * plan.W_factor).astype(params.dtype))
+    return dataclasses.replace(params, **plan.kept)
 
 
 def expected_shapes(c: Config) -> dict[str, tuple[int, int]]:
@@ -217,13 +221,13 @@ def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
                             f"seed: your edits of {', '.join(sorted(state.edited))} were replaced")
         return ParamState.drawing(new), PARAM_NAMES, messages
     if "dtype" not in changed and "spectral_radius" not in changed:
-        if state.plan is not None:          # the pending draw is for the new config
-            state = dataclasses.replace(state, plan=dataclasses.replace(state.plan, config=new))
-        return state, (), messages
+        return state, (), messages          # (a pending draw does not depend on what changed)
     arrays = state.arrays()
     from_draw = set(state.plan.drawn) if state.plan is not None else set()
     edited, drawn, seeded, rho = set(state.edited), set(state.drawn), set(state.seeded), state.rho
     W_ref = None if "dtype" in changed else state.W_ref
+    plan = state.plan
+    draw_config, W_factor = (plan.config, plan.W_factor) if plan is not None else (new, 1.0)
     names: set[str] = set()
     if "dtype" in changed:          # the seed's matrices drawn in the new precision, others converted
         for name in seeded:
@@ -231,19 +235,21 @@ def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
         from_draw |= seeded
         drawn = set(seeded)
         arrays = {n: a.astype(new.dtype) for n, a in arrays.items()}
+        draw_config, W_factor = new, 1.0
         if "W" in seeded:
             rho = new.spectral_radius
         names = set(PARAM_NAMES)
     if "spectral_radius" in changed:
         names.add("W")
-        if "W" not in from_draw:
+        if "W" in from_draw:
+            pass                        # still to be drawn: rescaled below
+        else:
             W0, c = W_ref if W_ref is not None else (arrays["W"], 1.0)
             known = spectral_radius(arrays["W"]) if rho is None else rho
             W = rescale_W(arrays["W"], known, new.spectral_radius)
             if W is None:               # rho(W) = 0: nothing to scale, draw W from the seed
                 arrays.pop("W")
                 from_draw.add("W")
-                drawn.add("W")
                 seeded.add("W")
                 if "W" in edited:
                     messages.append("W had spectral radius 0, so it was re-drawn from the seed: "
@@ -254,9 +260,22 @@ def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
                 drawn.discard("W")
                 W_ref = (W0, c * new.spectral_radius / known)
         rho = new.spectral_radius       # a drawn W has it by construction
+        if "W" in from_draw:
+            # Drawn at the plan's radius and rescaled, as if the draw had come back before this
+            # change; a drag then reuses the one draw (an eigenproblem) instead of one per step.
+            if draw_config.spectral_radius > 0:
+                W_factor = new.spectral_radius / draw_config.spectral_radius
+            else:                       # the zero matrix: draw at the new radius instead
+                draw_config = dataclasses.replace(draw_config, spectral_radius=new.spectral_radius)
+                W_factor = 1.0
+            if W_factor == 1.0:
+                drawn.add("W")
+            else:
+                drawn.discard("W")
     order = tuple(n for n in PARAM_NAMES if n in names)
     if from_draw:
-        params, plan = None, ParamPlan(new, arrays, order)
+        params = None
+        plan = ParamPlan(draw_config, arrays, order, W_factor if "W" in from_draw else 1.0)
     else:
         params, plan = Parameters(**arrays), None
     if "W" in from_draw:

@@ -1,4 +1,6 @@
 """Parameters drawn off the caller's thread (plans), rho(W) bookkeeping, staged results, caches."""
+import dataclasses
+
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -103,14 +105,22 @@ def test_a_stale_draw_is_not_installed(deferred):
     assert np.array_equal(s.params.W, Session(s.config).params.W)   # drawn on reading
 
 
-def test_radius_drag_while_the_draw_is_pending_draws_at_the_new_radius(deferred):
+def test_radius_drag_while_the_draw_is_pending_rescales_the_one_draw(deferred, monkeypatch):
     s = Session()
     s.apply(seed=11)
+    r0 = s.config.spectral_radius
     for r in (1.0, 1.1, 1.3):
         s.apply(spectral_radius=r)
     assert not s.params_ready
-    assert np.array_equal(s.params.W, Session(s.config).params.W)
+    draws = []
+    real = derive.init_parameters
+    monkeypatch.setattr(derive, "init_parameters", lambda *a, **k: draws.append(1) or real(*a, **k))
+    W = s.params.W
+    assert len(draws) <= 1                      # one draw (none if cached), at the first radius
+    seeded = derive.draw_params(dataclasses.replace(s.config, spectral_radius=r0))
+    np.testing.assert_array_equal(W, seeded.W * (1.3 / r0))    # the first radius's draw, rescaled
     assert_rho(s)
+    assert "W" in s.to_dict()["params"]        # a rescaled W is stored in session files
 
 
 def test_hand_edits_survive_a_precision_change_left_to_the_worker(deferred):
