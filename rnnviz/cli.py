@@ -158,7 +158,7 @@ def load_session(preset: str | None = None, path: str | None = None):
     from rnnviz.state.sessionfile import SessionFileError
     if preset is not None and path is not None:
         raise UserError("give either a preset or a session file, not both")
-    session = Session()
+    session = Session.demo() if preset is None and path is None else Session()
     if preset is not None:
         try:
             session.load_preset(preset)

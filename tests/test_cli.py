@@ -53,6 +53,16 @@ def test_presets_lists_every_preset_one_line_each(capsys):
     assert len(lines) == len(names)
     for line, preset in zip(lines, presets.list_presets()):
         assert line.split()[0] == preset.name and preset.summary in line
+    assert lines[0].startswith("demo ") and "Start here" in lines[0]
+
+
+def test_no_preset_or_session_means_the_demo_preset(tmp_path):
+    demo = cli.load_session()
+    assert demo.preset_name == presets.DEMO and demo.config == presets.get_preset("demo").config
+    assert cli.load_session(preset="vanishing").preset_name == "vanishing"
+    path = tmp_path / "s.json"
+    cli.load_session(preset="sigmoid").save_file(path)
+    assert cli.load_session(path=str(path)).preset_name == "sigmoid"
 
 
 def test_presets_and_help_do_not_import_qt(capsys):

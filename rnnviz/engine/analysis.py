@@ -18,6 +18,7 @@ from ._checks import check_size, check_targets, fail
 from ._jacobian import jacobian_products, log_derivative, log10_norms
 from .activations import get_activation
 from .parameters import Parameters
+from .rnn import _nonfinite_steps, check_trace_and_targets, rows, seed_layout
 
 
 class Interrupted(Exception):
@@ -49,6 +50,45 @@ class GradientFlow:
     nonfinite_steps: np.ndarray         # int steps where any curve above is nan or overflowed
     log10_jacobian_top_sv: np.ndarray   # (T, k) exact log10 of jacobian_top_sv
     log10_last_loss_grad_norm: np.ndarray   # (T,) exact log10 of last_loss_grad_norm
+
+
+@dataclass(eq=False)
+class LastLossGradient:
+    """dL_T/ds_t for every unit, batch element and step: the last step's loss alone."""
+
+    ds: np.ndarray                      # (n_s, m, T) dL_T/ds_t, L_T = -(1/m) sum_b log y_T[target]
+    nonfinite_steps: np.ndarray         # int steps t where any entry of ds is nan or overflowed
+
+
+def last_loss_gradient(params: Parameters, trace, targets) -> LastLossGradient:
+    """The gradient of the last step's loss L_T alone with respect to every state s_t.
+
+    L_T = -(1/m) sum_b log y_{T-1}[targets[b, T-1], b] (0-based: the term of L at the last step).
+    dL_T/ds_{T-1} = V^T (y_{T-1} - onehot(target_{T-1})) / m, then going back in time
+    dL_T/ds_t = W^T (f'(a_{t+1}) * dL_T/ds_{t+1}) for t = T-2 .. 0, all batch elements at once.
+    Unlike the total dL/ds_t (Gradients.ds, into which every step's own loss feeds), this fades
+    or blows up going back exactly as the Jacobians ds_T/ds_t do: its norm per step is
+    ||(ds_T/ds_t)^T dL_T/ds_T||. f' is the engine's (as in backward), in the parameters' dtype.
+    Cost: one (m, n_s) x (n_s, n_s) product per step, O(T n_s^2 m). Non-finite values never
+    raise; the steps holding them are listed in nonfinite_steps.
+    """
+    targets = check_trace_and_targets(params, trace, targets)
+    n_s, m, T = trace.s.shape
+    act = get_activation(trace.activation)
+    a_r, s_r, y_r = rows(trace.a), rows(trace.s), rows(trace.y)      # (T, m, n) views
+    G = np.empty((T, m, n_s), dtype=params.dtype)                   # row layout: G[t] = g_t^T
+    with np.errstate(all="ignore"):
+        dz = np.array(y_r[T - 1], dtype=params.dtype)                 # (m, n_y)
+        dz[np.arange(m), targets[:, T - 1]] -= 1
+        dz /= m
+        np.matmul(dz, params.V, out=G[T - 1])                          # (V^T dz)^T = dz^T V
+        DF = act.df(a_r, s_r)                                          # f'(a_t), (T, m, n_s)
+        tmp = np.empty((m, n_s), dtype=params.dtype)
+        for t in range(T - 2, -1, -1):                 # g_t^T = (f'(a_{t+1}) * g_{t+1})^T W
+            np.multiply(DF[t + 1], G[t + 1], out=tmp)
+            np.matmul(tmp, params.W, out=G[t])
+        bad = _nonfinite_steps(G)
+    return LastLossGradient(ds=seed_layout(G), nonfinite_steps=bad)
 
 
 def _pow10(log10_values: np.ndarray) -> np.ndarray:

@@ -260,8 +260,8 @@ def _loss_terms(Z: np.ndarray, Y: np.ndarray, pick) -> np.ndarray:
     return loss
 
 
-def backward(params: Parameters, trace: Trace, targets: np.ndarray) -> Gradients:
-    """Full BPTT of L = (1/m) sum_b sum_t -log y_t[targets[b, t], b] through the Trace."""
+def check_trace_and_targets(params: Parameters, trace: Trace, targets) -> np.ndarray:
+    """Raise unless trace is a Trace of these parameters and targets fit it; the targets as int64."""
     if not isinstance(params, Parameters):
         raise fail("params", "a Parameters instance", type(params).__name__)
     if not isinstance(trace, Trace):
@@ -272,7 +272,13 @@ def backward(params: Parameters, trace: Trace, targets: np.ndarray) -> Gradients
         raise fail("trace", f"a Trace computed with these parameters (n_x={params.n_x}, "
                    f"n_s={params.n_s}, n_y={params.n_y}, {params.dtype.name})",
                    f"n_x={trace.x.shape[0]}, n_s={n_s}, n_y={trace.z.shape[0]}, {trace.x.dtype.name}")
-    targets = check_targets("targets", targets, m, T, params.n_y)
+    return check_targets("targets", targets, m, T, params.n_y)
+
+
+def backward(params: Parameters, trace: Trace, targets: np.ndarray) -> Gradients:
+    """Full BPTT of L = (1/m) sum_b sum_t -log y_t[targets[b, t], b] through the Trace."""
+    targets = check_trace_and_targets(params, trace, targets)
+    n_s, m, T = trace.s.shape
     x_r, a_r, s_r, Z, Y = (rows(v) for v in (trace.x, trace.a, trace.s, trace.z, trace.y))
     pick = (np.arange(T)[:, None], np.arange(m)[None, :], targets.T)   # [t, b, target[b, t]]
     n_x, n_y = params.n_x, params.n_y

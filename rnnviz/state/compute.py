@@ -18,6 +18,7 @@ from typing import Callable
 import numpy as np
 
 from rnnviz.engine.analysis import GradientFlow, Interrupted, Spectrum, gradient_flow, spectrum
+from rnnviz.engine.analysis import last_loss_gradient
 from rnnviz.engine.parameters import Parameters
 from rnnviz.engine.rnn import Gradients, Trace, backward, forward
 from rnnviz.state import derive
@@ -62,6 +63,7 @@ class Result:
     b: int = 0
     flow_progress: float = 1.0        # share of the flow's steps computed (1.0: complete)
     params: Parameters | None = None  # the parameters computed with
+    ds_last: np.ndarray | None = None  # (n_s, m, T) dL_T/ds_t: the last step's loss alone
 
 
 def _steps(*arrays) -> np.ndarray:
@@ -142,6 +144,7 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
     check("forward pass")
     grads = backward(params, trace, request.targets)
     check("backward pass")
+    ds_last = last_loss_gradient(params, trace, request.targets).ds     # O(T n_s^2 m)
     spec = cached_spectrum(params.W, request.W_ref)
     check("spectrum")
     n_s, _, T = trace.s.shape
@@ -151,7 +154,7 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
         return Result(request_id=request.id, trace=trace, grads=grads, flow=flow,
                       spectrum=spec, compute_ms=(time.perf_counter() - start) * 1e3,
                       nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec),
-                      b=request.b, flow_progress=progress, params=params)
+                      b=request.b, flow_progress=progress, params=params, ds_last=ds_last)
 
     progress = None
     if partial is not None and T > 1 and float(n_s) ** 3 * T >= PARTIAL_MIN_WORK:

@@ -18,6 +18,7 @@ import numpy as np
 from rnnviz.state import config as cfg
 from rnnviz.state import sessionfile
 
+DEMO = "demo"       # the built-in default demo: what `rnnviz` opens with no arguments
 KEYS = ("name", "order", "title", "summary", "explanation", "source", "config", "view")
 OPTIONAL = ("params", "inputs")
 

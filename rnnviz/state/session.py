@@ -57,6 +57,14 @@ class Session:
                                    "view": {"t": config.T - 1, "b": 0,
                                             "panels": dict(DEFAULT_PANELS)}}))
 
+    @classmethod
+    def demo(cls) -> "Session":
+        """A session on the built-in default demo (the preset presets.DEMO: Session()'s
+        configuration with its guide in the explanation)."""
+        session = cls()
+        session.load_preset(presets.DEMO)
+        return session
+
     # ----- read-only views of the state ----------------------------------------------------
     @property
     def t(self) -> int:

@@ -9,7 +9,9 @@ Format, version 1 (the current one)::
                                                           # or from a preset); the rest are re-drawn
      "edited": ["W", ...],                                # hand-edited matrices (each in "params")
      "inputs": {"x": [[[...]]], "s0": [[...]]},           # optional; inputs fixed by a preset
-     "view": {"t": 0, "b": 0, "panels": {"flow": true}, "presentation": false, ...},
+     "view": {"t": 0, "b": 0, "panels": {"flow": true}, "presentation": false,
+              "gradient": "last", ...},                   # gradient heatmap: "total" dL/ds_t
+                                                          # (the default) or "last" dL_T/ds_t
      "preset": "vanishing"}                               # optional; the preset it started from
 
 Parameter shapes follow the seed notebook: U (n_s, n_x), W (n_s, n_s), V (n_y, n_s), ba (n_s, 1),
@@ -76,10 +78,21 @@ def _speed(value: Any, key: str) -> float:
     return float(value)
 
 
+# What the gradient heatmap shows: the total dL/ds_t, or dL_T/ds_t of the last step's loss alone.
+GRADIENT_VIEWS = ("total", "last")
+
+
+def _gradient(value: Any, key: str) -> str:
+    if not isinstance(value, str) or value not in GRADIENT_VIEWS:
+        raise SessionFileError(f"view.{key} must be one of {', '.join(map(repr, GRADIENT_VIEWS))}, "
+                               f"not {value!r:.40}")
+    return value
+
+
 # Optional view keys and their checks (t and b are required and checked against the config).
 VIEW_KEYS: dict[str, Callable[[Any, str], Any]] = {
     "panels": _flags, "presentation": _flag, "presentation_panels": _flags,
-    "speed": _speed, "loop": _flag,
+    "speed": _speed, "loop": _flag, "gradient": _gradient,
 }
 
 

@@ -101,7 +101,7 @@ def run_window(session=None, argv=None) -> int:
     from rnnviz.ui.main_window import MainWindow
     if session is None:
         from rnnviz.state.session import Session
-        session = Session()
+        session = Session.demo()
     window = MainWindow(session)
     reporter = ErrorReporter(window).install()
     window.show()

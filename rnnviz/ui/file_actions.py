@@ -179,7 +179,7 @@ class FileActions(QtCore.QObject):
         if not self.maybe_save():
             return
         from rnnviz.state.session import Session
-        fresh = Session()
+        fresh = Session.demo()
         self.session.from_dict(fresh.to_dict(), source="new")
         self.session.path = None
         self.update_title()

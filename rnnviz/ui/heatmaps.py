@@ -1,9 +1,9 @@
-"""The two units × time heatmaps: hidden states s_t and the gradient dL/ds_t (log magnitude)."""
+"""The two units × time heatmaps: hidden states s_t and the gradient dL/ds_t or dL_T/ds_t (log10)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.ui.axes import decade_scale, integer_axes
 from rnnviz.ui.plotbase import (COLOURBAR_WIDTH, PlotView, colourbar_axis_width, shown_b,
@@ -125,12 +125,16 @@ class HeatmapView(PlotView):
                                                      "color": self.style_.foreground})
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5, yMin=0.5, yMax=n + 0.5)
         self.plot_item.setRange(xRange=(0.5, T + 0.5), yRange=(0.5, n + 0.5), padding=0)
-        self.shade_nonfinite(self.plot_item, self._regions, shown_nonfinite(result))
+        self.shade_nonfinite(self.plot_item, self._regions, self.marked_steps(result))
         self.set_title(self.plot_item, *self.heading(result))
 
     def heading(self, result) -> tuple[str, ...]:
         """The title, then shorter variants for narrow windows."""
         return (self.title,)
+
+    def marked_steps(self, result) -> np.ndarray:
+        """0-based steps shaded as non-finite."""
+        return shown_nonfinite(result)
 
     def axes(self):
         return super().axes() + [self.colorbar.axis]
@@ -196,39 +200,138 @@ class StateHeatmap(HeatmapView):
                 f"Hidden state s_t · seq. {b + 1}")
 
 
+# What the gradient heatmap can show (the session's view entry "gradient").
+# key -> (combo text, right-click menu text, symbol)
+GRADIENT_CHOICES = {
+    "total": ("all losses", "Show ∂L/∂s_t (all losses)", "∂L/∂s"),
+    "last": ("last loss only", "Show ∂L_T/∂s_t (the last step's loss only)", "∂L_T/∂s"),
+}
+GRADIENT_CHOICE_TIP = (
+    "Which gradient the heatmap shows (also in the plot's right-click menu):\n"
+    "• ∂L/∂s_t, all losses (L = Σ_t L_t): ∂L/∂s_t = Vᵀ(y_t − onehot_t)/m + Wᵀ diag(f′(a_{t+1})) "
+    "∂L/∂s_{t+1}. Every step's own loss adds in, so it need not fade going back.\n"
+    "• ∂L_T/∂s_t, the last step's loss alone: ∂L_T/∂s_T = Vᵀ(y_T − onehot_T)/m, "
+    "∂L_T/∂s_t = Wᵀ diag(f′(a_{t+1})) ∂L_T/∂s_{t+1} = (∂s_T/∂s_t)ᵀ ∂L_T/∂s_T. It fades "
+    "(vanishing) or blows up (exploding) going back in time, as the Jacobian ∂s_T/∂s_t does.")
+
+
+def gradient_choice(session) -> str:
+    """"total" or "last": what the session's view asks the gradient heatmap to show."""
+    choice = session.view.get("gradient", "total")
+    return choice if choice in GRADIENT_CHOICES else "total"
+
+
 class GradientHeatmap(HeatmapView):
-    """Back-propagated gradient dL/ds_t of the selected batch element on a log10 colour scale."""
+    """Back-propagated gradient of the selected batch element on a log10 colour scale: the total
+    dL/ds_t, or dL_T/ds_t of the last step's loss alone (a combo in the title row switches)."""
 
     title = "Gradient ∂L/∂s_t"
-    tooltip = ("Gradient of the loss with respect to each hidden unit at each step, ∂L/∂s_t = "
-               "Vᵀ(y_t − onehot_t)/m + Wᵀ diag(f′(a_{t+1})) ∂L/∂s_{t+1}, shown as log₁₀|·|: "
-               "each colour step is a factor of ten. Vanishing gradients fade to the left.")
+    tooltip = ("Gradient of the loss with respect to each hidden unit at each step, shown as "
+               "log₁₀|·|: each colour step is a factor of ten. ∂L/∂s_t (all losses) = "
+               "Vᵀ(y_t − onehot_t)/m + Wᵀ diag(f′(a_{t+1})) ∂L/∂s_{t+1}; ∂L_T/∂s_t (the last "
+               "step's loss only) = (∂s_T/∂s_t)ᵀ ∂L_T/∂s_T fades to the left when gradients "
+               "vanish. Switch with the box at the top left.")
     symbol = "∂L/∂s"
     colour_kind = "magnitude"
-    colourbar_tooltip = ("Colour scale of log₁₀|∂L/∂s_t|, the same for every sequence and step: "
-                         f"from the {GRADIENT_PERCENTILES[0]:g}th to the "
+    colourbar_tooltip = ("Colour scale of log₁₀ of the gradient's magnitude, the same for every "
+                         f"sequence and step: from the {GRADIENT_PERCENTILES[0]:g}th to the "
                          f"{GRADIENT_PERCENTILES[1]:g}th percentile of the finite values "
                          f"(at least {MIN_DECADES:g}, at most {GRADIENT_DECADES:g} decades); "
                          "values outside take the end colours.")
 
+    def __init__(self, session, parent=None):
+        super().__init__(session, parent)
+        self.choice = QtWidgets.QComboBox(self.graphics)
+        self.choice.setObjectName("gradient_choice")
+        for key, (label, _, _) in GRADIENT_CHOICES.items():
+            self.choice.addItem(label, key)
+        self.choice.setToolTip(GRADIENT_CHOICE_TIP)
+        self.choice.setSizeAdjustPolicy(QtWidgets.QComboBox.AdjustToContents)
+        self.choice.activated.connect(lambda i: self.choose(self.choice.itemData(i)))
+        self.choice_actions: dict[str, QtGui.QAction] = {}
+        group = QtGui.QActionGroup(self)
+        for key, (_, label, _) in GRADIENT_CHOICES.items():     # the right-click menu, first
+            action = QtGui.QAction(label, self.graphics, checkable=True)
+            action.setObjectName(f"gradient_{key}")
+            action.setToolTip(GRADIENT_CHOICE_TIP)
+            action.triggered.connect(lambda _=False, k=key: self.choose(k))
+            group.addAction(action)
+            self.graphics.addAction(action)
+            self.choice_actions[key] = action
+        separator = QtGui.QAction(self.graphics)
+        separator.setSeparator(True)
+        self.graphics.addAction(separator)
+        self.shown_choice = gradient_choice(session)
+        self._sync_choice()
+
+    def choose(self, key: str) -> None:
+        """Show this gradient ("total" or "last"); saved in the session's view state."""
+        if key != gradient_choice(self.session):
+            self.session.set_view(gradient=key)
+
+    def _sync_choice(self) -> None:
+        key = self.shown_choice
+        self.choice.setCurrentIndex(self.choice.findData(key))
+        self.choice_actions[key].setChecked(True)
+        self.symbol = GRADIENT_CHOICES[key][2]
+        self._place_choice()
+
+    def _on_event(self, name: str, **payload) -> None:
+        super()._on_event(name, **payload)
+        if name in ("view", "loaded") and gradient_choice(self.session) != self.shown_choice:
+            self.shown_choice = gradient_choice(self.session)
+            self._sync_choice()
+            self.schedule(result=True)
+
+    def _place_choice(self) -> None:
+        self.choice.adjustSize()
+        self.choice.move(4, 2)
+        self.choice.raise_()
+
+    def label_room(self) -> int:
+        """Titles are centred: keep clear of the combo at the top left on both sides."""
+        return super().label_room() - 2 * (self.choice.width() + 8)
+
+    def restyle(self, style) -> None:
+        super().restyle(style)
+        self.choice.setFont(style.font())
+        self._place_choice()
+
+    def gradient(self, result) -> np.ndarray:
+        """The shown gradient of the whole batch, (n_s, m, T)."""
+        ds_last = getattr(result, "ds_last", None)
+        return ds_last if self.shown_choice == "last" and ds_last is not None else result.grads.ds
+
     def data(self, result):
         b = shown_b(self.session, result)
-        g = np.ascontiguousarray(result.grads.ds[:, b, :])
-        levels = gradient_levels(log10_abs(result.grads.ds))     # whole batch: a steady scale
+        whole = self.gradient(result)
+        g = np.ascontiguousarray(whole[:, b, :])
+        levels = gradient_levels(log10_abs(whole))     # whole batch: a steady scale
         logs, levels = log_magnitude(g, levels)
-        return g, logs, levels, "log₁₀|∂L/∂s_t|"
+        return g, logs, levels, f"log₁₀|{self.symbol}_t|"
+
+    def marked_steps(self, result) -> np.ndarray:
+        steps = shown_nonfinite(result)
+        if self.shown_choice == "last":               # where dL_T/ds_t itself overflowed
+            g = self.gradient(result)[:, shown_b(self.session, result), :]
+            steps = np.union1d(steps, np.flatnonzero(~np.isfinite(g).all(axis=0)))
+        return steps
 
     def heading(self, result):
         T = time_extent(result)
         lo, hi = self.levels
-        if not np.isfinite(result.grads.ds).any():
-            return (f"Gradient ∂L/∂s_t back through time (T = {T}): not finite anywhere",
-                    "∂L/∂s_t: not finite anywhere (overflow)")
-        return (f"Gradient ∂L/∂s_t back through time (T = {T}): colours span "
+        if self.shown_choice == "last":
+            name, short = "∂L_T/∂s_t, last step's loss only", "∂L_T/∂s_t, last loss only"
+        else:
+            name, short = "∂L/∂s_t, all losses", "∂L/∂s_t, all losses"
+        if not np.isfinite(self.gradient(result)).any():
+            return (f"Gradient {name} (T = {T}): not finite anywhere",
+                    f"{short}: not finite anywhere (overflow)", short)
+        return (f"Gradient {name}, back through time (T = {T}): colours span "
                 f"{hi - lo:.1f} decades",
-                f"Gradient ∂L/∂s_t, colours span {hi - lo:.1f} decades",
-                "Gradient ∂L/∂s_t (log₁₀)")
+                f"Gradient {name}: {hi - lo:.1f} decades",
+                f"{short}: {hi - lo:.1f} decades", short)
 
     def describe(self, i, t, value):
         mag = f"log₁₀|·| = {np.log10(abs(value)):.2f}" if np.isfinite(value) and value else ""
-        return f"unit {i + 1}, t = {t + 1}: ∂L/∂s = {value:.3e}  {mag}"
+        return f"unit {i + 1}, t = {t + 1}: {self.symbol} = {value:.3e}  {mag}"

@@ -325,8 +325,12 @@ class PlotView(QtWidgets.QWidget):
         self._fitted[id(label)] = (label, tuple(variants), dict(opts))
         self._fit(label, tuple(variants), opts)
 
+    def label_room(self) -> int:
+        """Width a fitted label may take (the canvas less a margin)."""
+        return self.graphics.width() - 16
+
     def _fit(self, label: pg.LabelItem, variants, opts) -> None:
-        room = self.graphics.width() - 16
+        room = self.label_room()
         for text in variants:
             label.setText(text, size=f"{self.style_.title_pt}pt", **opts)
             if label.itemRect().width() <= room:

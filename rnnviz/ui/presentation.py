@@ -12,9 +12,14 @@ from rnnviz.ui.export import restore_fonts, shrink_axes, widget_fonts
 from rnnviz.ui.style import PRESENTATION
 
 EXPLANATION_SCALE = 1.8
-# Shown in presentation mode unless the session says otherwise: every plot and the explanation;
-# the editor docks are hidden.
+# Shown in presentation mode unless the session says otherwise: every plot but the input
+# connectivity strip (four stacked time plots leave the gradient flow almost no height at
+# 1280x800 in projector fonts), and the explanation; the editor docks are hidden.
 DEFAULT_SHOWN_DOCKS = ("explanation",)
+DEFAULT_HIDDEN_VIEWS = ("connectivity",)
+# Shares of the time column's height in presentation mode: the flow plot's title and legend take
+# ~130 px in projector fonts, so it gets about half the column to keep a plot worth reading.
+TIME_SHARES = {"states": 4, "connectivity": 1, "gradients": 4, "flow": 7}
 
 
 class Presentation(QtCore.QObject):
@@ -49,7 +54,7 @@ class Presentation(QtCore.QObject):
     def panels(self) -> dict[str, bool]:
         """Which panels presentation mode shows (the session's choice over the defaults)."""
         chosen = self.window.session.view.get("presentation_panels", {})
-        shown = {name: True for name in self.window.views}
+        shown = {name: name not in DEFAULT_HIDDEN_VIEWS for name in self.window.views}
         shown.update({name: name in DEFAULT_SHOWN_DOCKS for name in self.window.docks})
         shown.update({k: bool(v) for k, v in chosen.items() if k in shown})
         return shown
@@ -112,6 +117,16 @@ class Presentation(QtCore.QObject):
             w.set_view_visible(name, panels.get(name, True))
         for name, dock in w.docks.items():
             dock.setVisible(panels.get(name, False))
+        self._share_time_column()
+
+    def _share_time_column(self) -> None:
+        """Split the time column's height by TIME_SHARES among the plots shown."""
+        splitter = self.window.time_splitter
+        widgets = [splitter.widget(i) for i in range(splitter.count())]
+        shares = [0 if w.isHidden() else TIME_SHARES.get(w.objectName(), 4) for w in widgets]
+        total = max(sum(shares), 1)
+        height = max(splitter.height(), 100)
+        splitter.setSizes([height * share // total for share in shares])
 
     def _leave(self) -> None:
         w, saved = self.window, self._saved or {}

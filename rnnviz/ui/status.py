@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
+from rnnviz.ui.plotbase import Readout
 from rnnviz.ui.style import NORMAL, Style
 
 
@@ -13,10 +14,12 @@ class StatusBar(QtWidgets.QStatusBar):
     def __init__(self, parent=None):
         super().__init__(parent)
         self.style_ = NORMAL
-        self.warning = QtWidgets.QLabel()
+        # One line that takes the room left and never asks for more (a long warning used to
+        # demand ~1500 px): cut with '…' when it does not fit, the whole sentence as tooltip.
+        self.warning = Readout()
         self.warning.setObjectName("warning")
         self.warning.setVisible(False)
-        self.warning.setWordWrap(False)
+        self.warning_text: str | None = None
         self.busy = QtWidgets.QProgressBar()
         self.busy.setObjectName("busy")
         self.busy.setRange(0, 0)               # indeterminate: "computing…"
@@ -55,8 +58,9 @@ class StatusBar(QtWidgets.QStatusBar):
 
     def set_warning(self, text: str | None) -> None:
         """A red warning that stays until the next result (None clears it)."""
+        self.warning_text = text or None
         self.warning.setVisible(bool(text))
-        self.warning.setText(f"⚠ {text}" if text else "")
+        self.warning.show_text(f"⚠ {text}" if text else "")
         self.warning.setToolTip(text or "")
         self.warning.setStyleSheet(f"color: {self.style_.warning}; font-weight: bold;")
 
@@ -86,4 +90,4 @@ class StatusBar(QtWidgets.QStatusBar):
         self.setFont(style.font())
         for w in (self.warning, self.loss, self.rho, self.sigma, self.ms):
             w.setFont(style.font())
-        self.set_warning(self.warning.text()[2:] if self.warning.isVisible() else None)
+        self.set_warning(self.warning_text)

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnviz.engine import Parameters, backward, forward, get_activation
-from rnnviz.engine.analysis import (Interrupted, connectivity, gradient_flow, spectrum,
-                                    step_shares)
+from rnnviz.engine.analysis import (Interrupted, connectivity, gradient_flow,
+                                    last_loss_gradient, spectrum, step_shares)
 from rnnviz.engine.data import make_inputs, make_targets
 from rnnviz.engine.init import init_parameters
 
@@ -222,6 +222,107 @@ def test_last_loss_gradient_matches_finite_differences(act):
                        for e in np.eye(p.n_s)])
         assert abs(flow.last_loss_grad_norm[t] - np.linalg.norm(fd)) <= 1e-7 * max(np.linalg.norm(fd), 1e-3)
     assert flow.last_loss_grad_norm[-1] == pytest.approx(flow.grad_norm[-1], rel=1e-12)
+
+
+# ----- dL_T/ds_t per unit, all batch elements (last_loss_gradient) ------------------------------
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("n_s,T,radius", [(5, 12, 1.1), (40, 60, 0.9), (24, 40, 1.4)])
+def test_last_loss_gradient_norms_equal_the_jacobian_path(act, n_s, T, radius):
+    """Its per-step norms are GradientFlow's ||dL_T/ds_t||, computed by Jacobian products."""
+    p, x, s0, targets, trace, grads = setup(11, n_s=n_s, T=T, act=act, radius=radius, m=3)
+    g = last_loss_gradient(p, trace, targets)
+    assert g.ds.shape == (n_s, 3, T) and g.nonfinite_steps.size == 0
+    for b in range(3):
+        flow = gradient_flow(p, trace, grads, targets, b=b)
+        norms = np.linalg.norm(g.ds[:, b, :], axis=0)
+        live = flow.last_loss_grad_norm > 1e-250      # dead relu steps are exactly 0 in both
+        np.testing.assert_allclose(norms[live], flow.last_loss_grad_norm[live], rtol=1e-10)
+        assert np.all(norms[~live] < 1e-250)
+    # at the last step only the last loss feeds dL/ds: the total gradient's last column
+    np.testing.assert_allclose(g.ds[:, :, -1], grads.ds[:, :, -1], rtol=1e-14, atol=0)
+
+
+def last_loss_of_state(p, x, targets, t, s_t, act):
+    """L_T = -(1/m) sum_b log y_{T-1}[target] with the state at step t set to s_t (n_s, m):
+    the fast engine re-runs the recurrence from step t+1."""
+    T = x.shape[2]
+    s_last = s_t if t == T - 1 else forward(p, x[:, :, t + 1:], s_t, act).s[:, :, -1]
+    z = p.V @ s_last + p.by
+    z = z - z.max(axis=0)
+    log_y = z - np.log(np.exp(z).sum(axis=0))
+    m = x.shape[1]
+    return -log_y[targets[:, -1], np.arange(m)].sum() / m
+
+
+@pytest.mark.parametrize("act", ACTS)
+def test_last_loss_gradient_matches_finite_differences_entrywise(act):
+    p, x, s0, targets, trace, grads = setup(12, n_s=6, T=9, act=act, m=2, radius=1.2)
+    g = last_loss_gradient(p, trace, targets).ds
+    h = 1e-6
+    for t in range(trace.T):
+        fd = np.zeros((p.n_s, trace.m))
+        for i in range(p.n_s):
+            for b in range(trace.m):
+                s_t = np.array(trace.s[:, :, t])
+                s_t[i, b] += h
+                up = last_loss_of_state(p, x, targets, t, s_t, act)
+                s_t[i, b] -= 2 * h
+                down = last_loss_of_state(p, x, targets, t, s_t, act)
+                fd[i, b] = (up - down) / (2 * h)
+        # 1e-7 relative, plus the difference quotient's own rounding (~eps |L_T| / h per entry:
+        # 1e-10 here, which matters only where sigmoid's gradient has faded to ~1e-6)
+        rounding = 10 * np.finfo(float).eps * abs(last_loss_of_state(
+            p, x, targets, t, trace.s[:, :, t], act)) / h
+        assert np.abs(g[:, :, t] - fd).max() <= 1e-7 * np.abs(fd).max() + rounding, (act, t)
+
+
+def test_last_loss_gradient_fades_where_the_total_gradient_does_not():
+    """The point of it: at rho < 1 dL_T/ds_t vanishes going back, dL/ds_t stays level."""
+    p, x, s0, targets, trace, grads = setup(13, n_s=32, T=60, radius=0.6, m=2)
+    g = last_loss_gradient(p, trace, targets).ds
+    last = np.linalg.norm(g[:, 0, :], axis=0)
+    total = np.linalg.norm(grads.ds[:, 0, :], axis=0)
+    assert last[0] < 1e-8 * last[-1]
+    assert total[0] > 1e-2 * total[-1]
+
+
+def test_last_loss_gradient_overflow_is_reported_without_warnings():
+    """Linear, rho = 2, zero input and state: the forward pass stays 0 (finite), while the
+    gradient grows ~2x per step back and leaves the float range after ~1000 steps."""
+    rng = np.random.default_rng(6)
+    n_s, T = 32, 1200
+    p = init_parameters(rng, 2, n_s, 3, kind="gaussian", spectral_radius=2.0, u_scale=1.0,
+                        v_scale=1.0, ba_scale=0.0, by_scale=0.0)
+    trace = forward(p, np.zeros((2, 1, T)), np.zeros((n_s, 1)), "linear")
+    targets = np.zeros((1, T), dtype=np.int64)
+    assert trace.nonfinite_steps.size == 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        g = last_loss_gradient(p, trace, targets)
+    bad = g.nonfinite_steps
+    assert bad.size and 0 < bad.max() < T - 100
+    np.testing.assert_array_equal(bad, np.arange(bad.max() + 1))     # every step further back
+    assert np.all(np.isfinite(g.ds[:, :, bad.max() + 1:]))
+    assert not np.isfinite(g.ds[:, :, bad.max()]).all()
+
+
+def test_last_loss_gradient_single_step_float32_and_bad_arguments():
+    p, x, s0, targets, trace, grads = setup(14, T=1)
+    np.testing.assert_array_equal(last_loss_gradient(p, trace, targets).ds, grads.ds)
+    p32 = p.astype(np.float32)
+    _, x, s0, targets, _, _ = setup(14, T=7)
+    trace32 = forward(p32, x.astype(np.float32), s0.astype(np.float32))
+    g32 = last_loss_gradient(p32, trace32, targets).ds
+    g64 = last_loss_gradient(p, forward(p, x, s0), targets).ds
+    assert g32.dtype == np.float32
+    np.testing.assert_allclose(g32, g64, rtol=1e-3, atol=1e-6)
+    for call, name in ((lambda: last_loss_gradient(p.as_dict(), trace, targets), "params"),
+                       (lambda: last_loss_gradient(p, grads, targets), "trace"),
+                       (lambda: last_loss_gradient(p32, trace, targets[:, :1]), "trace"),
+                       (lambda: last_loss_gradient(p, trace, targets + 5), "targets"),
+                       (lambda: last_loss_gradient(p, trace, targets[:, :0]), "targets")):
+        with pytest.raises(ValueError, match=rf"^{name}: expected"):
+            call()
 
 
 @pytest.mark.parametrize("act", ACTS)

@@ -33,7 +33,7 @@ def edited_session():
     s.apply(spectral_radius=1.1, T=30, activation="relu")
     s.set_timestep(17)
     s.set_batch(2)
-    s.set_view(panels={"spectrum": False, "flow": True}, presentation=True)
+    s.set_view(panels={"spectrum": False, "flow": True}, presentation=True, gradient="last")
     return s
 
 
@@ -50,7 +50,7 @@ def test_round_trip_gives_identical_arrays_and_view(tmp_path):
     for n in NAMES:
         assert np.array_equal(getattr(a.params, n), getattr(b.params, n)), n
     assert np.array_equal(a.x, b.x) and np.array_equal(a.targets, b.targets)
-    assert b.t == 17 and b.b == 2 and not b.dirty
+    assert b.t == 17 and b.b == 2 and not b.dirty and b.view["gradient"] == "last"
     ra, rb = a.compute_now(), b.compute_now()
     assert np.array_equal(ra.trace.s, rb.trace.s) and np.array_equal(ra.grads.dW, rb.grads.dW)
 

@@ -5,7 +5,7 @@ import pytest
 
 from rnnviz.state import config as cfg, presets
 
-REQUIRED = ("notebook", "vanishing", "exploding", "edge_of_chaos", "sigmoid", "irnn",
+REQUIRED = ("demo", "notebook", "vanishing", "exploding", "edge_of_chaos", "sigmoid", "irnn",
             "orthogonal", "text", "impulse")
 
 
@@ -14,7 +14,37 @@ def test_required_presets_exist_in_menu_order():
     for name in REQUIRED:
         assert name in names
     orders = [p.order for p in presets.list_presets()]
-    assert orders == sorted(orders) and names[0] == "notebook"
+    assert orders == sorted(orders) and names[:2] == ["demo", "notebook"]
+
+
+def test_the_demo_is_the_default_configuration_with_a_guide():
+    """`rnnviz` with no arguments opens this preset: Session()'s set-up, explained."""
+    demo = presets.get_preset(presets.DEMO)
+    assert demo.config == cfg.DEFAULT and demo.title.startswith("Start here")
+    assert demo.view == {"t": cfg.DEFAULT.T - 1, "b": 0} and not demo.params and not demo.inputs
+    for panel in ("hidden states", "connectivity", "gradient heatmap", "gradient flow", "softmax",
+                  "eigenvalues"):
+        assert panel in demo.explanation, panel
+    for action in ("Space", "last loss only", "Drag ρ(W)"):
+        assert action in demo.explanation, action
+
+
+def test_what_the_demo_tells_a_student_to_expect_is_what_happens():
+    """The demo's numbers: dL_T/ds_t fades by more than 1e5 from T to 1 while dL/ds_t stays
+    level; the flow's rate is x0.76 per step at rho 0.9, turns upwards near 1.6, x1.07 at 1.7."""
+    from rnnviz.state.session import Session
+    s = Session.demo()
+    r = s.compute_now()
+    last = np.linalg.norm(r.ds_last[:, 0, :], axis=0)
+    total = np.linalg.norm(r.grads.ds[:, 0, :], axis=0)
+    assert last[-1] / last[0] > 1e5
+    assert 0.5 < total[-1] / total[0] < 2
+    rates = {}
+    for rho in (0.9, 1.55, 1.65, 1.7):
+        s.apply(spectral_radius=rho)
+        rates[rho] = s.compute_now().flow.rate_per_step
+    assert round(rates[0.9], 2) == 0.76 and round(rates[1.7], 2) == 1.07
+    assert rates[1.55] < 1 < rates[1.65]
 
 
 @pytest.mark.parametrize("preset", presets.list_presets(), ids=lambda p: p.name)

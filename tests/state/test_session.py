@@ -6,6 +6,7 @@ import pytest
 from rnnviz.state import config as cfg
 from rnnviz.state.compute import compute
 from rnnviz.state.session import Session
+from rnnviz.state.sessionfile import SessionFileError
 
 
 def rho(W):
@@ -189,6 +190,15 @@ def test_compute_now_matches_the_engine(session):
     assert result.compute_ms > 0 and result.nonfinite_steps.size == 0
 
 
+def test_result_carries_the_last_loss_gradient(session):
+    from rnnviz.engine import forward, last_loss_gradient
+    result = session.compute_now()
+    trace = forward(session.params, session.x, session.s0, activation="tanh")
+    expected = last_loss_gradient(session.params, trace, session.targets).ds
+    assert result.ds_last.shape == (session.config.n_s, session.config.m, session.config.T)
+    np.testing.assert_array_equal(result.ds_last, expected)
+
+
 def test_set_view_validates(session):
     rec = Recorder(session)
     assert session.set_view(panels={"flow": False}, presentation=True) == []
@@ -196,6 +206,18 @@ def test_set_view_validates(session):
     assert session.set_view(panels={"flow": "no"})
     assert session.set_view(t=3)
     assert session.view["panels"] == {"flow": False}
+
+
+@pytest.mark.parametrize("bad", ["LAST", "", None, 1, True, ["last"], {"last": True}, "x" * 10**5])
+def test_gradient_view_accepts_total_or_last_only(session, bad):
+    assert session.set_view(gradient="last") == [] and session.view["gradient"] == "last"
+    problems = session.set_view(gradient=bad)
+    assert problems and "view.gradient must be one of 'total', 'last'" in problems[0].message
+    assert session.view["gradient"] == "last"            # unchanged
+    doc = session.to_dict()
+    doc["view"]["gradient"] = bad
+    with pytest.raises(SessionFileError, match="view.gradient"):
+        Session().from_dict(doc)
 
 
 def test_redraw_seed_picks_a_new_seed(session):

@@ -91,6 +91,10 @@ def test_context_menu_exports_and_copies(window, tmp_path, monkeypatch):
                         staticmethod(lambda *a, **k: (str(target), "")))
     for name, view in window.views.items():
         texts = [a.text() for a in view.graphics.actions()]
+        if name == "gradients":          # which gradient it shows comes first, then a separator
+            assert texts[:3] == ["Show ∂L/∂s_t (all losses)",
+                                 "Show ∂L_T/∂s_t (the last step's loss only)", ""]
+            texts = texts[3:]
         assert texts == ["Export this plot as PNG…", "Export this plot as SVG…",
                          "Copy this plot as an image"], name
     png, svg, copy = window.views["softmax"].graphics.actions()

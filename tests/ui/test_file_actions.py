@@ -142,6 +142,7 @@ def test_new_offers_to_save_then_opens_the_default_demo(window, boxes):
     boxes["answers"] += [B.Discard]
     window.file_actions.actions["new"].trigger()
     assert window.session.config == Session().config and not window.session.dirty
+    assert window.session.preset_name == "demo"
     assert len(boxes["question"]) == 1
 
 

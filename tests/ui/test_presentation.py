@@ -3,6 +3,7 @@ from PySide6 import QtCore, QtGui
 
 from conftest import flush
 from rnnviz.state.session import Session
+from rnnviz.ui.main_window import TIME_VIEWS
 from rnnviz.ui.presentation import EXPLANATION_SCALE
 from rnnviz.ui.style import NORMAL, PRESENTATION
 
@@ -39,7 +40,8 @@ def test_f5_toggles_and_restores_the_exact_layout(qtbot, window):
     assert all(pt == PRESENTATION.tick_pt for pt in during["ticks"].values())
     assert during["docks"]["explanation"] and not during["docks"]["editors"]
     assert not during["docks"]["weights"]
-    assert all(during["views"].values())
+    # every plot but the connectivity strip (its height goes to the gradient flow)
+    assert during["views"] == {n: n != "connectivity" for n in window.views}
     assert during["explanation"] == EXPLANATION_SCALE
     assert during["text_pt"] > before["text_pt"] * 1.5
     assert window.session.view["presentation"] is True
@@ -72,6 +74,35 @@ def test_panels_are_configurable_and_saved_with_the_session(qtbot, make_window, 
     assert second.style_ is PRESENTATION
 
 
+def plot_height(view) -> float:
+    """Height in pixels of a view's plotting area (its ViewBox)."""
+    return view.plot_item.vb.sceneBoundingRect().height()
+
+
+def test_at_1280x800_the_flow_plot_keeps_a_readable_height(qtbot, window):
+    """Four stacked time plots left the flow's plot a sliver in projector fonts: now the
+    connectivity strip is hidden and the flow gets about half the time column."""
+    window.resize(1280, 800)
+    flush(window)
+    p = window.presentation
+    p.set_active(True)
+    flush(window)
+    qtbot.wait(50)
+    flush(window)
+    flow, states = plot_height(window.views["flow"]), plot_height(window.views["states"])
+    assert flow >= 80 and flow >= 0.8 * states, (flow, states)
+    assert window.views["connectivity"].isHidden()
+    # the strip can be chosen back (configurable like every panel); the flow keeps its share
+    assert p.set_panels({"connectivity": True}) == []
+    flush(window)
+    qtbot.wait(50)
+    flush(window)
+    assert not window.views["connectivity"].isHidden()
+    sizes = dict(zip(TIME_VIEWS, window.time_splitter.sizes()))
+    assert sizes["flow"] == max(sizes.values()) and sizes["connectivity"] > 0
+    p.set_active(False)
+
+
 def test_panels_dialog_lists_every_panel(window):
     from rnnviz.ui.presentation import PanelsDialog
     p = window.presentation
@@ -79,6 +110,7 @@ def test_panels_dialog_lists_every_panel(window):
     chosen = dialog.chosen()
     assert set(chosen) == set(window.views) | set(window.docks)
     assert chosen["explanation"] and not chosen["editors"] and chosen["states"]
+    assert not chosen["connectivity"] and chosen["flow"]
     dialog.list.item(0).setCheckState(QtCore.Qt.Unchecked)
     assert dialog.chosen()[dialog.list.item(0).data(QtCore.Qt.UserRole)] is False
     dialog.deleteLater()

@@ -204,6 +204,29 @@ def test_non_finite_values_warn_and_are_marked(qtbot, window):
     assert not window.views["states"]._regions
 
 
+def test_a_long_warning_is_cut_to_the_status_bar_with_the_sentence_as_tooltip(qtbot, window):
+    """A long warning (the overflow preset's) used to make the status bar, and so the window,
+    demand ~2070 px: it now takes the room left, cut with '…', the whole sentence as tooltip."""
+    window.resize(1280, 800)
+    flush(window)
+    before = window.minimumSizeHint().width()
+    sentence = "values overflowed from step 132 on " + "and kept overflowing " * 40 + "(the end)"
+    window.status.set_warning(sentence)
+    flush(window)
+    label = window.status.warning
+    assert label.isVisible() and label.toolTip() == sentence
+    assert label.text().startswith("⚠ values overflowed") and label.text().endswith("…")
+    assert label.fits() and label.width() < 1280
+    assert window.minimumSizeHint().width() == before
+    window.status.apply_style(window.style_)        # restyling keeps the whole sentence
+    assert label.toolTip() == sentence and window.status.warning_text == sentence
+    window.resize(1900, 800)                        # wider: more of it shows
+    flush(window)
+    qtbot.waitUntil(lambda: len(label.text()) > 100)
+    window.status.set_warning(None)
+    assert not label.isVisible()
+
+
 def test_a_failed_computation_is_a_message_not_a_crash(qtbot, window):
     def broken(request, should_stop):
         raise RuntimeError("engine exploded")
