@@ -164,5 +164,6 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
                 partial(result(flow_so_far(), (T - 1 - t) / (T - 1)))
 
     flow = gradient_flow(params, trace, grads, request.targets, b=request.b,
-                         should_stop=should_stop, progress=progress)
+                         should_stop=should_stop, progress=progress,
+                         sigma_max=spec.sigma_max if np.isfinite(spec.sigma_max) else None)
     return result(flow, 1.0)
