@@ -12,7 +12,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -20,7 +20,7 @@ import numpy as np
 from rnnviz.engine.analysis import GradientFlow, Interrupted, Spectrum, gradient_flow, spectrum
 from rnnviz.engine.parameters import Parameters
 from rnnviz.engine.rnn import Gradients, Trace, backward, forward
-from rnnviz.state import derive
+from rnnviz.state import derive, display
 from rnnviz.state.config import Config
 
 # A finite Jacobian norm ||ds_T/ds_1|| beyond this is reported as exploding.
@@ -62,6 +62,7 @@ class Result:
     b: int = 0
     flow_progress: float = 1.0        # share of the flow's steps computed (1.0: complete)
     params: Parameters | None = None  # the parameters computed with
+    derived: dict = field(default_factory=dict, repr=False, compare=False)   # state.display's
 
 
 def _steps(*arrays) -> np.ndarray:
@@ -145,13 +146,15 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
     spec = cached_spectrum(params.W, request.W_ref)
     check("spectrum")
     n_s, _, T = trace.s.shape
+    derived = display.prepare(trace, grads, request.b)     # heatmap images, here on the worker
+    check("heatmap images")
 
     def result(flow: GradientFlow, progress: float) -> Result:
         nonfinite = _steps(trace.nonfinite_steps, grads.nonfinite_steps, flow.nonfinite_steps)
         return Result(request_id=request.id, trace=trace, grads=grads, flow=flow,
                       spectrum=spec, compute_ms=(time.perf_counter() - start) * 1e3,
                       nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec),
-                      b=request.b, flow_progress=progress, params=params)
+                      b=request.b, flow_progress=progress, params=params, derived=derived)
 
     progress = None
     if partial is not None and T > 1 and float(n_s) ** 3 * T >= PARTIAL_MIN_WORK:

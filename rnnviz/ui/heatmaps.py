@@ -1,79 +1,20 @@
-"""The two units × time heatmaps: hidden states s_t and the gradient dL/ds_t (log magnitude)."""
+"""The two units × time heatmaps: hidden states s_t and the gradient dL/ds_t (log magnitude).
+
+What they draw is computed by rnnviz.state.display (on the worker, cached on the Result)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from rnnviz.state import display
+from rnnviz.state.display import (CLIP_REACH, FIXED_RANGES, GRADIENT_DECADES,  # noqa: F401
+                                  GRADIENT_PERCENTILES, MIN_DECADES, drawable, gradient_levels,
+                                  log10_abs, log_magnitude, state_levels)
 from rnnviz.ui.axes import decade_scale, integer_axes
 from rnnviz.ui.plotbase import (COLOURBAR_WIDTH, PlotView, colourbar_axis_width, shown_b,
                                 shown_nonfinite,
                                 time_extent)
-
-FIXED_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}   # the activation's value range
-GRADIENT_DECADES = 10.0    # the colour scale spans at most this many powers of ten ...
-MIN_DECADES = 1.0          # ... and at least this many
-GRADIENT_PERCENTILES = (2.0, 99.9)   # robust ends of the colour scale among finite log10|g|
-CLIP_REACH = 1e6           # images are clipped this many level-widths beyond their levels
-
-
-def state_levels(s: np.ndarray, activation: str) -> tuple[tuple[float, float], str]:
-    """Colour levels for hidden states and the colour bar's caption saying how they were chosen."""
-    if activation in FIXED_RANGES:
-        lo, hi = FIXED_RANGES[activation]
-        return (lo, hi), f"s_t  ({activation} range)"
-    finite = np.abs(s[np.isfinite(s)]).astype(np.float64)
-    top = float(np.percentile(finite, 99)) if finite.size else 1.0
-    top = top if 0 < top < np.inf else 1.0
-    return (-top, top), "s_t  (99th pct)"
-
-
-def drawable(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
-    """float64 copy that pyqtgraph can colour without overflowing, NaN where not finite.
-
-    pyqtgraph rescales an image in its own dtype, (value − lower level) × 255/(upper − lower):
-    a float32 state near 3.4e38 overflows there, and so would a float64 one near 1.8e308. The
-    copy is float64 and clipped a million level-widths beyond the levels (the colours saturate
-    at the levels anyway), so ordinary values are passed on unchanged."""
-    lo, hi = levels
-    reach = CLIP_REACH * (hi - lo)
-    image = np.asarray(values, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        image = np.clip(image, lo - reach, hi + reach)
-    return np.ascontiguousarray(np.where(np.isfinite(values), image, np.nan))
-
-
-def gradient_levels(logs: np.ndarray) -> tuple[float, float]:
-    """Colour levels of log10|dL/ds|: robust percentiles of the finite values, 1 to 10 decades."""
-    finite = logs[np.isfinite(logs)]
-    if not finite.size:
-        return -1.0, 0.0
-    lo, hi = (float(v) for v in np.percentile(finite, GRADIENT_PERCENTILES))
-    hi = max(hi, lo)
-    lo = max(lo, hi - GRADIENT_DECADES)
-    if hi - lo < MIN_DECADES:
-        middle = 0.5 * (hi + lo)
-        lo, hi = middle - MIN_DECADES / 2, middle + MIN_DECADES / 2
-    return lo, hi
-
-
-def log10_abs(g: np.ndarray) -> np.ndarray:
-    """log10|g| in float64 (-inf for zeros, NaN for non-finite g), without warnings."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        logs = np.log10(np.abs(np.asarray(g, dtype=np.float64)))
-    return np.where(np.isfinite(g), logs, np.nan)
-
-
-def log_magnitude(g: np.ndarray, levels: tuple[float, float] | None = None
-                  ) -> tuple[np.ndarray, tuple[float, float]]:
-    """log10|g| for display (zeros at the bottom of the scale, non-finite as NaN).
-
-    The levels default to gradient_levels(log10|g|); the view passes the levels of the whole
-    batch so that the scale stays put while t or the sequence changes."""
-    logs = log10_abs(g)
-    levels = gradient_levels(logs) if levels is None else levels
-    return drawable(np.where(logs == -np.inf, levels[0], logs), levels), levels
-
 
 class HeatmapView(PlotView):
     """Units × time image with colour bar, cursor, click-to-select and a hover readout."""
@@ -109,6 +50,11 @@ class HeatmapView(PlotView):
     def data(self, result) -> tuple[np.ndarray, np.ndarray, tuple[float, float], str]:
         """(values, image, levels, colour-bar caption) for a result."""
         raise NotImplementedError
+
+    def draw_key(self, result):
+        """The image (cached per request and element: the same object for every partial
+        result) and the shaded steps."""
+        return self.data(result)[1], tuple(shown_nonfinite(result).tolist())
 
     def draw_result(self, result) -> None:
         values, image, levels, caption = self.data(result)
@@ -183,10 +129,8 @@ class StateHeatmap(HeatmapView):
     symbol = "s"
 
     def data(self, result):
-        b = shown_b(self.session, result)
-        s = np.ascontiguousarray(result.trace.s[:, b, :])
-        levels, caption = state_levels(s, result.trace.activation)
-        return s, drawable(s, levels), levels, caption
+        h = display.state_heatmap(result, shown_b(self.session, result))   # cached (worker)
+        return h.values, h.image, h.levels, h.caption
 
     def heading(self, result):
         b = shown_b(self.session, result)
@@ -212,11 +156,8 @@ class GradientHeatmap(HeatmapView):
                          "values outside take the end colours.")
 
     def data(self, result):
-        b = shown_b(self.session, result)
-        g = np.ascontiguousarray(result.grads.ds[:, b, :])
-        levels = gradient_levels(log10_abs(result.grads.ds))     # whole batch: a steady scale
-        logs, levels = log_magnitude(g, levels)
-        return g, logs, levels, "log₁₀|∂L/∂s_t|"
+        h = display.gradient_heatmap(result, shown_b(self.session, result))  # cached (worker)
+        return h.values, h.image, h.levels, h.caption
 
     def heading(self, result):
         T = time_extent(result)

@@ -63,6 +63,16 @@ def runs(steps) -> list[tuple[int, int]]:
     return list(zip(starts.tolist(), ends.tolist()))
 
 
+def same_key(a: tuple | None, b: tuple | None) -> bool:
+    """Two draw keys name the same drawing: same length, each part the same object, or equal
+    numbers, strings or tuples of them."""
+    if a is None or b is None or len(a) != len(b):
+        return False
+    plain_types = (int, float, str, tuple, type(None))
+    return all(x is y or (type(x) is type(y) and isinstance(x, plain_types) and x == y)
+               for x, y in zip(a, b))
+
+
 def _ask_no_width(label: pg.LabelItem) -> None:
     """LabelItem.updateMin, but asking the layout for the text's height only (no width)."""
     height = label.itemRect().height()
@@ -130,6 +140,9 @@ class PlotView(QtWidgets.QWidget):
 
     Subclasses implement `draw_result()` (the big, per-result items) and `draw_timestep()`
     (what depends on the selected t: cursors, per-t bars); a slider move only calls the latter.
+    A view whose `draw_key()` says what its drawing depends on skips draw_result() while that
+    stays the same (the partial results of one request share trace, grads and spectrum: only
+    the flow changes while it fills in).
     """
 
     title = "plot"
@@ -159,6 +172,7 @@ class PlotView(QtWidgets.QWidget):
         self._timer.timeout.connect(self.flush)
         self._syncing_cursor = False
         self.draw_count = 0           # full redraws (tests check slider moves do not add any)
+        self._drawn_key: tuple | None = None     # draw_key() of what draw_result() last drew
         self._axes_plain = False
         self._fitted: dict[int, tuple] = {}      # labels shown in the longest variant that fits
         self._unsubscribe = session.events.subscribe(self._on_event)
@@ -191,8 +205,11 @@ class PlotView(QtWidgets.QWidget):
             return
         if self._dirty_result:
             self._dirty_result = False
-            self.draw_count += 1
-            self.draw_result(result)
+            key = self.draw_key(result)
+            if key is None or not same_key(key, self._drawn_key):
+                self._drawn_key = key
+                self.draw_count += 1
+                self.draw_result(result)
         if self._dirty_t:
             self._dirty_t = False
             self.draw_timestep(result)
@@ -200,7 +217,13 @@ class PlotView(QtWidgets.QWidget):
     def refresh(self) -> None:
         """Redraw everything from the session now."""
         self._dirty_result = self._dirty_t = True
+        self._drawn_key = None
         self.flush()
+
+    def draw_key(self, result) -> tuple | None:
+        """What draw_result() depends on (objects compared by identity, numbers and strings by
+        value); None: draw every result."""
+        return None
 
     def draw_result(self, result) -> None:       # pragma: no cover - abstract
         raise NotImplementedError
