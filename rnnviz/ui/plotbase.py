@@ -7,7 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtWidgets
 
-from rnnviz.ui.axes import WIDEST_POWER, WIDEST_TICK, plain, vertical_axis_room
+from rnnviz.ui.axes import WIDEST_POWER, WIDEST_TICK, bound_grid, plain, vertical_axis_room
 from rnnviz.ui.style import NORMAL, Style
 
 COLOURBAR_WIDTH = 14        # the colour strip of a heatmap's colour bar, pixels
@@ -310,6 +310,8 @@ class PlotView(QtWidgets.QWidget):
                 item.setTitle(item.titleLabel.text, size=f"{style.title_pt}pt",
                               color=style.foreground)
             item.showGrid(x=True, y=True, alpha=style.grid_alpha)
+            for name in ("left", "bottom"):
+                bound_grid(item.getAxis(name))        # major lines only: cheap to repaint
         for line in self.cursors:
             line.setPen(style.pen(style.cursor, max(2.0, style.line_width)))
         self.readout.setFont(style.font())
