@@ -31,7 +31,7 @@ class HeatmapView(PlotView):
         self.plot_item.setMouseEnabled(x=True, y=False)
         self.set_label(self.plot_item, "bottom", "time step t")
         self.set_label(self.plot_item, "left", "unit i")
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=True)   # ≤ the pixels shown
         self.image.setToolTip(self.tooltip)
         self.plot_item.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.style_.colormap(self.colour_kind),

@@ -290,8 +290,11 @@ class MainWindow(QtWidgets.QMainWindow):
         if result is None or self._shut_down:
             return
         start = time.perf_counter()
-        if self.session.accept(result):
-            for view in self.views.values():       # draw now, to know what a partial costs
+        first = result.request_id != self._partial_shown[0]
+        if self.session.accept(result) and not first:
+            # Draw now, to know what a partial costs (the views whose data did not change skip
+            # it). The first result of a request draws every view, each in its own pass.
+            for view in self.views.values():
                 if view.isVisible():
                     view.flush()
         took_ms = (time.perf_counter() - start) * 1e3

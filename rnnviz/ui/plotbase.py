@@ -5,6 +5,7 @@ import types
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6 import QtCore, QtWidgets
 
 from rnnviz.ui.axes import WIDEST_POWER, WIDEST_TICK, bound_grid, plain, vertical_axis_room
@@ -135,6 +136,43 @@ class Readout(QtWidgets.QLabel):
             self._fit()
 
 
+class _ResultDraws:
+    """Views with a new result to draw, drawn one per event-loop pass (each paints at once):
+    a new result then blocks the event loop for its costliest view, not for all of them."""
+
+    def __init__(self):
+        self.queue: list = []
+        self.timer = QtCore.QTimer()
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self._next)
+
+    def add(self, view) -> None:
+        if view not in self.queue:
+            self.queue.append(view)
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _next(self) -> None:
+        while self.queue:
+            view = self.queue.pop(0)
+            if shiboken6.isValid(view) and view._dirty_result:
+                view.flush()
+                break
+        if self.queue:
+            self.timer.start()           # the next view on the next pass
+
+
+_result_draws: _ResultDraws | None = None
+
+
+def result_draws() -> _ResultDraws:
+    global _result_draws
+    if _result_draws is None:
+        _result_draws = _ResultDraws()
+    return _result_draws
+
+
 class PlotView(QtWidgets.QWidget):
     """Base of every plot: subscribes to the session, redraws at most once per event-loop pass.
 
@@ -187,10 +225,12 @@ class PlotView(QtWidgets.QWidget):
 
     def schedule(self, result: bool = False) -> None:
         """Mark the view dirty and draw once when control returns to the event loop."""
+        self._dirty_t = True
         if result:
             self._dirty_result = True
-        self._dirty_t = True
-        if not self._timer.isActive():
+            if not self._timer.isActive():
+                result_draws().add(self)        # one view per event-loop pass
+        elif not self._timer.isActive():
             self._timer.start()
 
     def flush(self) -> None:
@@ -203,6 +243,7 @@ class PlotView(QtWidgets.QWidget):
         result = self.session.result
         if result is None:
             return
+        drawn = False
         if self._dirty_result:
             self._dirty_result = False
             key = self.draw_key(result)
@@ -210,9 +251,14 @@ class PlotView(QtWidgets.QWidget):
                 self._drawn_key = key
                 self.draw_count += 1
                 self.draw_result(result)
+                drawn = True
         if self._dirty_t:
             self._dirty_t = False
             self.draw_timestep(result)
+        if drawn and self.isVisible():
+            # Paint now, on its own: a new result then costs one event-loop pass per view
+            # instead of one long pass painting every view of the window at once.
+            self.graphics.viewport().repaint()
 
     def refresh(self) -> None:
         """Redraw everything from the session now."""
