@@ -1,6 +1,7 @@
 """What every plot view shares: a pyqtgraph canvas, styling, the t cursor and coalesced redraws."""
 from __future__ import annotations
 
+import time
 import types
 
 import numpy as np
@@ -211,6 +212,7 @@ class PlotView(QtWidgets.QWidget):
         self._syncing_cursor = False
         self.draw_count = 0           # full redraws (tests check slider moves do not add any)
         self._drawn_key: tuple | None = None     # draw_key() of what draw_result() last drew
+        self.last_draw_ms = 0.0       # what the last result draw took (with its painting)
         self._axes_plain = False
         self._fitted: dict[int, tuple] = {}      # labels shown in the longest variant that fits
         self._unsubscribe = session.events.subscribe(self._on_event)
@@ -243,10 +245,11 @@ class PlotView(QtWidgets.QWidget):
         result = self.session.result
         if result is None:
             return
-        drawn = False
+        drawn, start = False, time.perf_counter()
         if self._dirty_result:
             self._dirty_result = False
             key = self.draw_key(result)
+            self.last_draw_ms = 0.0
             if key is None or not same_key(key, self._drawn_key):
                 self._drawn_key = key
                 self.draw_count += 1
@@ -259,6 +262,8 @@ class PlotView(QtWidgets.QWidget):
             # Paint now, on its own: a new result then costs one event-loop pass per view
             # instead of one long pass painting every view of the window at once.
             self.graphics.viewport().repaint()
+        if drawn:
+            self.last_draw_ms = (time.perf_counter() - start) * 1e3
 
     def refresh(self) -> None:
         """Redraw everything from the session now."""
