@@ -258,10 +258,6 @@ class PlotView(QtWidgets.QWidget):
         if self._dirty_t:
             self._dirty_t = False
             self.draw_timestep(result)
-        if drawn and self.isVisible():
-            # Paint now, on its own: a new result then costs one event-loop pass per view
-            # instead of one long pass painting every view of the window at once.
-            self.graphics.viewport().repaint()
         if drawn:
             self.last_draw_ms = (time.perf_counter() - start) * 1e3
 
