@@ -40,6 +40,7 @@ class HeatmapView(PlotView):
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
         self.colorbar.setToolTip(self.colourbar_tooltip)
         self.caption = ""
+        self._label_shown: tuple | None = None
         self.levels = (0.0, 1.0)
         self.add_cursor(self.plot_item)
         self._regions: list = []
@@ -66,9 +67,13 @@ class HeatmapView(PlotView):
         factor, suffix = decade_scale(max(abs(levels[0]), abs(levels[1])))
         self.colorbar.axis.setScale(factor)      # short tick labels; the caption says ×10ᵏ
         base, _, note = caption.partition("  ")
-        self.caption = base + suffix + ("  " + note if note else "")
-        self.colorbar.axis.setLabel(self.caption, **{"font-size": f"{self.style_.font_pt}pt",
-                                                     "color": self.style_.foreground})
+        label = (base + suffix + ("  " + note if note else ""), self.style_.font_pt,
+                 self.style_.foreground)
+        if label != self._label_shown:          # a new label lays the whole plot out again
+            self._label_shown = label
+            self.caption = label[0]
+            self.colorbar.axis.setLabel(self.caption, **{"font-size": f"{self.style_.font_pt}pt",
+                                                         "color": self.style_.foreground})
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5, yMin=0.5, yMax=n + 0.5)
         self.plot_item.setRange(xRange=(0.5, T + 0.5), yRange=(0.5, n + 0.5), padding=0)
         self.shade_nonfinite(self.plot_item, self._regions, shown_nonfinite(result))

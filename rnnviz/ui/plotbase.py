@@ -215,6 +215,8 @@ class PlotView(QtWidgets.QWidget):
         self.last_draw_ms = 0.0       # what the last result draw took (with its painting)
         self._axes_plain = False
         self._fitted: dict[int, tuple] = {}      # labels shown in the longest variant that fits
+        self._titles: dict[int, tuple] = {}      # what set_title last showed, per plot item
+        self._fitted_pt: dict[int, float] = {}   # the title size each label was fitted in
         self._unsubscribe = session.events.subscribe(self._on_event)
         self.destroyed.connect(lambda *_: self._unsubscribe())
 
@@ -383,6 +385,10 @@ class PlotView(QtWidgets.QWidget):
 
     def set_title(self, item: pg.PlotItem, text: str, *shorter: str) -> None:
         """The plot's title: the first of text, *shorter that fits the view's width."""
+        shown = (text, shorter, self.style_.title_pt, self.style_.foreground)
+        if self._titles.get(id(item)) == shown:
+            return                  # unchanged (re-fitted on resize): no HTML layout again
+        self._titles[id(item)] = shown
         item.setTitle(text, size=f"{self.style_.title_pt}pt", color=self.style_.foreground)
         self.fit_label(item.titleLabel, (text,) + shorter, color=self.style_.foreground)
 
@@ -394,7 +400,12 @@ class PlotView(QtWidgets.QWidget):
         label asks for no width and shows the longest variant that fits. Re-fitted on resize."""
         if id(label) not in self._fitted:
             label.updateMin = types.MethodType(_ask_no_width, label)   # also called on resize
-        self._fitted[id(label)] = (label, tuple(variants), dict(opts))
+        entry = (label, tuple(variants), dict(opts))
+        if self._fitted.get(id(label)) == entry and self._fitted_pt.get(id(label)) == \
+                self.style_.title_pt:
+            return                  # fitted already (and again on every resize)
+        self._fitted[id(label)] = entry
+        self._fitted_pt[id(label)] = self.style_.title_pt
         self._fit(label, tuple(variants), opts)
 
     def _fit(self, label: pg.LabelItem, variants, opts) -> None:
