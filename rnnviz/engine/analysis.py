@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._checks import check_size, check_targets, fail
+from ._checks import check_number, check_size, check_targets, fail
 from ._jacobian import jacobian_products, log_derivative, log10_norms
 from .activations import get_activation
 from .parameters import Parameters
@@ -137,8 +137,8 @@ def _geometric_rate(log10_norm: np.ndarray) -> float:
 
 def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int = 3,
                   should_stop: Callable[[], bool] | None = None,
-                  progress: Callable[[int, Callable[[], GradientFlow]], None] | None = None
-                  ) -> GradientFlow:
+                  progress: Callable[[int, Callable[[], GradientFlow]], None] | None = None,
+                  sigma_max: float | None = None) -> GradientFlow:
     """The gradient-flow curves of batch element b over all steps (see GradientFlow).
 
     grad_norm is read from grads.ds. The Jacobians P_t are accumulated as P_t = P_{t+1} J_{t+1}
@@ -157,9 +157,13 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
     and after each step t (t = T-2 down to 0); partial() returns the GradientFlow so far, its
     Jacobian curves NaN for the steps before t not computed yet (and those not listed in
     nonfinite_steps). Building it costs O(T k): call it only when the partial result is wanted.
+    sigma_max, when given, is sigma_max(W) for the bound (e.g. Spectrum.sigma_max, already
+    known): a finite number >= 0 that saves an O(n_s^3) SVD; None computes ||W||_2 here.
     """
     b = _check_trace(params, trace, b)
     k = check_size("k", k)
+    if sigma_max is not None:
+        sigma_max = check_number("sigma_max", sigma_max, minimum=0.0)
     n_s, m, T = trace.a.shape
     targets = check_targets("targets", targets, m, T, params.n_y)
     act = get_activation(trace.activation)
@@ -171,7 +175,8 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
         dz_last = y_last.copy()
         dz_last[targets[b, T - 1]] -= 1.0
         g_last = V.T @ dz_last / m                      # dL_T/ds_{T-1}
-        spec_sigma = np.linalg.norm(W, 2) if np.all(np.isfinite(W)) else np.nan
+        spec_sigma = (np.nan if not np.all(np.isfinite(W)) else
+                      np.linalg.norm(W, 2) if sigma_max is None else sigma_max)
         log10_rate_bound = np.log10(act.gamma * spec_sigma)
         steps_back = np.arange(T - 1, -1, -1, dtype=np.float64)
         log10_bound = np.where(steps_back == 0, 0.0, steps_back * log10_rate_bound)

@@ -12,7 +12,7 @@ import hashlib
 import threading
 import time
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Callable
 
 import numpy as np
@@ -21,7 +21,7 @@ from rnnviz.engine.analysis import GradientFlow, Interrupted, Spectrum, gradient
 from rnnviz.engine.analysis import last_loss_gradient
 from rnnviz.engine.parameters import Parameters
 from rnnviz.engine.rnn import Gradients, Trace, backward, forward
-from rnnviz.state import derive
+from rnnviz.state import derive, display
 from rnnviz.state.config import Config
 
 # A finite Jacobian norm ||ds_T/ds_1|| beyond this is reported as exploding.
@@ -64,6 +64,7 @@ class Result:
     flow_progress: float = 1.0        # share of the flow's steps computed (1.0: complete)
     params: Parameters | None = None  # the parameters computed with
     ds_last: np.ndarray | None = None  # (n_s, m, T) dL_T/ds_t: the last step's loss alone
+    derived: dict = field(default_factory=dict, repr=False, compare=False)   # state.display's
 
 
 def _steps(*arrays) -> np.ndarray:
@@ -148,13 +149,16 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
     spec = cached_spectrum(params.W, request.W_ref)
     check("spectrum")
     n_s, _, T = trace.s.shape
+    derived = display.prepare(trace, grads, request.b, ds_last)     # heatmap images, here on the worker
+    check("heatmap images")
 
     def result(flow: GradientFlow, progress: float) -> Result:
         nonfinite = _steps(trace.nonfinite_steps, grads.nonfinite_steps, flow.nonfinite_steps)
         return Result(request_id=request.id, trace=trace, grads=grads, flow=flow,
                       spectrum=spec, compute_ms=(time.perf_counter() - start) * 1e3,
                       nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec),
-                      b=request.b, flow_progress=progress, params=params, ds_last=ds_last)
+                      b=request.b, flow_progress=progress, params=params, ds_last=ds_last,
+                      derived=derived)
 
     progress = None
     if partial is not None and T > 1 and float(n_s) ** 3 * T >= PARTIAL_MIN_WORK:
@@ -167,5 +171,6 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
                 partial(result(flow_so_far(), (T - 1 - t) / (T - 1)))
 
     flow = gradient_flow(params, trace, grads, request.targets, b=request.b,
-                         should_stop=should_stop, progress=progress)
+                         should_stop=should_stop, progress=progress,
+                         sigma_max=spec.sigma_max if np.isfinite(spec.sigma_max) else None)
     return result(flow, 1.0)

@@ -9,6 +9,7 @@ from PySide6 import QtGui
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 WIDEST_TICK = "−0.25"        # the widest tick label a colour bar or linear axis shows (scaled)
 WIDEST_POWER = "10⁻³⁰⁰"      # the widest tick label of a log10 axis
+MAX_GRID_LINES = 12          # grid lines per axis (coarsest tick levels; see bound_grid)
 
 
 def superscript(k: int) -> str:
@@ -73,6 +74,42 @@ class Log10Axis(pg.AxisItem):
 
     def tickStrings(self, values, scale, spacing):
         return [power_of_ten(v * scale) for v in values]
+
+
+def grid_levels(tick_specs: list, limit: int) -> list:
+    """The tick specs of the coarsest tick levels, at most `limit` lines (the first level always).
+
+    pyqtgraph lists an axis's tick lines level by level, each level with its own pen object."""
+    kept, level_pen = [], None
+    for i, spec in enumerate(tick_specs):
+        if spec[0] is not level_pen:             # a new, finer level starts here
+            level_pen = spec[0]
+            level = [s for s in tick_specs[i:] if s[0] is level_pen]
+            if kept and len(kept) + len(level) > limit:
+                break
+            kept.extend(level)
+    return kept
+
+
+def bound_grid(axis: pg.AxisItem, limit: int = MAX_GRID_LINES) -> pg.AxisItem:
+    """With its grid on, the axis draws grid lines for its coarsest tick levels only: at most
+    `limit` (all of the first level), not one per minor tick.
+
+    A faint grid line spans the whole plot, and Qt's raster engine draws such semi-transparent
+    lines slowly (~0.05-0.1 ms each at 1600x1000): minor levels (every unit, every decade of a
+    log axis) would make every repaint of a changed axis cost several milliseconds more."""
+    if getattr(axis, "grid_limit", None) is None:
+        generate = axis.generateDrawSpecs
+
+        def draw_specs(painter):
+            specs = generate(painter)
+            if specs is None or axis.grid is False:
+                return specs
+            axis_spec, tick_specs, text_specs = specs
+            return axis_spec, grid_levels(tick_specs, axis.grid_limit), text_specs
+        axis.generateDrawSpecs = draw_specs
+    axis.grid_limit = int(limit)
+    return axis
 
 
 def integer_axes(*sides: str) -> dict[str, IntegerAxis]:

@@ -66,8 +66,10 @@ class ConnectivityView(PlotView):
     def restyle(self, style) -> None:
         self.bars.setOpts(brush=pg.mkBrush(style.bar), pen=pg.mkPen(None))
 
+    def draw_key(self, result):
+        return result.request_id, time_extent(result)    # partial results change no bar
+
     def draw_result(self, result) -> None:
-        self._top = 0.0
         T = time_extent(result)
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)
         self.plot_item.setXRange(0.5, T + 0.5, padding=0)

@@ -1,79 +1,20 @@
-"""The two units × time heatmaps: hidden states s_t and the gradient dL/ds_t or dL_T/ds_t (log10)."""
+"""The two units × time heatmaps: hidden states s_t and the gradient dL/ds_t or dL_T/ds_t (log10).
+
+What they draw is computed by rnnviz.state.display (on the worker, cached on the Result)."""
 from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from rnnviz.state import display
+from rnnviz.state.display import (CLIP_REACH, FIXED_RANGES, GRADIENT_DECADES,  # noqa: F401
+                                  GRADIENT_PERCENTILES, MIN_DECADES, drawable, gradient_levels,
+                                  log10_abs, log_magnitude, state_levels)
 from rnnviz.ui.axes import decade_scale, integer_axes
 from rnnviz.ui.plotbase import (COLOURBAR_WIDTH, PlotView, colourbar_axis_width, shown_b,
                                 shown_nonfinite,
                                 time_extent)
-
-FIXED_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}   # the activation's value range
-GRADIENT_DECADES = 10.0    # the colour scale spans at most this many powers of ten ...
-MIN_DECADES = 1.0          # ... and at least this many
-GRADIENT_PERCENTILES = (2.0, 99.9)   # robust ends of the colour scale among finite log10|g|
-CLIP_REACH = 1e6           # images are clipped this many level-widths beyond their levels
-
-
-def state_levels(s: np.ndarray, activation: str) -> tuple[tuple[float, float], str]:
-    """Colour levels for hidden states and the colour bar's caption saying how they were chosen."""
-    if activation in FIXED_RANGES:
-        lo, hi = FIXED_RANGES[activation]
-        return (lo, hi), f"s_t  ({activation} range)"
-    finite = np.abs(s[np.isfinite(s)]).astype(np.float64)
-    top = float(np.percentile(finite, 99)) if finite.size else 1.0
-    top = top if 0 < top < np.inf else 1.0
-    return (-top, top), "s_t  (99th pct)"
-
-
-def drawable(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
-    """float64 copy that pyqtgraph can colour without overflowing, NaN where not finite.
-
-    pyqtgraph rescales an image in its own dtype, (value − lower level) × 255/(upper − lower):
-    a float32 state near 3.4e38 overflows there, and so would a float64 one near 1.8e308. The
-    copy is float64 and clipped a million level-widths beyond the levels (the colours saturate
-    at the levels anyway), so ordinary values are passed on unchanged."""
-    lo, hi = levels
-    reach = CLIP_REACH * (hi - lo)
-    image = np.asarray(values, dtype=np.float64)
-    with np.errstate(invalid="ignore"):
-        image = np.clip(image, lo - reach, hi + reach)
-    return np.ascontiguousarray(np.where(np.isfinite(values), image, np.nan))
-
-
-def gradient_levels(logs: np.ndarray) -> tuple[float, float]:
-    """Colour levels of log10|dL/ds|: robust percentiles of the finite values, 1 to 10 decades."""
-    finite = logs[np.isfinite(logs)]
-    if not finite.size:
-        return -1.0, 0.0
-    lo, hi = (float(v) for v in np.percentile(finite, GRADIENT_PERCENTILES))
-    hi = max(hi, lo)
-    lo = max(lo, hi - GRADIENT_DECADES)
-    if hi - lo < MIN_DECADES:
-        middle = 0.5 * (hi + lo)
-        lo, hi = middle - MIN_DECADES / 2, middle + MIN_DECADES / 2
-    return lo, hi
-
-
-def log10_abs(g: np.ndarray) -> np.ndarray:
-    """log10|g| in float64 (-inf for zeros, NaN for non-finite g), without warnings."""
-    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
-        logs = np.log10(np.abs(np.asarray(g, dtype=np.float64)))
-    return np.where(np.isfinite(g), logs, np.nan)
-
-
-def log_magnitude(g: np.ndarray, levels: tuple[float, float] | None = None
-                  ) -> tuple[np.ndarray, tuple[float, float]]:
-    """log10|g| for display (zeros at the bottom of the scale, non-finite as NaN).
-
-    The levels default to gradient_levels(log10|g|); the view passes the levels of the whole
-    batch so that the scale stays put while t or the sequence changes."""
-    logs = log10_abs(g)
-    levels = gradient_levels(logs) if levels is None else levels
-    return drawable(np.where(logs == -np.inf, levels[0], logs), levels), levels
-
 
 class HeatmapView(PlotView):
     """Units × time image with colour bar, cursor, click-to-select and a hover readout."""
@@ -90,7 +31,7 @@ class HeatmapView(PlotView):
         self.plot_item.setMouseEnabled(x=True, y=False)
         self.set_label(self.plot_item, "bottom", "time step t")
         self.set_label(self.plot_item, "left", "unit i")
-        self.image = pg.ImageItem(axisOrder="row-major")
+        self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=True)   # ≤ the pixels shown
         self.image.setToolTip(self.tooltip)
         self.plot_item.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.style_.colormap(self.colour_kind),
@@ -99,6 +40,7 @@ class HeatmapView(PlotView):
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
         self.colorbar.setToolTip(self.colourbar_tooltip)
         self.caption = ""
+        self._label_shown: tuple | None = None
         self.levels = (0.0, 1.0)
         self.add_cursor(self.plot_item)
         self._regions: list = []
@@ -110,6 +52,11 @@ class HeatmapView(PlotView):
         """(values, image, levels, colour-bar caption) for a result."""
         raise NotImplementedError
 
+    def draw_key(self, result):
+        """The image (cached per request and element: the same object for every partial
+        result) and the shaded steps."""
+        return self.data(result)[1], tuple(self.marked_steps(result).tolist())
+
     def draw_result(self, result) -> None:
         values, image, levels, caption = self.data(result)
         self.values, self.levels = values, levels
@@ -120,9 +67,13 @@ class HeatmapView(PlotView):
         factor, suffix = decade_scale(max(abs(levels[0]), abs(levels[1])))
         self.colorbar.axis.setScale(factor)      # short tick labels; the caption says ×10ᵏ
         base, _, note = caption.partition("  ")
-        self.caption = base + suffix + ("  " + note if note else "")
-        self.colorbar.axis.setLabel(self.caption, **{"font-size": f"{self.style_.font_pt}pt",
-                                                     "color": self.style_.foreground})
+        label = (base + suffix + ("  " + note if note else ""), self.style_.font_pt,
+                 self.style_.foreground)
+        if label != self._label_shown:          # a new label lays the whole plot out again
+            self._label_shown = label
+            self.caption = label[0]
+            self.colorbar.axis.setLabel(self.caption, **{"font-size": f"{self.style_.font_pt}pt",
+                                                         "color": self.style_.foreground})
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5, yMin=0.5, yMax=n + 0.5)
         self.plot_item.setRange(xRange=(0.5, T + 0.5), yRange=(0.5, n + 0.5), padding=0)
         self.shade_nonfinite(self.plot_item, self._regions, self.marked_steps(result))
@@ -187,10 +138,8 @@ class StateHeatmap(HeatmapView):
     symbol = "s"
 
     def data(self, result):
-        b = shown_b(self.session, result)
-        s = np.ascontiguousarray(result.trace.s[:, b, :])
-        levels, caption = state_levels(s, result.trace.activation)
-        return s, drawable(s, levels), levels, caption
+        h = display.state_heatmap(result, shown_b(self.session, result))   # cached (worker)
+        return h.values, h.image, h.levels, h.caption
 
     def heading(self, result):
         b = shown_b(self.session, result)
@@ -299,16 +248,12 @@ class GradientHeatmap(HeatmapView):
 
     def gradient(self, result) -> np.ndarray:
         """The shown gradient of the whole batch, (n_s, m, T)."""
-        ds_last = getattr(result, "ds_last", None)
-        return ds_last if self.shown_choice == "last" and ds_last is not None else result.grads.ds
+        return display.shown_gradient(result, self.shown_choice)
 
     def data(self, result):
-        b = shown_b(self.session, result)
-        whole = self.gradient(result)
-        g = np.ascontiguousarray(whole[:, b, :])
-        levels = gradient_levels(log10_abs(whole))     # whole batch: a steady scale
-        logs, levels = log_magnitude(g, levels)
-        return g, logs, levels, f"log₁₀|{self.symbol}_t|"
+        h = display.gradient_heatmap(result, shown_b(self.session, result),
+                                     self.shown_choice)          # cached (worker)
+        return h.values, h.image, h.levels, f"log₁₀|{self.symbol}_t|"
 
     def marked_steps(self, result) -> np.ndarray:
         steps = shown_nonfinite(result)

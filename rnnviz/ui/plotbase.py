@@ -1,13 +1,15 @@
 """What every plot view shares: a pyqtgraph canvas, styling, the t cursor and coalesced redraws."""
 from __future__ import annotations
 
+import time
 import types
 
 import numpy as np
 import pyqtgraph as pg
+import shiboken6
 from PySide6 import QtCore, QtWidgets
 
-from rnnviz.ui.axes import WIDEST_POWER, WIDEST_TICK, plain, vertical_axis_room
+from rnnviz.ui.axes import WIDEST_POWER, WIDEST_TICK, bound_grid, plain, vertical_axis_room
 from rnnviz.ui.style import NORMAL, Style
 
 COLOURBAR_WIDTH = 14        # the colour strip of a heatmap's colour bar, pixels
@@ -61,6 +63,16 @@ def runs(steps) -> list[tuple[int, int]]:
     starts = np.concatenate(([steps[0]], steps[breaks + 1]))
     ends = np.concatenate((steps[breaks], [steps[-1]]))
     return list(zip(starts.tolist(), ends.tolist()))
+
+
+def same_key(a: tuple | None, b: tuple | None) -> bool:
+    """Two draw keys name the same drawing: same length, each part the same object, or equal
+    numbers, strings or tuples of them."""
+    if a is None or b is None or len(a) != len(b):
+        return False
+    plain_types = (int, float, str, tuple, type(None))
+    return all(x is y or (type(x) is type(y) and isinstance(x, plain_types) and x == y)
+               for x, y in zip(a, b))
 
 
 def _ask_no_width(label: pg.LabelItem) -> None:
@@ -125,11 +137,51 @@ class Readout(QtWidgets.QLabel):
             self._fit()
 
 
+class _ResultDraws:
+    """Views with a new result to draw, drawn one per event-loop pass (each paints at once):
+    a new result then blocks the event loop for its costliest view, not for all of them."""
+
+    def __init__(self):
+        self.queue: list = []
+        self.timer = QtCore.QTimer()
+        self.timer.setSingleShot(True)
+        self.timer.setInterval(0)
+        self.timer.timeout.connect(self._next)
+
+    def add(self, view) -> None:
+        if view not in self.queue:
+            self.queue.append(view)
+        if not self.timer.isActive():
+            self.timer.start()
+
+    def _next(self) -> None:
+        while self.queue:
+            view = self.queue.pop(0)
+            if shiboken6.isValid(view) and view._dirty_result:
+                view.flush()
+                break
+        if self.queue:
+            self.timer.start()           # the next view on the next pass
+
+
+_result_draws: _ResultDraws | None = None
+
+
+def result_draws() -> _ResultDraws:
+    global _result_draws
+    if _result_draws is None:
+        _result_draws = _ResultDraws()
+    return _result_draws
+
+
 class PlotView(QtWidgets.QWidget):
     """Base of every plot: subscribes to the session, redraws at most once per event-loop pass.
 
     Subclasses implement `draw_result()` (the big, per-result items) and `draw_timestep()`
     (what depends on the selected t: cursors, per-t bars); a slider move only calls the latter.
+    A view whose `draw_key()` says what its drawing depends on skips draw_result() while that
+    stays the same (the partial results of one request share trace, grads and spectrum: only
+    the flow changes while it fills in).
     """
 
     title = "plot"
@@ -159,8 +211,12 @@ class PlotView(QtWidgets.QWidget):
         self._timer.timeout.connect(self.flush)
         self._syncing_cursor = False
         self.draw_count = 0           # full redraws (tests check slider moves do not add any)
+        self._drawn_key: tuple | None = None     # draw_key() of what draw_result() last drew
+        self.last_draw_ms = 0.0       # what the last result draw took (with its painting)
         self._axes_plain = False
         self._fitted: dict[int, tuple] = {}      # labels shown in the longest variant that fits
+        self._titles: dict[int, tuple] = {}      # what set_title last showed, per plot item
+        self._fitted_pt: dict[int, float] = {}   # the title size each label was fitted in
         self._unsubscribe = session.events.subscribe(self._on_event)
         self.destroyed.connect(lambda *_: self._unsubscribe())
 
@@ -173,10 +229,12 @@ class PlotView(QtWidgets.QWidget):
 
     def schedule(self, result: bool = False) -> None:
         """Mark the view dirty and draw once when control returns to the event loop."""
+        self._dirty_t = True
         if result:
             self._dirty_result = True
-        self._dirty_t = True
-        if not self._timer.isActive():
+            if not self._timer.isActive():
+                result_draws().add(self)        # one view per event-loop pass
+        elif not self._timer.isActive():
             self._timer.start()
 
     def flush(self) -> None:
@@ -189,18 +247,32 @@ class PlotView(QtWidgets.QWidget):
         result = self.session.result
         if result is None:
             return
+        drawn, start = False, time.perf_counter()
         if self._dirty_result:
             self._dirty_result = False
-            self.draw_count += 1
-            self.draw_result(result)
+            key = self.draw_key(result)
+            self.last_draw_ms = 0.0
+            if key is None or not same_key(key, self._drawn_key):
+                self._drawn_key = key
+                self.draw_count += 1
+                self.draw_result(result)
+                drawn = True
         if self._dirty_t:
             self._dirty_t = False
             self.draw_timestep(result)
+        if drawn:
+            self.last_draw_ms = (time.perf_counter() - start) * 1e3
 
     def refresh(self) -> None:
         """Redraw everything from the session now."""
         self._dirty_result = self._dirty_t = True
+        self._drawn_key = None
         self.flush()
+
+    def draw_key(self, result) -> tuple | None:
+        """What draw_result() depends on (objects compared by identity, numbers and strings by
+        value); None: draw every result."""
+        return None
 
     def draw_result(self, result) -> None:       # pragma: no cover - abstract
         raise NotImplementedError
@@ -287,6 +359,8 @@ class PlotView(QtWidgets.QWidget):
                 item.setTitle(item.titleLabel.text, size=f"{style.title_pt}pt",
                               color=style.foreground)
             item.showGrid(x=True, y=True, alpha=style.grid_alpha)
+            for name in ("left", "bottom"):
+                bound_grid(item.getAxis(name))        # major lines only: cheap to repaint
         for line in self.cursors:
             line.setPen(style.pen(style.cursor, max(2.0, style.line_width)))
         self.readout.setFont(style.font())
@@ -311,6 +385,10 @@ class PlotView(QtWidgets.QWidget):
 
     def set_title(self, item: pg.PlotItem, text: str, *shorter: str) -> None:
         """The plot's title: the first of text, *shorter that fits the view's width."""
+        shown = (text, shorter, self.style_.title_pt, self.style_.foreground)
+        if self._titles.get(id(item)) == shown:
+            return                  # unchanged (re-fitted on resize): no HTML layout again
+        self._titles[id(item)] = shown
         item.setTitle(text, size=f"{self.style_.title_pt}pt", color=self.style_.foreground)
         self.fit_label(item.titleLabel, (text,) + shorter, color=self.style_.foreground)
 
@@ -322,7 +400,12 @@ class PlotView(QtWidgets.QWidget):
         label asks for no width and shows the longest variant that fits. Re-fitted on resize."""
         if id(label) not in self._fitted:
             label.updateMin = types.MethodType(_ask_no_width, label)   # also called on resize
-        self._fitted[id(label)] = (label, tuple(variants), dict(opts))
+        entry = (label, tuple(variants), dict(opts))
+        if self._fitted.get(id(label)) == entry and self._fitted_pt.get(id(label)) == \
+                self.style_.title_pt:
+            return                  # fitted already (and again on every resize)
+        self._fitted[id(label)] = entry
+        self._fitted_pt[id(label)] = self.style_.title_pt
         self._fit(label, tuple(variants), opts)
 
     def label_room(self) -> int:

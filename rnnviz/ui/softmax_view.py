@@ -55,6 +55,9 @@ class SoftmaxView(PlotView):
         for item in (self.target_text, self.argmax_text, self.loss_text):
             item.setFont(style.font(bold=True))
 
+    def draw_key(self, result):
+        return (int(result.trace.y.shape[0]),)     # the bars themselves follow t
+
     def draw_result(self, result) -> None:
         self.set_title(self.plot_item, "Softmax output y_t")
         n_y = int(result.trace.y.shape[0])

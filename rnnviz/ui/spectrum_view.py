@@ -45,6 +45,9 @@ class SpectrumView(PlotView):
         self.points.setPen(pg.mkPen(style.background, width=0.5))
         self.points.setSize(6 + style.line_width * 2)
 
+    def draw_key(self, result):
+        return (result.spectrum,)      # the same object for every partial result of a request
+
     def draw_result(self, result) -> None:
         spec = result.spectrum
         lam = np.asarray(spec.eigenvalues, dtype=complex)

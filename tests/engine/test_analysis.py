@@ -448,11 +448,33 @@ def test_single_step_and_dead_relu():
     assert np.all(flow.log10_jacobian_norm[:-1] == -np.inf) and flow.nonfinite_steps.size == 0
 
 
+def test_a_known_sigma_max_gives_the_same_flow_without_its_own_svd(monkeypatch):
+    p, _, _, targets, trace, grads = setup(4, n_s=6)
+    default = gradient_flow(p, trace, grads, targets, b=1)
+    sigma = float(np.linalg.norm(p.W, 2))
+    calls = []
+    real_norm = np.linalg.norm
+    monkeypatch.setattr(np.linalg, "norm", lambda *a, **k: calls.append(a[1:]) or real_norm(*a, **k))
+    given = gradient_flow(p, trace, grads, targets, b=1, sigma_max=sigma)
+    assert 2 not in [c[0] for c in calls if c]          # no spectral norm computed
+    for field in ("log10_bound", "bound", "log10_jacobian_norm", "grad_norm", "jacobian_top_sv",
+                  "last_loss_grad_norm", "nonfinite_steps"):
+        np.testing.assert_array_equal(getattr(given, field), getattr(default, field))
+    assert given.rate_per_step == default.rate_per_step
+    doubled = gradient_flow(p, trace, grads, targets, b=1, sigma_max=2 * sigma)
+    steps_back = np.arange(trace.a.shape[2] - 1, -1, -1)
+    np.testing.assert_allclose(doubled.log10_bound, default.log10_bound + steps_back * np.log10(2),
+                               rtol=0, atol=1e-13)
+
+
 @pytest.mark.parametrize("call,name", [
     (lambda s: gradient_flow(s[0], s[4], s[5], s[3], b=2), "b"),
     (lambda s: gradient_flow(s[0], s[4], s[5], s[3], k=0), "k"),
     (lambda s: gradient_flow(s[0], s[4], s[5], s[3][:, :3]), "targets"),
     (lambda s: gradient_flow(s[0].as_dict(), s[4], s[5], s[3]), "params"),
+    (lambda s: gradient_flow(s[0], s[4], s[5], s[3], sigma_max=-1.0), "sigma_max"),
+    (lambda s: gradient_flow(s[0], s[4], s[5], s[3], sigma_max=np.nan), "sigma_max"),
+    (lambda s: gradient_flow(s[0], s[4], s[5], s[3], sigma_max="2"), "sigma_max"),
     (lambda s: connectivity(s[0], s[4], 12), "t"),
     (lambda s: connectivity(s[0], s[4], 3, k=3), "k"),
     (lambda s: spectrum(np.zeros((2, 3))), "W"),

@@ -261,3 +261,21 @@ def test_a_newer_request_stops_the_computation_between_stages():
     with pytest.raises(Interrupted):
         compute(s.request(), should_stop=lambda: polls.append(1) or True)
     assert len(polls) == 1                   # stopped right after the forward pass
+
+
+def test_the_flow_takes_sigma_max_from_the_cached_spectrum(monkeypatch):
+    """compute() hands the spectrum's sigma_max to gradient_flow (no second O(n_s^3) SVD)."""
+    seen = []
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs.get("sigma_max"))
+        return gradient_flow(*args, **kwargs)
+
+    monkeypatch.setattr(compute_mod, "gradient_flow", spy)
+    session = Session()
+    result = compute(session.request())
+    assert seen == [result.spectrum.sigma_max]
+    np.testing.assert_allclose(result.flow.log10_bound,
+                               gradient_flow(session.params, result.trace, result.grads,
+                                             session.targets, b=session.b).log10_bound,
+                               rtol=1e-13, atol=1e-13)

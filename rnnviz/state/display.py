@@ -1,0 +1,142 @@
+"""What the heatmaps draw, as NumPy: colour levels, log magnitudes, images safe to colour.
+
+Pure and Qt-free, so the heavy part (log10 and percentiles over the whole batch: ~1 s at
+n_s = 1024, T = 1000) runs on the worker: compute() fills a cache with prepare() and every
+Result of the request (its partial results and the final one) holds that same cache, as they
+share trace and grads; the views read the cached images (or compute what is missing, e.g.
+for another batch element).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import SimpleNamespace
+from typing import Callable
+
+import numpy as np
+
+FIXED_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}   # the activation's value range
+GRADIENT_DECADES = 10.0    # the colour scale spans at most this many powers of ten ...
+MIN_DECADES = 1.0          # ... and at least this many
+GRADIENT_PERCENTILES = (2.0, 99.9)   # robust ends of the colour scale among finite log10|g|
+CLIP_REACH = 1e6           # images are clipped this many level-widths beyond their levels
+
+
+@dataclass(frozen=True)
+class Heatmap:
+    """One units × time heatmap of batch element b: what a heatmap view shows."""
+    values: np.ndarray                  # the numbers behind the image (units × T), for readouts
+    image: np.ndarray                   # float64 (units × T), safe to colour (see drawable)
+    levels: tuple[float, float]         # the colour scale's ends
+    caption: str                        # the colour bar's caption
+
+
+def state_levels(s: np.ndarray, activation: str) -> tuple[tuple[float, float], str]:
+    """Colour levels for hidden states and the colour bar's caption saying how they were chosen."""
+    if activation in FIXED_RANGES:
+        lo, hi = FIXED_RANGES[activation]
+        return (lo, hi), f"s_t  ({activation} range)"
+    finite = np.abs(s[np.isfinite(s)]).astype(np.float64)
+    top = float(np.percentile(finite, 99)) if finite.size else 1.0
+    top = top if 0 < top < np.inf else 1.0
+    return (-top, top), "s_t  (99th pct)"
+
+
+def drawable(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
+    """float64 copy that pyqtgraph can colour without overflowing, NaN where not finite.
+
+    pyqtgraph rescales an image in its own dtype, (value − lower level) × 255/(upper − lower):
+    a float32 state near 3.4e38 overflows there, and so would a float64 one near 1.8e308. The
+    copy is float64 and clipped a million level-widths beyond the levels (the colours saturate
+    at the levels anyway), so ordinary values are passed on unchanged."""
+    lo, hi = levels
+    reach = CLIP_REACH * (hi - lo)
+    image = np.asarray(values, dtype=np.float64)
+    with np.errstate(invalid="ignore"):
+        image = np.clip(image, lo - reach, hi + reach)
+    return np.ascontiguousarray(np.where(np.isfinite(values), image, np.nan))
+
+
+def gradient_levels(logs: np.ndarray) -> tuple[float, float]:
+    """Colour levels of log10|dL/ds|: robust percentiles of the finite values, 1 to 10 decades."""
+    finite = logs[np.isfinite(logs)]
+    if not finite.size:
+        return -1.0, 0.0
+    lo, hi = (float(v) for v in np.percentile(finite, GRADIENT_PERCENTILES))
+    hi = max(hi, lo)
+    lo = max(lo, hi - GRADIENT_DECADES)
+    if hi - lo < MIN_DECADES:
+        middle = 0.5 * (hi + lo)
+        lo, hi = middle - MIN_DECADES / 2, middle + MIN_DECADES / 2
+    return lo, hi
+
+
+def log10_abs(g: np.ndarray) -> np.ndarray:
+    """log10|g| in float64 (-inf for zeros, NaN for non-finite g), without warnings."""
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        logs = np.log10(np.abs(np.asarray(g, dtype=np.float64)))
+    return np.where(np.isfinite(g), logs, np.nan)
+
+
+def log_magnitude(g: np.ndarray, levels: tuple[float, float] | None = None
+                  ) -> tuple[np.ndarray, tuple[float, float]]:
+    """log10|g| for display (zeros at the bottom of the scale, non-finite as NaN).
+
+    The levels default to gradient_levels(log10|g|); the view passes the levels of the whole
+    batch so that the scale stays put while t or the sequence changes."""
+    logs = log10_abs(g)
+    levels = gradient_levels(logs) if levels is None else levels
+    return drawable(np.where(logs == -np.inf, levels[0], logs), levels), levels
+
+
+# ----- cached per Result -------------------------------------------------------------------------
+def cached(result, key, make: Callable[[], object]):
+    """make(), computed once per key for all Results of one request (result.derived)."""
+    store = getattr(result, "derived", None)
+    if store is None:
+        return make()
+    value = store.get(key)
+    if value is None:
+        value = store[key] = make()
+    return value
+
+
+def state_heatmap(result, b: int) -> Heatmap:
+    """Hidden states s_t of element b, coloured over the activation's range (or the 99th pct)."""
+    def make() -> Heatmap:
+        s = np.ascontiguousarray(result.trace.s[:, b, :])
+        levels, caption = state_levels(s, result.trace.activation)
+        return Heatmap(s, drawable(s, levels), levels, caption)
+    return cached(result, ("states", b), make)
+
+
+def shown_gradient(result, which: str = "total") -> np.ndarray:
+    """The gradient a heatmap shows, (n_s, m, T): dL/ds_t ("total") or dL_T/ds_t ("last")."""
+    ds_last = getattr(result, "ds_last", None)
+    return ds_last if which == "last" and ds_last is not None else result.grads.ds
+
+
+def batch_gradient_levels(result, which: str = "total") -> tuple[float, float]:
+    """The gradient heatmap's colour levels over the whole batch (steady while scrubbing b)."""
+    return cached(result, ("gradient_levels", which),
+                  lambda: gradient_levels(log10_abs(shown_gradient(result, which))))
+
+
+def gradient_heatmap(result, b: int, which: str = "total") -> Heatmap:
+    """log10|dL/ds_t| (or log10|dL_T/ds_t|, which="last") of element b, whole-batch colour scale."""
+    def make() -> Heatmap:
+        g = np.ascontiguousarray(shown_gradient(result, which)[:, b, :])
+        logs, levels = log_magnitude(g, batch_gradient_levels(result, which))
+        symbol = "∂L_T/∂s_t" if which == "last" else "∂L/∂s_t"
+        return Heatmap(g, logs, levels, f"log₁₀|{symbol}|")
+    return cached(result, ("gradients", which, b), make)
+
+
+def prepare(trace, grads, b: int, ds_last: np.ndarray | None = None) -> dict:
+    """A Result's cache (`derived`) holding the heatmaps of element b (computed on the worker):
+    the states, dL/ds_t and, when given, dL_T/ds_t (so the heatmap's toggle is instant)."""
+    source = SimpleNamespace(trace=trace, grads=grads, ds_last=ds_last, derived={})
+    state_heatmap(source, b)
+    gradient_heatmap(source, b)
+    if ds_last is not None:
+        gradient_heatmap(source, b, "last")
+    return source.derived
