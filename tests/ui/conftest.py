@@ -58,3 +58,23 @@ def make_window(qtbot):
 def window(make_window):
     """The main window on the default session, shown, with its first result drawn."""
     return make_window()
+
+
+@pytest.fixture
+def session():
+    """A default Session with its result computed (a module may override it with its own)."""
+    from rnnviz.state.session import Session
+    from rnnviz.ui.app import make_app
+    make_app([])
+    s = Session()
+    s.compute_now()
+    return s
+
+
+def shown(qtbot, view, size=(500, 300)):
+    """A plot view shown at a size and drawn from its session (as a window would)."""
+    qtbot.addWidget(view)
+    view.resize(*size)
+    view.show()
+    view.refresh()
+    return view

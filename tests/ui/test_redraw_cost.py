@@ -3,6 +3,8 @@ precomputed from the worker, axes keep their ticks and draw few grid lines. (No 
 import numpy as np
 import pyqtgraph as pg
 import pytest
+
+from tests.ui import conftest
 from PySide6 import QtGui
 
 from rnnviz.state import compute as compute_mod
@@ -19,12 +21,8 @@ from rnnviz.ui.spectrum_view import SpectrumView
 from rnnviz.ui.style import NORMAL
 
 
-def shown(qtbot, view):
-    qtbot.addWidget(view)
-    view.resize(600, 300)
-    view.show()
-    view.refresh()
-    return view
+def shown(qtbot, view, size=(600, 300)):
+    return conftest.shown(qtbot, view, size)
 
 
 def count_calls(monkeypatch, obj, name):

@@ -2,6 +2,8 @@
 import numpy as np
 import pytest
 
+from tests.ui.conftest import shown
+
 from rnnviz.state.session import Session
 from rnnviz.ui.app import make_app
 from rnnviz.ui.connectivity_view import ConnectivityView
@@ -14,20 +16,6 @@ from rnnviz.ui.spectrum_view import SpectrumView
 from rnnviz.ui.style import NORMAL, PRESENTATION, PRINT_DARK
 
 
-@pytest.fixture
-def session():
-    make_app([])
-    s = Session()
-    s.compute_now()
-    return s
-
-
-def shown(qtbot, view):
-    qtbot.addWidget(view)
-    view.resize(500, 300)
-    view.show()
-    view.refresh()
-    return view
 
 
 def test_runs_and_rate_words():

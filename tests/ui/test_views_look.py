@@ -5,6 +5,8 @@ import warnings
 
 import numpy as np
 import pytest
+
+from tests.ui import conftest
 from PySide6 import QtCore, QtGui
 
 from rnnviz.state.session import Session
@@ -19,20 +21,9 @@ from tests.ui.conftest import flush
 TIME_VIEWS = ("states", "connectivity", "gradients", "flow")
 
 
-@pytest.fixture
-def session():
-    make_app([])
-    s = Session()
-    s.compute_now()
-    return s
-
 
 def shown(qtbot, view, size=(900, 300)):
-    qtbot.addWidget(view)
-    view.resize(*size)
-    view.show()
-    view.refresh()
-    return view
+    return conftest.shown(qtbot, view, size)
 
 
 # ----- axes ---------------------------------------------------------------------------------------
