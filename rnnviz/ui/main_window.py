@@ -145,7 +145,8 @@ class MainWindow(QtWidgets.QMainWindow):
     def _build_central(self) -> None:
         self.time_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         self.time_splitter.setObjectName("time_splitter")
-        for name, stretch in zip(TIME_VIEWS, (4, 2, 4, 5)):
+        # the flow plot carries a legend and a rate line: it gets the largest share
+        for name, stretch in zip(TIME_VIEWS, (4, 2, 4, 7)):
             self.time_splitter.addWidget(self.views[name])
             self.time_splitter.setStretchFactor(self.time_splitter.count() - 1, stretch)
         self.step_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)

@@ -56,7 +56,7 @@ def test_the_choice_is_saved_and_restored(qtbot, make_window, tmp_path):
     assert other.views["gradients"].choice.currentText() == "last loss only"
     np.testing.assert_allclose(other.views["gradients"].values,
                                engine_last_loss_gradient(fresh)[:, fresh.b, :], rtol=1e-12)
-    other.session.load_preset("vanishing")                # a preset shows the total again
+    other.session.load_preset("exploding")                # a preset without the key: the total again
     wait_for_result(qtbot, other)
     assert other.views["gradients"].choice.currentText() == "all losses"
 
@@ -66,14 +66,15 @@ def test_vanishing_shows_in_the_last_loss_gradient_only(qtbot, make_window):
     s.load_preset("vanishing")
     window = make_window(s)
     view = window.views["gradients"]
-    total = np.abs(view.values)
-    view.choose("last")
-    flush(window)
+    assert view.choice.currentText() == "last loss only"    # the preset opens on dL_T/ds_t
     last = np.abs(view.values)
+    lo, hi = view.image.getLevels()
+    assert hi - lo > 5                                # the colours span many decades
+    view.choose("total")
+    flush(window)
+    total = np.abs(view.values)
     g = backward(s.params, forward(s.params, s.x, s.s0), s.targets).ds[:, s.b, :]
     np.testing.assert_array_equal(total, np.abs(g))
     # the last loss's gradient at t = 1 is ~1e-12 of its value at T; the total is not
     assert np.linalg.norm(last[:, 0]) < 1e-10 * np.linalg.norm(last[:, -1])
     assert np.linalg.norm(total[:, 0]) > 1e-2 * np.linalg.norm(total[:, -1])
-    lo, hi = view.image.getLevels()
-    assert hi - lo > 5                                # the colours span many decades
