@@ -16,6 +16,7 @@ from rnnviz.engine import data as engine_data
 from rnnviz.engine.init import init_parameters
 from rnnviz.engine.parameters import Parameters
 from rnnviz.state.config import Config
+from rnnviz.state.sessionfile import param_shapes
 
 PARAM_NAMES = ("U", "W", "V", "ba", "by")
 MAX_WEIGHT = 1e6                 # |value| of any hand-set or rescaled weight
@@ -95,15 +96,9 @@ def realise(plan: ParamPlan) -> Parameters:
     return dataclasses.replace(params, **plan.kept)
 
 
-def expected_shapes(c: Config) -> dict[str, tuple[int, int]]:
-    """The shape of each matrix for a configuration."""
-    return {"U": (c.n_s, c.n_x), "W": (c.n_s, c.n_s), "V": (c.n_y, c.n_s), "ba": (c.n_s, 1),
-            "by": (c.n_y, 1)}
-
-
 def check_given(c: Config, given: dict) -> None:
     """ValueError when a given matrix does not fit the configuration."""
-    shapes = expected_shapes(c)
+    shapes = param_shapes(c)
     for name, value in given.items():
         if name not in shapes:
             raise ValueError(f"unknown matrix {name!r}")

@@ -28,6 +28,7 @@ class Heatmap:
     image: np.ndarray                   # float64 (units × T), safe to colour (see drawable)
     levels: tuple[float, float]         # the colour scale's ends
     caption: str                        # the colour bar's caption
+    nonfinite_steps: np.ndarray         # 0-based steps where any value is not finite
 
 
 def state_levels(s: np.ndarray, activation: str) -> tuple[tuple[float, float], str]:
@@ -100,12 +101,17 @@ def cached(result, key, make: Callable[[], object]):
     return value
 
 
+def _nonfinite_steps(values: np.ndarray) -> np.ndarray:
+    """0-based steps (columns) of a units × T array holding a value that is not finite."""
+    return np.flatnonzero(~np.isfinite(values).all(axis=0))
+
+
 def state_heatmap(result, b: int) -> Heatmap:
     """Hidden states s_t of element b, coloured over the activation's range (or the 99th pct)."""
     def make() -> Heatmap:
         s = np.ascontiguousarray(result.trace.s[:, b, :])
         levels, caption = state_levels(s, result.trace.activation)
-        return Heatmap(s, drawable(s, levels), levels, caption)
+        return Heatmap(s, drawable(s, levels), levels, caption, _nonfinite_steps(s))
     return cached(result, ("states", b), make)
 
 
@@ -127,7 +133,7 @@ def gradient_heatmap(result, b: int, which: str = "total") -> Heatmap:
         g = np.ascontiguousarray(shown_gradient(result, which)[:, b, :])
         logs, levels = log_magnitude(g, batch_gradient_levels(result, which))
         symbol = "∂L_T/∂s_t" if which == "last" else "∂L/∂s_t"
-        return Heatmap(g, logs, levels, f"log₁₀|{symbol}|")
+        return Heatmap(g, logs, levels, f"log₁₀|{symbol}|", _nonfinite_steps(g))
     return cached(result, ("gradients", which, b), make)
 
 

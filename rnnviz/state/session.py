@@ -248,7 +248,7 @@ class Session:
         problems = self._check_matrix_name(name)
         if problems:
             return self._set_problems(problems)
-        shape = derive.expected_shapes(self.config)[name]
+        shape = sessionfile.param_shapes(self.config)[name]
         try:
             M = np.array(array, dtype=np.float64)
         except (TypeError, ValueError):

@@ -8,9 +8,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import display
-from rnnviz.state.display import (CLIP_REACH, FIXED_RANGES, GRADIENT_DECADES,  # noqa: F401
-                                  GRADIENT_PERCENTILES, MIN_DECADES, drawable, gradient_levels,
-                                  log10_abs, log_magnitude, state_levels)
+from rnnviz.state.display import GRADIENT_DECADES, GRADIENT_PERCENTILES, MIN_DECADES
 from rnnviz.ui.axes import decade_scale, integer_axes
 from rnnviz.ui.plotbase import (COLOURBAR_WIDTH, PlotView, colourbar_axis_width, shown_b,
                                 shown_nonfinite,
@@ -251,15 +249,17 @@ class GradientHeatmap(HeatmapView):
         return display.shown_gradient(result, self.shown_choice)
 
     def data(self, result):
-        h = display.gradient_heatmap(result, shown_b(self.session, result),
-                                     self.shown_choice)          # cached (worker)
-        return h.values, h.image, h.levels, f"log₁₀|{self.symbol}_t|"
+        h = self.heatmap(result)
+        return h.values, h.image, h.levels, h.caption
+
+    def heatmap(self, result) -> display.Heatmap:
+        """The shown gradient's heatmap of the selected element (cached, made on the worker)."""
+        return display.gradient_heatmap(result, shown_b(self.session, result), self.shown_choice)
 
     def marked_steps(self, result) -> np.ndarray:
         steps = shown_nonfinite(result)
         if self.shown_choice == "last":               # where dL_T/ds_t itself overflowed
-            g = self.gradient(result)[:, shown_b(self.session, result), :]
-            steps = np.union1d(steps, np.flatnonzero(~np.isfinite(g).all(axis=0)))
+            steps = np.union1d(steps, self.heatmap(result).nonfinite_steps)
         return steps
 
     def heading(self, result):
