@@ -135,12 +135,6 @@ class MainWindow(QtWidgets.QMainWindow):
             right.setStyle(showValues=False)
             right.setWidth(86)
             right.setPen(None)
-        self._spacer_axes_without_grid()
-
-    def _spacer_axes_without_grid(self) -> None:
-        """The right axes kept only as spacers draw no grid (the left axis already does)."""
-        for name in ("connectivity", "flow"):
-            self.views[name].plot_item.getAxis("right").setGrid(False)
 
     def _build_central(self) -> None:
         self.time_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -354,7 +348,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self.style_ = style
         for view in self.views.values():
             view.apply_style(style)
-        self._spacer_axes_without_grid()        # showGrid() turned them on again
         self.timebar.setFont(style.font())
         self.status.apply_style(style)
         weights = self.docks.get("weights")

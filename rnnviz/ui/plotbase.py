@@ -361,6 +361,8 @@ class PlotView(QtWidgets.QWidget):
             item.showGrid(x=True, y=True, alpha=style.grid_alpha)
             for name in ("left", "bottom"):
                 bound_grid(item.getAxis(name))        # major lines only: cheap to repaint
+            for name in ("right", "top"):             # the same lines again (twice the alpha,
+                item.getAxis(name).setGrid(False)     # twice the painting): left/bottom only
         for line in self.cursors:
             line.setPen(style.pen(style.cursor, max(2.0, style.line_width)))
         self.readout.setFont(style.font())
