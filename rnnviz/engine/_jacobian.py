@@ -16,6 +16,21 @@ FLUSH_EVERY = 16         # numbers make BLAS/LAPACK ~100x slower and carry no in
 SHRINK = 0.1             # shrink the certifying basis to a mass outside below this share
 REFRESH_EVERY = 32       # certified steps between refreshes of a basis larger than k + OVERSAMPLE
 GRAM_RTOL = np.finfo(np.float64).eps  # rounding per term of a dot product (Gram matrices, norms)
+# Sketched steps (_Sketch): once the left basis has converged, P itself is no longer formed.
+SKETCH_ROWS = 16         # r Gaussian rows that bound the mass outside the basis without P
+SKETCH_FACTOR = 5.0      # ||R||_2 <= FACTOR max_i ||omega_i^T R|| but with probability
+                         # (sqrt(2/pi) / FACTOR)^r = 1.7e-13 per step (Halko, Martinsson, Tropp,
+                         # SIAM Review 2011, Lemma 4.1)
+SKETCH_VECTOR = 10.0     # ||R y|| <= VECTOR ||Omega^T R y|| / sqrt(r) for a fixed unit y but with
+                         # probability P(chi2_16 < 0.16) ~ 1e-13
+SKETCH_WIDEN = 32        # random columns added to the basis when a sketch starts
+SKETCH_KEEP = 1e-15      # ... which then keeps its Ritz directions down to this times ||P||
+SKETCH_MARGIN = 1e5      # a direction is dropped once its mass is this far below the certificate's
+                         # allowance (dropped mass never fades again: it adds to R for good)
+SKETCH_REFRESH = 8       # sketched steps between attempts to drop faded directions
+SKETCH_WAIT = 4          # steps before trying a sketch again after one failed early ...
+SKETCH_WAIT_MAX = 32     # ... doubling while they keep failing, up to this
+SKETCH_SEED = 1811       # Omega from a fixed seed: the same input gives the same output
 
 
 def log_derivative(act, a: np.ndarray) -> np.ndarray:
@@ -88,6 +103,124 @@ def _ritz(B: np.ndarray, k: int):
     return np.linalg.svd(B, full_matrices=False)
 
 
+class _Sketch:
+    """U^T P and Omega^T P carried forward without P itself, once the basis U has converged.
+
+    P = U U^T P + R with R = (I - U U^T) P, so P^T P = (U^T P)^T (U^T P) + R^T R and by Weyl
+    lam_i <= sigma_i^2 <= lam_i + ||R||_2^2, lam_i the eigenvalues of (U^T P)(U^T P)^T.
+    ||R||_2 comes from a Gaussian sketch: for an n x r standard Gaussian Omega drawn independently
+    of P, ||R||_2 <= SKETCH_FACTOR max_i ||omega_i^T R|| except with probability
+    (sqrt(2/pi) / SKETCH_FACTOR)^r (Halko, Martinsson, Tropp, SIAM Review 2011, Lemma 4.1), and
+    Omega^T R = Omega^T P - (Omega^T U)(U^T P). U^T P (q x n) and Omega^T P (r x n) grow on the
+    right like P (Y <- Y diag(f') W): one (q + r) x n x n product per step instead of n^3.
+    The owner's P stays at the checkpoint; the factors since are kept, to catch up where the
+    sketch no longer certifies the values (the owner then goes on with P itself).
+    Where sigma_k << sigma_1 Weyl's bound is too loose; _values_from_svd then bounds each value
+    by how little of R its own right singular vector meets. Every SKETCH_REFRESH steps the basis
+    drops the directions whose mass has decayed below the sketch's budget (chosen from U^T P
+    alone, so Omega stays independent of every R it bounds). The rounding of the propagated
+    U^T P is that of P itself (~1e-14 ||P|| over 1000 steps, measured), far inside RITZ_RTOL.
+    """
+
+    def __init__(self, P: np.ndarray, U: np.ndarray, W: np.ndarray, rng: np.random.Generator):
+        n, q = U.shape
+        omega = rng.standard_normal((n, SKETCH_ROWS))
+        self.omega_U = omega.T @ U                          # (r, q)
+        self.q, self.W = q, W
+        self.Y = np.vstack([U.T @ P, omega.T @ P])          # [U^T P; Omega^T P], (q + r, n)
+        self._scaled = np.empty_like(self.Y)
+        self.checkpoint = P                                  # the owner's P, left as it is
+        self.pending: list[tuple[np.ndarray, bool]] = []     # (f' / scale, flush) of each step since
+        self.steps = 0
+        self.by_svd = False                                  # whether the last values came from there
+
+    def multiply(self, dv: np.ndarray, flush: bool) -> None:
+        """Y <- Y J with J = diag(dv) W."""
+        self.pending.append((dv, flush))
+        np.multiply(self.Y, dv, out=self._scaled)
+        np.matmul(self._scaled, self.W, out=self.Y)
+        if flush:
+            _flush(self.Y)
+
+    def values(self, k: int) -> np.ndarray | None:
+        """The top k singular values of P if the sketch puts them within RITZ_RTOL ||P||, else None."""
+        q = self.q
+        B, C = self.Y[:q], self.Y[q:]
+        G = B @ B.T
+        self.steps += 1
+        refresh = self.steps % SKETCH_REFRESH == 0 and q > k
+        try:
+            if refresh:
+                lam, Z = np.linalg.eigh(G)
+                lam, Z = lam[::-1], Z[:, ::-1]
+            else:
+                lam = np.linalg.eigvalsh(G)[::-1]
+        except np.linalg.LinAlgError:
+            return None
+        S = np.sqrt(np.maximum(lam, 0.0))
+        E = C - self.omega_U @ B                              # Omega^T R
+        e_rows = np.sqrt(np.einsum("ij,ij->i", E, E))
+        bf = np.sqrt(max(np.trace(G), 0.0))                   # ||U^T P||_F
+        c_rows = np.sqrt(np.einsum("ij,ij->i", C, C))
+        ou_rows = np.sqrt(np.einsum("ij,ij->i", self.omega_U, self.omega_U))
+        err = GRAM_RTOL * (q + 2) * (c_rows + ou_rows * bf)  # rounding in each row of E
+        r2 = (SKETCH_FACTOR * np.max(e_rows + err)) ** 2     # bound on ||R||_2^2
+        slack = GRAM_RTOL * (B.shape[1] + q) * (bf * bf + r2)  # rounding in G and lam
+        self.by_svd = not r2 + 2.0 * slack <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]   # (or NaN)
+        if self.by_svd:
+            S = self._values_from_svd(B, E, float(np.sqrt(np.sum(err * err))), r2, k)
+            if S is None:
+                return None
+        allowed = 2.0 * RITZ_RTOL * S[0] * S[k - 1]
+        if refresh:
+            self._shrink(lam, Z, k, allowed / (SKETCH_FACTOR ** 2 * SKETCH_MARGIN))
+        return S[:k]
+
+    @staticmethod
+    def _values_from_svd(B: np.ndarray, E: np.ndarray, e_err: float, r2: float,
+                         k: int) -> np.ndarray | None:
+        """The top k values where Weyl's bound is too loose (sigma_k << sigma_1, or rounding in
+        the Gram matrix), from the SVD of B = U^T P = X diag(S) Y^T (values off by at most
+        ~(q + n) eps ||B||: the argument below holds exactly for P + U dB, whose singular values
+        are within ||dB|| of P's) and a bound that uses how little of R each right vector y_i meets.
+
+        A = P^T P = B^T B + R^T R has the Rayleigh quotient rho_i = S_i^2 + ||R y_i||^2 at y_i
+        and residual norm <= ||R|| ||R y_i||. Its other eigenvalues lie in [S_j^2, S_j^2 + ||R||^2]
+        (Weyl), outside (S_{i+1}^2 + ||R||^2, S_{i-1}^2), which holds sigma_i^2 alone; so by
+        Kato-Temple S_i^2 <= sigma_i^2 <= rho_i + ||R||^2 ||R y_i||^2 / (S_i^2 - S_{i+1}^2 - ||R||^2).
+        ||R y_i|| is bounded from the sketch (E = Omega^T R, off by e_err in Frobenius norm):
+        ||Omega^T z||^2 / ||z||^2 is chi-squared with r degrees of freedom for any z fixed
+        independently of Omega (y_i comes from B alone). r2 bounds ||R||_2^2.
+        """
+        try:
+            _, S, Yt = np.linalg.svd(B, full_matrices=False)
+        except np.linalg.LinAlgError:
+            return None
+        svd_err = GRAM_RTOL * sum(B.shape) * S[0]       # ||dB||: S, Y are exact for B + dB
+        lam = np.append(S * S, 0.0)                         # S_q^2 = 0 past the basis
+        ry = np.sqrt(np.sum((E @ Yt[:k].T) ** 2, axis=0)) + e_err
+        ry2 = (SKETCH_VECTOR * ry) ** 2 / E.shape[0]        # ||R y_i||^2
+        above = np.append(np.inf, lam[:k - 1]) - lam[:k] - r2
+        below = lam[:k] - lam[1:k + 1] - r2
+        if not (np.all(above > 0) and np.all(below > 0)):
+            return None
+        shift = ry2 + r2 * ry2 / below                      # sigma_i^2 - S_i^2 at most (P + U dB)
+        if not np.all(shift <= 2.0 * S[:k] * (RITZ_RTOL * S[0] - svd_err)):
+            return None
+        return S
+
+    def _shrink(self, lam: np.ndarray, Z: np.ndarray, k: int, budget: float) -> None:
+        """Keep the leading Ritz directions of U^T P whose dropped mass stays within budget."""
+        tail = np.append(np.cumsum(np.maximum(lam, 0.0)[::-1])[::-1], 0.0)  # tail[j] = sum lam[j:]
+        size = k + int(np.flatnonzero(tail[k:] <= budget)[0])
+        if size < self.q:
+            B = Z[:, :size].T @ self.Y[:self.q]
+            self.omega_U = self.omega_U @ Z[:, :size]
+            self.Y = np.vstack([B, self.Y[self.q:]])
+            self._scaled = np.empty_like(self.Y)
+            self.q = size
+
+
 class _TopSingularValues:
     """The product P and its top-k singular values, as P grows on the right (P <- P J).
 
@@ -103,27 +236,52 @@ class _TopSingularValues:
     basis could have missed) is below GUARD * S_k; it leaves the advanced basis for the next step.
     Where (b) fails (a flat spectrum, as in the first steps of a product or for orthogonal W),
     the step uses an exact eigen-decomposition of P P^T (or an SVD where that loses accuracy).
+    Once U^T P certifies the values with a wide margin, P itself is no longer formed: a _Sketch
+    carries U^T P and a Gaussian sketch of the rest, (q + r) n^2 per step instead of n^3, until
+    it no longer certifies them; then P catches up from the factors kept.
     """
 
-    def __init__(self, n: int, k: int):
-        self.n, self.k = n, k
+    def __init__(self, n: int, k: int, W: np.ndarray):
+        self.n, self.k, self.W = n, k, W
         self.q = min(n, k + OVERSAMPLE)         # smallest block
         self.q_max = max(self.q, n // 4)        # largest block worth iterating with
         self.exact = n <= max(EXACT_SVD_MAX_N, 2 * self.q)
         self.q_floor = min(self.q_max, max(self.q, 3 * n // 16))  # iterated blocks: large
         # enough that U^T P alone certifies the values soon (measured best at n = 256)
         self.U = None                           # None: exact SVDs until the spectrum has decayed
-        self.P, self._P_next = np.eye(n), np.empty((n, n))     # P_{T-1} = I
+        self.P, self._P_next, self._J = np.eye(n), np.empty((n, n)), np.empty((n, n))  # P_{T-1} = I
+        self.sketch: _Sketch | None = None      # while set, P stays at its checkpoint
+        self._rng = np.random.default_rng(SKETCH_SEED)
+        self.sketched_steps = 0                 # steps certified by the sketch (also counted below)
+        self.caught_up_steps = 0                # n^3 products done late, where a sketch stopped
+        self.svd_steps = 0                      # sketched steps certified by _values_from_svd
+        self._sketch_wait, self._sketch_wait_next = 0, SKETCH_WAIT // 2   # certified steps to wait
         self.exact_steps = 0
         self.iterations = 0                     # half steps, for the benchmark
         self.certified_steps = 0                # steps certified by U^T P alone
         self.calls, self._advance_first, self._try_certify = 0, False, True
 
-    def multiply(self, J: np.ndarray, flush: bool) -> np.ndarray:
-        """P <- P J; returns P."""
-        np.matmul(self.P, J, out=self._P_next)
+    def multiply(self, dv: np.ndarray, flush: bool) -> None:
+        """P <- P J with J = diag(dv) W (or the sketch's U^T P and Omega^T P, while there is one)."""
+        if self.sketch is not None:
+            self.sketch.multiply(dv, flush)
+            return
+        np.multiply(dv[:, None], self.W, out=self._J)
+        np.matmul(self.P, self._J, out=self._P_next)
         self.P, self._P_next = self._P_next, self.P
-        return _flush(self.P) if flush else self.P
+        if flush:
+            _flush(self.P)
+
+    def _catch_up(self) -> None:
+        """Form P from the sketch's checkpoint and the factors since, then drop the sketch; a
+        sketch that failed early is tried again only after a wait (doubling while they fail)."""
+        sketch, self.sketch = self.sketch, None
+        for dv, flush in sketch.pending:
+            self.multiply(dv, flush)
+        self.caught_up_steps += len(sketch.pending)
+        early = len(sketch.pending) < SKETCH_WAIT
+        self._sketch_wait = min(2 * self._sketch_wait_next, SKETCH_WAIT_MAX) if early else SKETCH_WAIT
+        self._sketch_wait_next = self._sketch_wait
 
     def _block_size(self, mass: np.ndarray, outside: float) -> int | None:
         """The smallest block (>= q) whose outside mass passes the guard with a factor 2 to spare."""
@@ -163,6 +321,26 @@ class _TopSingularValues:
         if q > self.q and self.certified_steps % REFRESH_EVERY == 0:
             self._shrink(P, B, allowed)
         return S[:self.k]
+
+    def _maybe_sketch(self, P: np.ndarray) -> None:
+        """After a step with a basis: start a sketch, unless one failed early not long ago."""
+        if self._sketch_wait > 0:
+            self._sketch_wait -= 1
+        else:
+            self._start_sketch(P)
+
+    def _start_sketch(self, P: np.ndarray) -> None:
+        """Go on without P from the next step, from a basis much more accurate than U: U widened
+        by SKETCH_WIDEN random columns, two subspace-iteration steps orthonormalised on both
+        sides (P^T X and P Y: no squared dynamic range, so directions down to ~eps ||P|| are
+        resolved), its Ritz vectors kept down to SKETCH_KEEP ||P||."""
+        X = np.hstack([self.U, self._rng.standard_normal((self.n, min(SKETCH_WIDEN, self.n - self.U.shape[1])))])
+        for _ in range(2):
+            Y = np.linalg.qr(P.T @ X)[0]
+            X = np.linalg.qr(P @ Y)[0]
+        Z, S, _ = np.linalg.svd(X.T @ P, full_matrices=False)
+        size = max(self.k, int(np.sum(S > SKETCH_KEEP * S[0])))
+        self.sketch = _Sketch(P, X @ Z[:, :size], self.W, self._rng)
 
     def _shrink(self, P: np.ndarray, B: np.ndarray, allowed: float) -> None:
         """One subspace-iteration step, then the smallest block whose mass outside stays below
@@ -222,8 +400,17 @@ class _TopSingularValues:
 
     def __call__(self) -> np.ndarray:
         """The top k singular values of P, descending (NaN if P is not finite)."""
-        P = self.P
         try:
+            if self.sketch is not None:
+                S = self.sketch.values(self.k)
+                if S is not None:
+                    self.calls += 1
+                    self.certified_steps += 1
+                    self.sketched_steps += 1
+                    self.svd_steps += self.sketch.by_svd
+                    return S
+                self._catch_up()
+            P = self.P
             if self.U is not None:
                 self.calls += 1
                 B = _flush(P.T @ self.U)
@@ -231,6 +418,7 @@ class _TopSingularValues:
                 if S is None:
                     S = self._iterate(P, B)
                 if S is not None:
+                    self._maybe_sketch(P)
                     return S
                 self.U = None
             return self._exact(P)
@@ -262,9 +450,9 @@ def _products(W, log_df, k, g_last, should_stop, interrupted, progress):
     if not np.all(np.isfinite(W)) or T == 1:
         return log10_sv, log10_last
     W = _flush(W.copy())
-    top = _TopSingularValues(n, k)                          # holds P (and U^T P)
+    top = _TopSingularValues(n, k, W)                       # holds P (and U^T P)
     c, norm = 0.0, 1.0
-    J = np.empty((n, n))
+    v = np.array(g_last, dtype=np.float64)                  # g_last^T P, carried like P
     if progress is not None:
         progress(T - 1, log10_sv, log10_last)
     for t in range(T - 2, -1, -1):
@@ -279,8 +467,12 @@ def _products(W, log_df, k, g_last, should_stop, interrupted, progress):
             break
         d = np.exp(ld - ld_max)
         d[d < FLUSH] = 0.0
-        np.multiply((d / norm)[:, None], W, out=J)
-        P = top.multiply(J, flush=t % FLUSH_EVERY == 0)
+        dv = d / norm                                       # J = diag(dv) W, scaled
+        flush = t % FLUSH_EVERY == 0
+        top.multiply(dv, flush)
+        v = (v * dv) @ W
+        if flush:
+            _flush(v)
         c += ld_max / LN10 + np.log10(norm)
         sv = top()
         if not np.isfinite(sv[0]):
@@ -290,7 +482,7 @@ def _products(W, log_df, k, g_last, should_stop, interrupted, progress):
             break
         norm = sv[0]
         log10_sv[t] = c + np.log10(sv)
-        log10_last[t] = c + _log10_norm(g_last @ P)
+        log10_last[t] = c + _log10_norm(v)
         if progress is not None:
             progress(t, log10_sv, log10_last)
     return log10_sv, log10_last

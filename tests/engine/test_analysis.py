@@ -133,6 +133,48 @@ def test_subspace_iteration_matches_brute_force_on_a_larger_case(act, radius, ce
     assert_matches_explicit_products(p, trace, flow)
 
 
+def sketch_case(act, radius, seed, n_s=128, T=300):
+    """Like the benchmark: Gaussian W at the radius, one-hot symbols, one sequence."""
+    return setup(seed, n_x=8, n_s=n_s, n_y=8, T=T, act=act, radius=radius, pattern="symbols",
+                 m=1, ba=0.1)
+
+
+@pytest.mark.parametrize("act,radius,seed,by_svd", [("tanh", 1.0, 0, 100), ("relu", 1.0, 3, 0),
+                                                    ("sigmoid", 4.0, 1, 0)])
+def test_sketched_steps_match_explicit_products(act, radius, seed, by_svd, monkeypatch):
+    """Once the basis has converged P is no longer formed (U^T P and a Gaussian sketch of the
+    rest carry on): every value still agrees with the SVD of the explicit product, including
+    (tanh) the steps certified through _values_from_svd (sigma_3 far below sigma_1)."""
+    p, x, s0, targets, trace, grads = sketch_case(act, radius, seed)
+    flow, top = counted_flow(monkeypatch, p, trace, targets, grads)
+    assert top.sketched_steps > 200 and top.svd_steps >= by_svd
+    assert_matches_explicit_products(p, trace, flow)
+
+
+def test_a_sketch_that_stops_certifying_catches_up_with_p(monkeypatch):
+    """A sketch made to fail mid-way (the 40th check of any sketch) hands over to P formed from
+    the factors kept since its checkpoint: the values stay right, the late products are
+    counted, and a new sketch takes over again."""
+    from rnnviz.engine import _jacobian
+    p, x, s0, targets, trace, grads = sketch_case("tanh", 1.0, 0)
+    original, calls = _jacobian._Sketch.values, []
+
+    def values(self, k):
+        calls.append(k)
+        return None if len(calls) == 40 else original(self, k)
+    monkeypatch.setattr(_jacobian._Sketch, "values", values)
+    flow, top = counted_flow(monkeypatch, p, trace, targets, grads)
+    assert top.caught_up_steps >= 40 and top.sketched_steps > 200
+    assert_matches_explicit_products(p, trace, flow)
+
+
+def test_sketched_flow_is_deterministic():
+    p, x, s0, targets, trace, grads = sketch_case("tanh", 1.0, 2, n_s=96, T=200)
+    first = gradient_flow(p, trace, grads, targets)
+    second = gradient_flow(p, trace, grads, targets)
+    np.testing.assert_array_equal(first.log10_jacobian_top_sv, second.log10_jacobian_top_sv)
+
+
 def linear_case(W, T, seed=0):
     n = W.shape[0]
     rng = np.random.default_rng(seed)
