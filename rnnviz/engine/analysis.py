@@ -142,13 +142,19 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
     """The gradient-flow curves of batch element b over all steps (see GradientFlow).
 
     grad_norm is read from grads.ds. The Jacobians P_t are accumulated as P_t = P_{t+1} J_{t+1}
-    (diag(f') folded into W's rows: one n_s^3 matrix product per step, O(T n_s^3) in all); the
-    top-k singular values of each P_t come from a two-sided subspace iteration warm-started with
-    the previous step's left singular subspace (O(n_s^2 q) per half step, q = k + 16 or more;
-    about two half steps per step), guarded by the mass of P_t outside the subspace so no larger
-    singular value can be missed; steps where the guard fails (flat spectra: the first steps of
-    a product, orthogonal W) and small n_s use an exact SVD (O(n_s^3), ~8 matrix products).
-    Accurate to ~1e-9 of ||P_t|| (measured ~1e-11 against explicit products). dL_T/ds_t = P_t^T dL_T/ds_{T-1}: one matrix-vector product per step, where
+    (diag(f') folded into W's rows: one n_s^3 matrix product per step); the top-k singular
+    values of each P_t come from a two-sided subspace iteration warm-started with the previous
+    step's left singular subspace (O(n_s^2 q) per half step, q = k + 16 or more), guarded by the
+    mass of P_t outside the subspace so no larger singular value can be missed; steps where the
+    guard fails (flat spectra: the first steps of a product, orthogonal W) and small n_s use an
+    exact SVD (O(n_s^3), ~8 matrix products). Once that subspace has converged (the left
+    singular subspace of a product growing on the right does, Oseledets), P_t is no longer
+    formed: U^T P_t and a 16-row Gaussian sketch of the rest are carried forward, O(n_s^2 (q + 16))
+    per step, and certify the values with a bound that fails with probability below ~1e-12
+    per step (rnnviz/engine/_jacobian.py, _Sketch); where they no longer can, P_t is formed
+    again from the factors kept. In all O(T0 n_s^3 + T n_s^2 q), T0 the steps before the first
+    sketch (30-100 at n_s = 256 in benchmarks/bench_analysis.py). Accurate to ~1e-11 of ||P_t|| (measured ~1e-13 against explicit products).
+    dL_T/ds_t = P_t^T dL_T/ds_{T-1}: one matrix-vector product per step, where
     L_T = -log y_{T-1}[target] / m is the last step's term of L (so it equals dL/ds_t at T-1).
     The bound is (gamma sigma_max(W))^(T-1-t). rate_per_step = ||P_0||^(1/(T-1)), the
     geometric mean of ||P_t|| / ||P_{t+1}|| (over the trailing NaN-free stretch; 0 once the
