@@ -19,7 +19,7 @@ from rnnviz.state.config import Config  # noqa: E402
 def timed(label, fn):
     start = time.perf_counter()
     value = fn()
-    print(f"{label:<44} {(time.perf_counter() - start) * 1e3:8.0f} ms")
+    print(f"{label:<50} {(time.perf_counter() - start) * 1e3:8.0f} ms")
     return value
 
 
@@ -28,12 +28,13 @@ def main():
     c = Config(n_s=n_s, T=T)
     print(f"n_s = {n_s}, T = {T}, m = {c.m}; OPENBLAS_NUM_THREADS="
           f"{os.environ['OPENBLAS_NUM_THREADS']}; load average {os.getloadavg()[0]:.2f}")
-    p = timed("draw W, U, V to the spectral radius", lambda: derive.draw_params(c))
+    p, eigenvalues = timed("draw W, U, V to the spectral radius",
+                           lambda: derive.draw_params_and_eigenvalues(c))
     x, s0 = derive.draw_inputs(c)
     targets = derive.draw_targets(c, x)
     trace = timed("forward", lambda: forward(p, x, s0, c.activation))
     grads = timed("backward (BPTT)", lambda: backward(p, trace, targets))
-    timed("spectrum of W (eigenvalues, sigma_max)", lambda: spectrum(p.W))
+    timed("spectrum of W (the draw's eigenvalues, sigma_max)", lambda: spectrum(p.W, eigenvalues))
     last = timed("dL_T/ds_t (last_loss_gradient)", lambda: last_loss_gradient(p, trace, targets))
     timed("heatmap images (state.display.prepare)", lambda: display.prepare(trace, grads, 0, last.ds))
 

@@ -96,19 +96,23 @@ def _pow10(log10_values: np.ndarray) -> np.ndarray:
         return np.power(10.0, log10_values)
 
 
-def spectrum(W: np.ndarray) -> Spectrum:
+def spectrum(W: np.ndarray, eigenvalues: np.ndarray | None = None) -> Spectrum:
     """Eigenvalues, spectral radius and largest singular value of W.
 
-    Cost: one eigenvalue solve and one SVD, O(n_s^3). Non-finite W gives NaNs, never an error.
+    Cost: one eigenvalue solve and one SVD, O(n_s^3); eigenvalues, when W's are already known
+    (init_parameters(with_eigenvalues=True) hands on the draw's), skip the solve. Non-finite W
+    gives NaNs, never an error.
     """
     W = np.asarray(W)
     if W.ndim != 2 or W.shape[0] != W.shape[1] or W.shape[0] < 1:
         raise fail("W", "a square (n_s, n_s) matrix", W.shape)
+    if eigenvalues is not None and np.shape(eigenvalues) != (W.shape[0],):
+        raise fail("eigenvalues", f"W's {W.shape[0]} eigenvalues", np.shape(eigenvalues))
     W = W.astype(np.float64)
     if not np.all(np.isfinite(W)):
         nan = np.full(W.shape[0], np.nan + 0j)
         return Spectrum(nan, float("nan"), float("nan"))
-    lam = np.linalg.eigvals(W)
+    lam = np.linalg.eigvals(W) if eigenvalues is None else np.asarray(eigenvalues, dtype=complex)
     lam = lam[np.argsort(-np.abs(lam), kind="stable")]
     return Spectrum(lam, float(np.abs(lam[0])), float(np.linalg.norm(W, 2)))
 

@@ -16,17 +16,15 @@ RECURRENT_KINDS = ("gaussian", "orthogonal", "identity", "sparse")
 _MAX_REDRAWS = 20     # a Gaussian/sparse draw with rho(W) == 0 has probability zero; retry anyway
 
 
-def _spectral_radius(W: np.ndarray) -> float:
-    return float(np.max(np.abs(np.linalg.eigvals(W))))
-
-
-def _scaled_to_radius(rng: np.random.Generator, draw, spectral_radius: float) -> np.ndarray:
-    """Draw W with draw(rng) and rescale it to the spectral radius (redraw if rho(W) is 0)."""
+def _scaled_to_radius(rng: np.random.Generator, draw, spectral_radius: float):
+    """Draw W with draw(rng) and rescale it to the spectral radius (redraw if rho(W) is 0);
+    returns W and its eigenvalues (those of the draw, rescaled alike)."""
     for _ in range(_MAX_REDRAWS):
         W = draw(rng)
-        rho = _spectral_radius(W)
+        lam = np.linalg.eigvals(W)
+        rho = float(np.max(np.abs(lam)))
         if rho > 1e-300:
-            return W * (spectral_radius / rho)
+            return W * (spectral_radius / rho), lam * (spectral_radius / rho)
     raise RuntimeError("could not draw a recurrent matrix with a non-zero spectral radius")
 
 
@@ -49,7 +47,15 @@ def _sparse(rng: np.random.Generator, n: int, k: int) -> np.ndarray:
 
 def recurrent_matrix(rng: np.random.Generator, n_s: int, kind: str, spectral_radius: float,
                      sparse_k: int = 15) -> np.ndarray:
-    """The recurrent matrix W (n_s, n_s), float64, with rho(W) == spectral_radius.
+    """The recurrent matrix W (n_s, n_s), float64, with rho(W) == spectral_radius (see
+    recurrent_matrix_and_eigenvalues)."""
+    return recurrent_matrix_and_eigenvalues(rng, n_s, kind, spectral_radius, sparse_k)[0]
+
+
+def recurrent_matrix_and_eigenvalues(rng: np.random.Generator, n_s: int, kind: str,
+                                     spectral_radius: float, sparse_k: int = 15):
+    """The recurrent matrix W (n_s, n_s), float64, with rho(W) == spectral_radius, and W's
+    eigenvalues where the draw solved for them (gaussian, sparse; else None), to rounding.
 
     kind: "gaussian"   N(0, 1/n_s) entries, rescaled to the radius;
           "orthogonal" a random orthogonal matrix (Saxe et al. 2013) times the radius;
@@ -64,15 +70,15 @@ def recurrent_matrix(rng: np.random.Generator, n_s: int, kind: str, spectral_rad
     radius = check_number("spectral_radius", spectral_radius, minimum=0.0)
     k = min(check_size("sparse_k", sparse_k), n_s)
     if kind == "identity":
-        return radius * np.eye(n_s)
+        return radius * np.eye(n_s), None
     if kind == "orthogonal":
-        return radius * _orthogonal(rng, n_s)
+        return radius * _orthogonal(rng, n_s), None
     if kind == "gaussian":
         draw = lambda g: g.standard_normal((n_s, n_s)) / np.sqrt(n_s)   # noqa: E731
     else:
         draw = lambda g: _sparse(g, n_s, k)                              # noqa: E731
-    W = _scaled_to_radius(rng, draw, radius)      # drawn even for radius 0: same stream after
-    return W if radius > 0 else np.zeros((n_s, n_s))
+    W, lam = _scaled_to_radius(rng, draw, radius)  # drawn even for radius 0: same stream after
+    return (W, lam) if radius > 0 else (np.zeros((n_s, n_s)), np.zeros(n_s, dtype=complex))
 
 
 def input_matrix(rng: np.random.Generator, n_s: int, n_x: int, scale: float) -> np.ndarray:
@@ -103,22 +109,31 @@ def bias(rng: np.random.Generator, n: int, scale: float) -> np.ndarray:
 
 def init_parameters(rng: np.random.Generator, n_x: int, n_s: int, n_y: int, *, kind: str,
                     spectral_radius: float, u_scale: float, v_scale: float, ba_scale: float,
-                    by_scale: float, sparse_k: int = 15, dtype=np.float64) -> Parameters:
-    """All five parameters, drawn in the order W, U, V, ba, by from one generator."""
+                    by_scale: float, sparse_k: int = 15, dtype=np.float64,
+                    with_eigenvalues: bool = False):
+    """All five parameters, drawn in the order W, U, V, ba, by from one generator.
+
+    with_eigenvalues=True returns (Parameters, eigenvalues of W or None): the draw's own
+    eigenvalue solve, handed on so nobody solves it again (None where W was not solved for,
+    and for float32, whose rounded W has slightly different eigenvalues).
+    """
     check_rng("rng", rng)
     dt = check_dtype("dtype", dtype)
     for name, value in (("u_scale", u_scale), ("v_scale", v_scale),
                         ("ba_scale", ba_scale), ("by_scale", by_scale)):
         check_number(name, value, minimum=0.0)
     n_x, n_s, n_y = check_size("n_x", n_x), check_size("n_s", n_s), check_size("n_y", n_y)
-    W = recurrent_matrix(rng, n_s, kind, spectral_radius, sparse_k)
+    W, lam = recurrent_matrix_and_eigenvalues(rng, n_s, kind, spectral_radius, sparse_k)
     U = input_matrix(rng, n_s, n_x, u_scale)
     V = output_matrix(rng, n_y, n_s, v_scale)
     ba = bias(rng, n_s, ba_scale)
     by = bias(rng, n_y, by_scale)
-    return Parameters(U=U.astype(dt), W=W.astype(dt), V=V.astype(dt),
-                      ba=ba.astype(dt), by=by.astype(dt))
+    params = Parameters(U=U.astype(dt), W=W.astype(dt), V=V.astype(dt),
+                        ba=ba.astype(dt), by=by.astype(dt))
+    if not with_eigenvalues:
+        return params
+    return params, (lam if dt == np.float64 else None)
 
 
-__all__ = ["RECURRENT_KINDS", "recurrent_matrix", "input_matrix", "output_matrix", "bias",
-           "init_parameters"]
+__all__ = ["RECURRENT_KINDS", "recurrent_matrix", "recurrent_matrix_and_eigenvalues",
+           "input_matrix", "output_matrix", "bias", "init_parameters"]

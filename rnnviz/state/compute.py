@@ -98,11 +98,13 @@ _SPECTRA_LOCK = threading.Lock()
 SPECTRUM_CACHE_SIZE = 8
 
 
-def cached_spectrum(W: np.ndarray, ref: tuple | None = None) -> Spectrum:
+def cached_spectrum(W: np.ndarray, ref: tuple | None = None,
+                    eigenvalues: np.ndarray | None = None) -> Spectrum:
     """spectrum(W), computed once per distinct W (an edit of T or the input keeps W: O(n_s^2)).
 
     ref = (W0, c) says W is W0 rescaled by c > 0 (a radius drag): its eigenvalues and singular
     values are c times W0's (to rounding), so W0's spectrum, usually cached, is scaled.
+    eigenvalues, when the draw already solved for W's, spare that solve (~1 s at n_s = 1024).
     """
     if ref is not None:
         base = cached_spectrum(ref[0])
@@ -115,7 +117,7 @@ def cached_spectrum(W: np.ndarray, ref: tuple | None = None) -> Spectrum:
         if spec is not None:
             _SPECTRA.move_to_end(key)
             return spec
-    spec = spectrum(W)
+    spec = spectrum(W, eigenvalues)
     with _SPECTRA_LOCK:
         _SPECTRA[key] = spec
         while len(_SPECTRA) > SPECTRUM_CACHE_SIZE:
@@ -135,7 +137,8 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
     """
     start = time.perf_counter()
     c = request.config
-    params = request.params if request.plan is None else derive.realise(request.plan)
+    params, eigenvalues = ((request.params, None) if request.plan is None
+                           else derive.realise_with_eigenvalues(request.plan))
     stop = should_stop or (lambda: False)
     def check(stage: str) -> None:         # between the stages the engine does not poll
         if stop():
@@ -146,7 +149,7 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
     grads = backward(params, trace, request.targets)
     check("backward pass")
     ds_last = last_loss_gradient(params, trace, request.targets).ds     # O(T n_s^2 m)
-    spec = cached_spectrum(params.W, request.W_ref)
+    spec = cached_spectrum(params.W, request.W_ref, eigenvalues)
     check("spectrum")
     n_s, _, T = trace.s.shape
     derived = display.prepare(trace, grads, request.b, ds_last)     # heatmap images, here on the worker

@@ -51,6 +51,11 @@ DRAW_NOW_MAX_N = 96       # up to this n_s a draw takes ~1 ms and is done at onc
 
 def draw_params(c: Config) -> Parameters:
     """The seed's parameters for a configuration (a fresh copy; O(n_s^3): run it on the worker)."""
+    return draw_params_and_eigenvalues(c)[0]
+
+
+def draw_params_and_eigenvalues(c: Config) -> tuple[Parameters, np.ndarray | None]:
+    """draw_params(c) and W's eigenvalues where the draw solved for them (else None)."""
     key = _draw_key(c)
     with _DRAWS_LOCK:
         cached = _DRAWS.get(key)
@@ -60,12 +65,14 @@ def draw_params(c: Config) -> Parameters:
         cached = init_parameters(rng(c.seed, PARAMS_STREAM), c.n_x, c.n_s, c.n_y, kind=c.init,
                                  spectral_radius=c.spectral_radius, u_scale=c.u_scale,
                                  v_scale=c.v_scale, ba_scale=c.ba_scale, by_scale=c.by_scale,
-                                 sparse_k=min(c.sparse_k, c.n_s), dtype=np.dtype(c.dtype))
+                                 sparse_k=min(c.sparse_k, c.n_s), dtype=np.dtype(c.dtype),
+                                 with_eigenvalues=True)
         with _DRAWS_LOCK:
             _DRAWS[key] = cached
             while len(_DRAWS) > DRAW_CACHE_SIZE:
                 _DRAWS.popitem(last=False)
-    return cached.copy()
+    params, lam = cached
+    return params.copy(), lam
 
 
 @dataclass(eq=False, frozen=True)
@@ -88,12 +95,20 @@ class ParamPlan:
 
 def realise(plan: ParamPlan) -> Parameters:
     """The parameters a plan stands for."""
+    return realise_with_eigenvalues(plan)[0]
+
+
+def realise_with_eigenvalues(plan: ParamPlan) -> tuple[Parameters, np.ndarray | None]:
+    """The parameters a plan stands for, and W's eigenvalues when the draw made W (else None)."""
     if not plan.drawn:
-        return Parameters(**plan.kept)
-    params = draw_params(plan.config)
-    if "W" in plan.drawn and plan.W_factor != 1.0:
+        return Parameters(**plan.kept), None
+    params, lam = draw_params_and_eigenvalues(plan.config)
+    if "W" not in plan.drawn:
+        lam = None
+    elif plan.W_factor != 1.0:
         params = dataclasses.replace(params, W=(params.W * plan.W_factor).astype(params.dtype))
-    return dataclasses.replace(params, **plan.kept)
+        lam = None if lam is None else lam * plan.W_factor
+    return dataclasses.replace(params, **plan.kept), lam
 
 
 def check_given(c: Config, given: dict) -> None:

@@ -410,6 +410,9 @@ def test_spectrum():
     np.testing.assert_allclose(np.abs(spec.eigenvalues), np.sort(np.abs(lam))[::-1], rtol=1e-12)
     assert spec.spectral_radius == pytest.approx(np.max(np.abs(lam)), rel=1e-14)
     assert spec.sigma_max == pytest.approx(np.linalg.svd(W, compute_uv=False)[0], rel=1e-14)
+    given = spectrum(W, eigenvalues=lam)          # W's eigenvalues already known: no solve
+    np.testing.assert_array_equal(given.eigenvalues, spec.eigenvalues)
+    assert given.sigma_max == spec.sigma_max
     W[1, 2] = np.nan
     bad = spectrum(W)
     assert np.isnan(bad.spectral_radius) and np.isnan(bad.sigma_max) and bad.eigenvalues.shape == (7,)
@@ -520,6 +523,7 @@ def test_a_known_sigma_max_gives_the_same_flow_without_its_own_svd(monkeypatch):
     (lambda s: connectivity(s[0], s[4], 12), "t"),
     (lambda s: connectivity(s[0], s[4], 3, k=3), "k"),
     (lambda s: spectrum(np.zeros((2, 3))), "W"),
+    (lambda s: spectrum(np.eye(3), eigenvalues=np.ones(2)), "eigenvalues"),
 ])
 def test_bad_arguments_name_the_argument(call, name):
     with pytest.raises(ValueError, match=rf"^{name}: expected"):

@@ -115,3 +115,23 @@ def test_init_parameters_builds_parameters_of_the_dtype():
 def test_bad_arguments_name_the_argument(call, name):
     with pytest.raises(ValueError, match=rf"^{name}: expected"):
         call()
+
+
+@pytest.mark.parametrize("kind,dtype,known", [("gaussian", np.float64, True), ("sparse", np.float64, True),
+                                              ("orthogonal", np.float64, False),
+                                              ("gaussian", np.float32, False)])
+def test_the_draw_hands_on_the_eigenvalues_it_solved_for(kind, dtype, known):
+    """init_parameters(with_eigenvalues=True): W's eigenvalues from the draw's own solve, equal to
+    a fresh solve of the final W to rounding; None where there was no solve or W was rounded."""
+    args = dict(kind=kind, spectral_radius=1.3, u_scale=1.0, v_scale=1.0, ba_scale=0.1,
+                by_scale=0.0, dtype=dtype)
+    params, lam = init_parameters(np.random.default_rng(4), 3, 40, 2, with_eigenvalues=True, **args)
+    again = init_parameters(np.random.default_rng(4), 3, 40, 2, **args)
+    np.testing.assert_array_equal(params.W, again.W)       # same draw with or without them
+    if not known:
+        assert lam is None
+        return
+    fresh = np.linalg.eigvals(params.W)
+    order = lambda z: z[np.lexsort((np.round(z.imag, 9), np.round(z.real, 9)))]   # noqa: E731
+    np.testing.assert_allclose(order(lam), order(fresh), rtol=0, atol=1e-12)
+    assert np.max(np.abs(lam)) == pytest.approx(1.3, rel=1e-14)

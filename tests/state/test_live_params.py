@@ -96,6 +96,22 @@ def test_a_seed_change_leaves_the_draw_to_the_worker(deferred):
         assert getattr(result.params, name) is getattr(s.params, name)
 
 
+def test_a_drawn_w_is_not_solved_for_twice(deferred, monkeypatch):
+    """The worker's draw solves W's eigenvalues to rescale it; the spectrum view reuses them
+    (one eigenvalue solve per request, ~1 s at n_s = 1024), and they agree with a fresh solve."""
+    s = Session()
+    s.apply(seed=21, n_s=40)
+    solves = []
+    real = np.linalg.eigvals
+    monkeypatch.setattr(np.linalg, "eigvals", lambda a: solves.append(a.shape) or real(a))
+    result = compute(s.request())
+    assert solves == [(40, 40)]
+    monkeypatch.undo()
+    fresh = np.linalg.eigvals(result.params.W)
+    np.testing.assert_allclose(np.abs(result.spectrum.eigenvalues), np.sort(np.abs(fresh))[::-1],
+                               rtol=0, atol=1e-12)
+
+
 def test_a_stale_draw_is_not_installed(deferred):
     s = Session()
     s.apply(seed=3)
@@ -217,7 +233,7 @@ def test_partials_are_rate_limited(monkeypatch):
 def test_the_spectrum_is_computed_once_per_W(monkeypatch):
     calls = []
     real = compute_mod.spectrum
-    monkeypatch.setattr(compute_mod, "spectrum", lambda W: calls.append(1) or real(W))
+    monkeypatch.setattr(compute_mod, "spectrum", lambda W, *known: calls.append(1) or real(W, *known))
     s = Session()
     s.apply(seed=123)
     first = s.compute_now()
@@ -233,7 +249,7 @@ def test_a_radius_drag_scales_the_known_spectrum_instead_of_solving_again(monkey
     from rnnviz.engine.analysis import spectrum
     calls = []
     real = compute_mod.spectrum
-    monkeypatch.setattr(compute_mod, "spectrum", lambda W: calls.append(1) or real(W))
+    monkeypatch.setattr(compute_mod, "spectrum", lambda W, *known: calls.append(1) or real(W, *known))
     s = Session()
     s.apply(seed=321)
     s.compute_now()
