@@ -102,13 +102,13 @@ def test_the_flow_fills_in_live_and_ends_equal_to_the_engine(qtbot, window, monk
 def test_the_event_loop_turns_while_a_big_computation_runs(qtbot, window):
     s = window.session
     draw_threads = []
-    real_draw = derive.draw_params
+    real_draw = derive.draw_params_and_eigenvalues
 
     def recording_draw(c):
         draw_threads.append(threading.current_thread())
         return real_draw(c)
 
-    derive.draw_params = recording_draw
+    derive.draw_params_and_eigenvalues = recording_draw
     try:
         beats = []
         timer = QtCore.QTimer()
@@ -127,7 +127,7 @@ def test_the_event_loop_turns_while_a_big_computation_runs(qtbot, window):
         assert draw_threads and all(t is not threading.main_thread() for t in draw_threads)
         assert window.docks["weights"].image.image.shape == (768, 768)
     finally:
-        derive.draw_params = real_draw
+        derive.draw_params_and_eigenvalues = real_draw
 
 
 def test_closing_mid_computation_stops_the_worker(qtbot, make_window):
