@@ -82,13 +82,19 @@ def _flat(r: np.ndarray) -> np.ndarray:
 
 
 def _nonfinite_steps(*row_arrays: np.ndarray) -> np.ndarray:
-    """Indices t where any of the (T, m, n) arrays has a non-finite entry (call inside np.errstate)."""
-    bad = np.zeros(row_arrays[0].shape[0], dtype=bool)
-    for r in row_arrays:
-        suspect = ~np.isfinite(r.sum(axis=(1, 2)))     # cheap screen: no full-size temporary
-        for t in np.flatnonzero(suspect & ~bad):        # a finite sum can only overflow: recheck
-            bad[t] = not np.isfinite(r[t]).all()
-    return np.flatnonzero(bad)
+    """Indices t where any of the (T, m, n) arrays has a non-finite entry (call inside np.errstate).
+
+    The screen, the sum of all the arrays' step-t sums, is finite unless step t holds an inf or a
+    nan or a sum of finite numbers overflowed: only steps with a non-finite screen are rechecked.
+    """
+    screen = row_arrays[0].sum(axis=(1, 2))             # cheap: no full-size temporary
+    for r in row_arrays[1:]:
+        screen += r.sum(axis=(1, 2))                     # inf + -inf is nan: still caught
+    suspect = np.flatnonzero(~np.isfinite(screen))
+    if not suspect.size:
+        return suspect
+    return np.array([t for t in suspect if not all(np.isfinite(r[t]).all() for r in row_arrays)],
+                    dtype=np.intp)
 
 
 class _Recycler:
@@ -161,23 +167,32 @@ class VanillaCell:
     def __init__(self, activation: str | Activation = "tanh"):
         self.act = activation if isinstance(activation, Activation) else get_activation(activation)
 
-    def forward(self, params: Parameters, x_r: np.ndarray, s0_r: np.ndarray, out=None):
-        """Return (a, s), each (T, m, n_s), from x (T, m, n_x) and s0 (m, n_s) (into out=(A, S))."""
+    def forward(self, params: Parameters, x_r: np.ndarray, s0_r: np.ndarray, out=None,
+                WT: np.ndarray | None = None):
+        """Return (a, s), each (T, m, n_s), from x (T, m, n_x) and s0 (m, n_s) (into out=(A, S)).
+
+        WT (n_s, n_s), when given, is the scratch space for the contiguous copy of W^T.
+        """
         T, m, _ = x_r.shape
+        n_s = params.n_s
         if out is None:
-            out = (np.empty((T, m, params.n_s), dtype=params.dtype),
-                   np.empty((T, m, params.n_s), dtype=params.dtype))
+            out = (np.empty((T, m, n_s), dtype=params.dtype), np.empty((T, m, n_s), dtype=params.dtype))
         A, S = out
         np.matmul(_flat(x_r), params.U.T, out=_flat(A))     # U x_t for every t in one product
         A += params.ba.T
-        WT = np.ascontiguousarray(params.W.T)                # s W^T runs faster on a contiguous copy
-        f, tmp = self.act.f, np.empty((m, params.n_s), dtype=params.dtype)
+        if WT is None:
+            WT = np.empty((n_s, n_s), dtype=params.dtype)
+        np.copyto(WT, params.W.T)                            # s W^T runs faster on a contiguous copy
+        f, tmp = self.act.f, np.empty((m, n_s), dtype=params.dtype)
+        matmul, add = np.matmul, np.add
+        # The step blocks a_t, s_t come from iterating over A, S, and out is passed by position:
+        # at (16, 128, 16, 16, 100) that made this loop ~10 % faster than A[t] and out=A[t].
         s_prev = s0_r
-        for t in range(T):                                   # only the recurrence loops
-            np.matmul(s_prev, WT, out=tmp)
-            np.add(A[t], tmp, out=A[t])
-            f(A[t], out=S[t])
-            s_prev = S[t]
+        for a_t, s_t in zip(A, S):                           # only the recurrence loops
+            matmul(s_prev, WT, tmp)
+            add(a_t, tmp, a_t)
+            f(a_t, out=s_t)
+            s_prev = s_t
         return A, S
 
     def backward(self, params: Parameters, x_r, s0_r, a_r, s_r, ds_out_r, overwrite=False,
@@ -192,15 +207,21 @@ class VanillaCell:
         DS = ds_out_r if overwrite else ds_out_r.copy()     # becomes the total dL/ds_t in place
         DA = self.act.df(a_r, s_r, out=scratch)              # f'(a_t) for all t, then * ds_t in place
         W, tmp = params.W, np.empty((m, n_s), dtype=params.dtype)
-        for t in range(T - 1, 0, -1):                        # ds_{t-1} += W^T (f'(a_t) * ds_t)
-            np.multiply(DA[t], DS[t], out=DA[t])
-            np.matmul(DA[t], W, out=tmp)
-            np.add(DS[t - 1], tmp, out=DS[t - 1])
+        multiply, matmul, add = np.multiply, np.matmul, np.add
+        # blocks by iteration, out by position: see forward (~15 % faster here)
+        for da_t, ds_t, ds_prev in zip(DA[:0:-1], DS[:0:-1], DS[-2::-1]):   # t = T-1 .. 1
+            multiply(da_t, ds_t, da_t)                       # da_t = f'(a_t) * ds_t
+            matmul(da_t, W, tmp)
+            add(ds_prev, tmp, ds_prev)                       # ds_{t-1} += W^T da_t
         np.multiply(DA[0], DS[0], out=DA[0])
         DA2 = _flat(DA)
-        dW = DA[0].T @ s0_r
         if T > 1:
-            dW += _flat(DA[1:]).T @ _flat(s_r[:-1])
+            dW = np.matmul(_flat(DA[1:]).T, _flat(s_r[:-1]))
+            # the s0 term is +0 when s0 = 0 and da_0 is finite (the usual case): skip its product
+            if s0_r.any() or not np.isfinite(DA[0].sum()):
+                dW += DA[0].T @ s0_r
+        else:
+            dW = DA[0].T @ s0_r
         # the skinny products run ~1.2-1.5x faster with the long dimension T*m last (measured)
         dU = (_flat(x_r).T @ DA2).T.copy()                   # (X^T DA)^T = DA^T X
         dx = np.matmul(params.U.T, DA2.T, out=dx_out)         # (n_x, T*m): U^T da_t for all t
@@ -233,11 +254,11 @@ def forward(params: Parameters, x: np.ndarray, s0: np.ndarray, activation: str =
     act, x, s0 = _check_inputs(params, x, s0, activation)
     n_x, m, T = x.shape
     n_s, n_y = params.n_s, params.n_y
-    x_r, A, S, Z, Y = _buffers.take(params.dtype, (T, m, n_x), (T, m, n_s), (T, m, n_s),
-                                    (T, m, n_y), (T, m, n_y))
+    x_r, A, S, Z, Y, WT = _buffers.take(params.dtype, (T, m, n_x), (T, m, n_s), (T, m, n_s),
+                                        (T, m, n_y), (T, m, n_y), (n_s, n_s))   # WT: scratch
     np.copyto(x_r, rows(x))                                    # (T, m, n_x), a private copy
     with np.errstate(all="ignore"):
-        VanillaCell(act).forward(params, x_r, s0.T, out=(A, S))
+        VanillaCell(act).forward(params, x_r, s0.T, out=(A, S), WT=WT)
         np.matmul(_flat(S), params.V.T, out=_flat(Z))          # V s_t for all steps at once
         Z += params.by.T
         _softmax_rows(Z, out=Y)
