@@ -213,6 +213,33 @@ def test_overflow_random_radius_two_never_warns(dtype, s0_scale):
     np.testing.assert_array_equal(g.nonfinite_steps, np.flatnonzero(~np.isfinite(g.ds).all(axis=(0, 1))))
 
 
+def test_steps_where_only_y_is_nonfinite_are_reported(recwarn):
+    """a_1 = 1e300 is finite, but z_1 = V s_1 overflows and y_1 is nan: step 1 is non-finite."""
+    p = Parameters(U=np.ones((1, 1)), W=np.zeros((1, 1)), V=np.array([[1e10], [0.0]]),
+                   ba=np.zeros((1, 1)), by=np.zeros((2, 1)))
+    x = np.array([[[1.0, 1e300, 1.0]]])
+    tr = forward(p, x, np.zeros((1, 1)), "linear")
+    assert np.all(np.isfinite(tr.a)) and np.all(np.isfinite(tr.s))
+    np.testing.assert_array_equal(tr.nonfinite_steps, [1])
+    g = backward(p, tr, np.zeros((1, 3), dtype=int))
+    np.testing.assert_array_equal(g.nonfinite_steps, np.flatnonzero(~np.isfinite(g.ds).all(axis=(0, 1))))
+    assert len(recwarn) == 0
+
+
+def test_nonfinite_first_step_gradient_reaches_dW_through_a_zero_s0():
+    """dW's s0 term da_0 s0^T is nan, not 0, where da_0 is infinite (inf * 0), as in the loop
+    version, though the other term (da_1 s_0^T with s_0 = 0) is finite."""
+    p = Parameters(U=np.zeros((2, 1)), W=np.full((2, 2), 1.7e308), V=10 * np.array([[1.0, 1], [-1, -1]]),
+                   ba=np.zeros((2, 1)), by=np.zeros((2, 1)))
+    x, s0, targets = np.zeros((1, 1, 2)), np.zeros((2, 1)), np.zeros((1, 2), dtype=int)
+    g = backward(p, forward(p, x, s0, "tanh"), targets)   # ds_0 = V^T dz_0 + W^T da_1 = -inf
+    with np.errstate(all="ignore"):
+        expected = reference(p, x, s0, targets, "tanh")[4]["dW"]
+    assert np.isnan(expected).all() and np.isinf(g.ds[:, 0, 0]).all()
+    np.testing.assert_array_equal(g.dW, expected)
+    np.testing.assert_array_equal(g.nonfinite_steps, [0])
+
+
 # ---- bad arguments ----
 
 def _bad_calls(pr):
