@@ -33,10 +33,13 @@ def main():
     x, s0 = derive.draw_inputs(c)
     targets = derive.draw_targets(c, x)
     trace = timed("forward", lambda: forward(p, x, s0, c.activation))
-    grads = timed("backward (BPTT)", lambda: backward(p, trace, targets))
+    grads = timed("backward (BPTT) with dL_T/ds_t in the same sweep",
+                  lambda: backward(p, trace, targets, with_last_loss=True))
+    timed("  (backward alone, for comparison)", lambda: backward(p, trace, targets))
     timed("spectrum of W (the draw's eigenvalues, sigma_max)", lambda: spectrum(p.W, eigenvalues))
-    last = timed("dL_T/ds_t (last_loss_gradient)", lambda: last_loss_gradient(p, trace, targets))
-    timed("heatmap images (state.display.prepare)", lambda: display.prepare(trace, grads, 0, last.ds))
+    timed("  (dL_T/ds_t alone, last_loss_gradient)", lambda: last_loss_gradient(p, trace, targets))
+    timed("heatmap images (state.display.prepare)",
+          lambda: display.prepare(trace, grads, 0, grads.ds_last))
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from typing import Callable
 import numpy as np
 
 from rnnviz.engine.analysis import GradientFlow, Interrupted, Spectrum, gradient_flow, spectrum
-from rnnviz.engine.analysis import last_loss_gradient
 from rnnviz.engine.parameters import Parameters
 from rnnviz.engine.rnn import Gradients, Trace, backward, forward
 from rnnviz.state import derive, display
@@ -146,9 +145,9 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
 
     trace = forward(params, request.x, request.s0, activation=c.activation)
     check("forward pass")
-    grads = backward(params, trace, request.targets)
+    grads = backward(params, trace, request.targets, with_last_loss=True)   # and dL_T/ds_t
     check("backward pass")
-    ds_last = last_loss_gradient(params, trace, request.targets).ds     # O(T n_s^2 m)
+    ds_last = grads.ds_last
     spec = cached_spectrum(params.W, request.W_ref, eigenvalues)
     check("spectrum")
     n_s, _, T = trace.s.shape

@@ -284,6 +284,29 @@ def test_last_loss_gradient_norms_equal_the_jacobian_path(act, n_s, T, radius):
     np.testing.assert_allclose(g.ds[:, :, -1], grads.ds[:, :, -1], rtol=1e-14, atol=0)
 
 
+@pytest.mark.parametrize("act", ACTS)
+@pytest.mark.parametrize("n_s,T,radius,ba", [(5, 1, 1.1, 0.3), (40, 60, 0.9, 0.3),
+                                             (24, 900, 2.5, 0.0)])
+def test_backward_fills_in_the_last_loss_gradient_in_the_same_sweep(act, n_s, T, radius, ba):
+    """backward(with_last_loss=True): ds_last equals last_loss_gradient's dL_T/ds_t (the
+    separate recurrence) to rounding, and every other gradient equals a plain backward's;
+    overflowing steps (linear, radius 2.5, T = 900) agree too, without warnings."""
+    p, x, s0, targets, trace, grads = setup(12, n_s=n_s, T=T, act=act, radius=radius, m=3, ba=ba)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        both = backward(p, trace, targets, with_last_loss=True)
+    alone = last_loss_gradient(p, trace, targets).ds
+    assert both.ds_last.shape == alone.shape and grads.ds_last is None
+    finite = np.isfinite(alone)
+    assert finite.all() == (act != "linear" or T < 900)     # 2.5^900 leaves the float range
+    np.testing.assert_array_equal(np.isfinite(both.ds_last), finite)
+    np.testing.assert_allclose(both.ds_last[finite], alone[finite], rtol=1e-12,
+                               atol=1e-13 * np.max(np.abs(alone[finite]), initial=0.0))
+    for name in ("ds", "dU", "dW", "dV", "dba", "dby", "ds0", "dx"):
+        np.testing.assert_allclose(getattr(both, name), getattr(grads, name), rtol=1e-12,
+                                   atol=1e-300, equal_nan=True, err_msg=name)
+
+
 def last_loss_of_state(p, x, targets, t, s_t, act):
     """L_T = -(1/m) sum_b log y_{T-1}[target] with the state at step t set to s_t (n_s, m):
     the fast engine re-runs the recurrence from step t+1."""
