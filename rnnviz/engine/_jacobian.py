@@ -236,9 +236,11 @@ class _TopSingularValues:
     basis could have missed) is below GUARD * S_k; it leaves the advanced basis for the next step.
     Where (b) fails (a flat spectrum, as in the first steps of a product or for orthogonal W),
     the step uses an exact eigen-decomposition of P P^T (or an SVD where that loses accuracy).
-    Once U^T P certifies the values with a wide margin, P itself is no longer formed: a _Sketch
-    carries U^T P and a Gaussian sketch of the rest, (q + r) n^2 per step instead of n^3, until
-    it no longer certifies them; then P catches up from the factors kept.
+    After each step certified with a basis, P itself is no longer formed: a _Sketch carries
+    U^T P and a Gaussian sketch of the rest, (q + r) n^2 per step instead of n^3, until it no
+    longer certifies the values; then P catches up from the factors kept. A sketch that fails
+    within SKETCH_WAIT steps (its basis had not converged yet) is retried after a wait that
+    doubles, up to SKETCH_WAIT_MAX steps.
     """
 
     def __init__(self, n: int, k: int, W: np.ndarray):
@@ -255,7 +257,7 @@ class _TopSingularValues:
         self.sketched_steps = 0                 # steps certified by the sketch (also counted below)
         self.caught_up_steps = 0                # n^3 products done late, where a sketch stopped
         self.svd_steps = 0                      # sketched steps certified by _values_from_svd
-        self._sketch_wait, self._sketch_wait_next = 0, SKETCH_WAIT // 2   # certified steps to wait
+        self._sketch_wait, self._sketch_wait_next = 0, SKETCH_WAIT // 2   # steps to wait
         self.exact_steps = 0
         self.iterations = 0                     # half steps, for the benchmark
         self.certified_steps = 0                # steps certified by U^T P alone
@@ -334,7 +336,8 @@ class _TopSingularValues:
         by SKETCH_WIDEN random columns, two subspace-iteration steps orthonormalised on both
         sides (P^T X and P Y: no squared dynamic range, so directions down to ~eps ||P|| are
         resolved), its Ritz vectors kept down to SKETCH_KEEP ||P||."""
-        X = np.hstack([self.U, self._rng.standard_normal((self.n, min(SKETCH_WIDEN, self.n - self.U.shape[1])))])
+        extra = self._rng.standard_normal((self.n, min(SKETCH_WIDEN, self.n - self.U.shape[1])))
+        X = np.hstack([self.U, extra])
         for _ in range(2):
             Y = np.linalg.qr(P.T @ X)[0]
             X = np.linalg.qr(P @ Y)[0]
