@@ -230,10 +230,17 @@ def test_partials_are_rate_limited(monkeypatch):
     assert [p.flow_progress for p in partials] == [0.0]       # only the fast part
 
 
-def test_the_spectrum_is_computed_once_per_W(monkeypatch):
+@pytest.fixture
+def spectrum_calls(monkeypatch):
+    """The calls of the spectrum solver behind state.compute's cache, one entry each."""
     calls = []
     real = compute_mod.spectrum
     monkeypatch.setattr(compute_mod, "spectrum", lambda W, *known: calls.append(1) or real(W, *known))
+    return calls
+
+
+def test_the_spectrum_is_computed_once_per_W(spectrum_calls):
+    calls = spectrum_calls
     s = Session()
     s.apply(seed=123)
     first = s.compute_now()
@@ -245,11 +252,9 @@ def test_the_spectrum_is_computed_once_per_W(monkeypatch):
     assert s.compute_now().spectrum is not first.spectrum and len(calls) == 2
 
 
-def test_a_radius_drag_scales_the_known_spectrum_instead_of_solving_again(monkeypatch):
+def test_a_radius_drag_scales_the_known_spectrum_instead_of_solving_again(spectrum_calls):
     from rnnviz.engine.analysis import spectrum
-    calls = []
-    real = compute_mod.spectrum
-    monkeypatch.setattr(compute_mod, "spectrum", lambda W, *known: calls.append(1) or real(W, *known))
+    calls = spectrum_calls
     s = Session()
     s.apply(seed=321)
     s.compute_now()
