@@ -48,7 +48,8 @@ def best_ms(fn, repeats, clock=time.perf_counter):
     return 1e3 * min(times)
 
 
-def matmul_floor_ms(n, T, repeats):
+def products_ms(n, T, repeats):
+    """Best ms of T-1 plain n x n products: what forming every P_t costs (the "n^3 products" column)."""
     A, B, C = np.random.rand(n, n), np.random.rand(n, n), np.empty((n, n))
 
     def run():
@@ -146,7 +147,7 @@ def main():
         flow, halves, fallbacks, certified, top = counted_flow(p, trace, grads, targets)
         ms = best_ms(lambda: gradient_flow(p, trace, grads, targets), repeats)
         cpu = best_ms(lambda: gradient_flow(p, trace, grads, targets), repeats, time.process_time)
-        floor = matmul_floor_ms(n_s, T, repeats)
+        floor = products_ms(n_s, T, repeats)
         err = accuracy(p, trace, flow, every=5) if (n_s, T) == (256, 500) else float("nan")
         rows[(n_s, T)], cpus[(n_s, T)] = ms, cpu
         sketched, late = (top.sketched_steps, top.caught_up_steps) if top else (0, 0)

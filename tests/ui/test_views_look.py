@@ -48,12 +48,17 @@ def test_no_axis_anywhere_uses_an_si_prefix(make_window):
     assert isinstance(window.views["flow"].plot_item.getAxis("left"), Log10Axis)
 
 
-def test_exploding_flow_axis_labels_are_plain_powers_of_ten(qtbot):
+def overflow_session() -> Session:
+    """The overflow preset (float32 states and Jacobians past the float range), computed."""
     make_app([])
     s = Session()
     s.load_preset("overflow")
     s.compute_now()
-    view = shown(qtbot, FlowView(s))
+    return s
+
+
+def test_exploding_flow_axis_labels_are_plain_powers_of_ten(qtbot):
+    view = shown(qtbot, FlowView(overflow_session()))
     axis = view.plot_item.getAxis("left")
     assert "x1e" not in axis.labelString() and "×" not in axis.labelString()
     lo, hi = view.plot_item.vb.viewRange()[1]
@@ -94,11 +99,7 @@ def test_colour_bar_caption_clears_its_tick_labels(qtbot, session, style, cls):
 
 
 def test_huge_states_keep_short_colour_bar_ticks(qtbot):
-    make_app([])
-    s = Session()
-    s.load_preset("overflow")
-    s.compute_now()
-    view = shown(qtbot, StateHeatmap(s))
+    view = shown(qtbot, StateHeatmap(overflow_session()))
     assert "×10³⁷" in view.caption
     strings = [t for sp, vals in view.colorbar.axis.tickValues(*view.levels, 200)
                for t in view.colorbar.axis.tickStrings(vals, view.colorbar.axis.scale, sp)]
@@ -190,10 +191,7 @@ def test_partial_flow_draws_only_computed_steps_and_says_so(qtbot, session):
 
 
 def test_partial_flow_keeps_real_overflow_marked(qtbot):
-    make_app([])
-    s = Session()
-    s.load_preset("overflow")
-    s.compute_now()
+    s = overflow_session()
     result = partial(s.result, 140, 0.07)
     forward_bad = set(np.asarray(s.result.trace.nonfinite_steps).tolist())
     assert forward_bad
