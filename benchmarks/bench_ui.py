@@ -49,7 +49,6 @@ def wait_result(app, window):
 def bench_slider(app, window, moves=60):
     """Median ms of one slider step: session event, coalesced per-t redraws, Qt's paint."""
     s = window.session
-    views = list(window.views.values())
     ts = [int(t) for t in np.linspace(0, s.config.T - 1, moves)]
     for t in ts:                         # warm the connectivity memo (computed on its worker)
         s.set_timestep(t)

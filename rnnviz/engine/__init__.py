@@ -13,10 +13,27 @@ __all__ = [
 ]
 
 # ---- init.py, data.py, analysis.py (owned by the other engine engineer: add their exports here) ----
-from .analysis import (GradientFlow, Interrupted, LastLossGradient, Spectrum, connectivity,
-                       gradient_flow, last_loss_gradient, spectrum, step_shares)
-from .data import (INPUT_PATTERNS, TARGET_PATTERNS, check_pattern, encode_text, initial_state,
-                   make_inputs, make_targets, text_alphabet)
+from .analysis import (
+    GradientFlow,
+    Interrupted,
+    LastLossGradient,
+    Spectrum,
+    connectivity,
+    gradient_flow,
+    last_loss_gradient,
+    spectrum,
+    step_shares,
+)
+from .data import (
+    INPUT_PATTERNS,
+    TARGET_PATTERNS,
+    check_pattern,
+    encode_text,
+    initial_state,
+    make_inputs,
+    make_targets,
+    text_alphabet,
+)
 from .init import bias, init_parameters, input_matrix, output_matrix, recurrent_matrix
 
 __all__ += [

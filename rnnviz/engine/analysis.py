@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._checks import check_number, check_size, check_targets, fail
-from ._jacobian import jacobian_products, log_derivative, log10_norms
+from ._jacobian import jacobian_products, log10_norms, log_derivative
 from .activations import get_activation
 from .parameters import Parameters
 from .rnn import _nonfinite_steps, check_trace_and_targets, rows, seed_layout
@@ -157,7 +157,8 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
     per step, and certify the values with a bound that fails with probability below ~1e-12
     per step (rnnviz/engine/_jacobian.py, _Sketch); where they no longer can, P_t is formed
     again from the factors kept. In all O(T0 n_s^3 + T n_s^2 q), T0 the steps before the first
-    sketch (30-100 at n_s = 256 in benchmarks/bench_analysis.py). Accurate to ~1e-11 of ||P_t|| (measured ~1e-13 against explicit products).
+    sketch (30-100 at n_s = 256 in benchmarks/bench_analysis.py). Accurate to ~1e-11 of ||P_t|| (measured ~1e-13 against
+    explicit products).
     dL_T/ds_t = P_t^T dL_T/ds_{T-1}: one matrix-vector product per step, where
     L_T = -log y_{T-1}[target] / m is the last step's term of L (so it equals dL/ds_t at T-1).
     The bound is (gamma sigma_max(W))^(T-1-t). rate_per_step = ||P_0||^(1/(T-1)), the

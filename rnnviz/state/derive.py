@@ -191,7 +191,7 @@ class ParamState:
     W_ref: tuple | None = None     # (W0, c): W is W0 rescaled by c > 0 (its spectrum is c times)
 
     @classmethod
-    def drawing(cls, c: Config, given: dict | None = None, edited=frozenset()) -> "ParamState":
+    def drawing(cls, c: Config, given: dict | None = None, edited=frozenset()) -> ParamState:
         """The seed's draw for c with `given` matrices in place (drawn later, on the worker)."""
         given = {n: np.asarray(a).astype(c.dtype) for n, a in (given or {}).items()}
         check_given(c, given)

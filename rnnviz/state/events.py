@@ -37,7 +37,8 @@ the worker (``session.needs_compute`` says whether that is still needed).
 from __future__ import annotations
 
 import logging
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 log = logging.getLogger(__name__)
 

@@ -58,7 +58,7 @@ class Session:
                                             "panels": dict(DEFAULT_PANELS)}}))
 
     @classmethod
-    def demo(cls) -> "Session":
+    def demo(cls) -> Session:
         """A session on the built-in default demo (the preset presets.DEMO: Session()'s
         configuration with its guide in the explanation)."""
         session = cls()

@@ -76,7 +76,7 @@ class ErrorReporter:
         box.show()                      # non-blocking: the event loop keeps running
         self._dialog = box
 
-    def install(self) -> "ErrorReporter":
+    def install(self) -> ErrorReporter:
         sys.excepthook = self
         return self
 

@@ -1,8 +1,9 @@
 """Input connectivity (Distill): how strongly the output at the selected t depends on each input x_t′."""
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 import numpy as np
 import pyqtgraph as pg

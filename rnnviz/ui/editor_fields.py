@@ -1,7 +1,8 @@
 """Field bindings for the parameter dock: one Qt editor per Config field, both directions."""
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 from PySide6 import QtCore, QtWidgets
 

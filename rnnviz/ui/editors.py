@@ -9,7 +9,12 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from rnnviz.state import config as cfg
 from rnnviz.state import presets
 from rnnviz.ui.editor_fields import (
-    ChoiceField, FieldBinding, FloatField, IntField, SliderField, TextField,
+    ChoiceField,
+    FieldBinding,
+    FloatField,
+    IntField,
+    SliderField,
+    TextField,
 )
 
 CHOICE_NAMES = {   # short enough to show whole in the narrow dock; the tooltips say more

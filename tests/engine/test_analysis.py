@@ -9,8 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from rnnviz.engine import Parameters, backward, forward, get_activation
-from rnnviz.engine.analysis import (Interrupted, connectivity, gradient_flow,
-                                    last_loss_gradient, spectrum, step_shares)
+from rnnviz.engine.analysis import Interrupted, connectivity, gradient_flow, last_loss_gradient, spectrum, step_shares
 from rnnviz.engine.data import make_inputs, make_targets
 from rnnviz.engine.init import init_parameters
 

@@ -3,9 +3,17 @@
 import numpy as np
 import pytest
 
-from rnnviz.engine.data import (INPUT_PATTERNS, check_pattern, decode_text, encode_text,
-                                initial_state, input_classes, make_inputs, make_targets,
-                                text_alphabet)
+from rnnviz.engine.data import (
+    INPUT_PATTERNS,
+    check_pattern,
+    decode_text,
+    encode_text,
+    initial_state,
+    input_classes,
+    make_inputs,
+    make_targets,
+    text_alphabet,
+)
 
 TEXT = "hello world"
 

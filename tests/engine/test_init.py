@@ -4,8 +4,7 @@ import numpy as np
 import pytest
 
 from rnnviz.engine import Parameters
-from rnnviz.engine.init import (RECURRENT_KINDS, bias, init_parameters, input_matrix,
-                                output_matrix, recurrent_matrix)
+from rnnviz.engine.init import RECURRENT_KINDS, bias, init_parameters, input_matrix, output_matrix, recurrent_matrix
 
 
 def rho(W):

@@ -7,8 +7,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from rnnviz.engine import (ACTIVATIONS, Gradients, Parameters, Trace, VanillaCell, backward, forward,
-                           loss_and_gradients, stepwise)
+from rnnviz.engine import (
+    ACTIVATIONS,
+    Gradients,
+    Parameters,
+    Trace,
+    VanillaCell,
+    backward,
+    forward,
+    loss_and_gradients,
+    stepwise,
+)
 from rnnviz.engine.rnn import rows, seed_layout
 
 ACTS = sorted(ACTIVATIONS)

@@ -94,7 +94,8 @@ def test_from_dict_is_strict():
     assert cfg.from_dict(d) == (DEFAULT, [])
     c, ps = cfg.from_dict({**d, "extra": 1})
     assert c is None and ps[0].field == "extra"
-    d2 = dict(d); del d2["T"]
+    d2 = dict(d)
+    del d2["T"]
     c, ps = cfg.from_dict(d2)
     assert c is None and "missing" in ps[0].message
     c, ps = cfg.from_dict({"T": 12}, base=DEFAULT)

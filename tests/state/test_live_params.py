@@ -141,7 +141,7 @@ def test_radius_drag_while_the_draw_is_pending_rescales_the_one_draw(deferred, m
 
 def test_hand_edits_survive_a_precision_change_left_to_the_worker(deferred):
     s = Session()
-    s.params                                     # drawn
+    _ = s.params                                 # drawn
     s.set_weight("W", 0, 0, 0.1)
     s.apply(T=55)
     assert s.params_ready                        # nothing to draw
@@ -175,7 +175,7 @@ def test_rho_of_an_edited_W_comes_back_with_the_result(monkeypatch):
 def test_session_file_round_trip_with_pending_draws(deferred, tmp_path):
     s = Session()
     s.apply(n_s=20, seed=5)
-    s.params
+    _ = s.params
     s.set_weight("V", 0, 1, 0.5)
     s.apply(spectral_radius=1.4)
     doc = s.to_dict()

@@ -3,7 +3,8 @@ exactly the seed notebook's draws (np.random.seed(1), randn in the order x, s0, 
 import numpy as np
 import pytest
 
-from rnnviz.state import config as cfg, presets
+from rnnviz.state import config as cfg
+from rnnviz.state import presets
 
 REQUIRED = ("demo", "notebook", "vanishing", "exploding", "edge_of_chaos", "sigmoid", "irnn",
             "orthogonal", "text", "impulse")

@@ -107,7 +107,7 @@ def test_other_changes_keep_the_parameters(session, change):
 
 
 def test_streams_are_independent(session):
-    W, x = session.params.W, session.x
+    W = session.params.W
     session.apply(T=60)
     assert np.array_equal(session.params.W, W) and session.x.shape == (8, 4, 60)
     x60 = session.x

@@ -6,7 +6,8 @@ import os
 import numpy as np
 import pytest
 
-from rnnviz.state import config as cfg, sessionfile
+from rnnviz.state import config as cfg
+from rnnviz.state import sessionfile
 from rnnviz.state.sessionfile import SessionFileError
 
 

@@ -4,9 +4,11 @@ import json
 import zlib
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from rnnviz.state import config as cfg, sharecode
+from rnnviz.state import config as cfg
+from rnnviz.state import sharecode
 from rnnviz.state.config import DEFAULT
 
 

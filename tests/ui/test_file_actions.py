@@ -1,9 +1,9 @@
 """File menu: save/open round trips, bad files, share codes via the clipboard, unsaved changes, help."""
 import numpy as np
 import pytest
+from conftest import flush, wait_for_result
 from PySide6 import QtGui, QtWidgets
 
-from conftest import flush, wait_for_result
 from rnnviz.state.session import Session
 from rnnviz.ui import file_actions, help
 

@@ -1,8 +1,8 @@
 """The gradient heatmap's choice between dL/ds_t (all losses) and dL_T/ds_t (the last loss alone)."""
 import numpy as np
+from conftest import flush, wait_for_result
 from PySide6 import QtCore
 
-from conftest import flush, wait_for_result
 from rnnviz.engine import backward, forward, last_loss_gradient
 from rnnviz.state.session import Session
 

@@ -4,6 +4,7 @@ import threading
 
 import numpy as np
 import pytest
+from conftest import flush, wait_for_result
 from PySide6 import QtCore, QtWidgets
 
 from rnnviz.engine.analysis import gradient_flow
@@ -11,8 +12,6 @@ from rnnviz.state import derive
 from rnnviz.state.session import Session
 from rnnviz.ui import main_window as main_window_module
 from rnnviz.ui.style import NORMAL
-
-from conftest import flush, wait_for_result
 
 BIG = dict(n_s=256, T=300)
 

@@ -1,7 +1,7 @@
 """Presentation mode: F5 toggles projector styling and chosen panels, and restores the exact layout."""
+from conftest import flush
 from PySide6 import QtCore, QtGui
 
-from conftest import flush
 from rnnviz.state.session import Session
 from rnnviz.ui.main_window import TIME_VIEWS
 from rnnviz.ui.presentation import EXPLANATION_SCALE

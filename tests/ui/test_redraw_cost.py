@@ -3,8 +3,6 @@ precomputed from the worker, axes keep their ticks and draw few grid lines. (No 
 import numpy as np
 import pyqtgraph as pg
 import pytest
-
-from tests.ui import conftest
 from PySide6 import QtGui
 
 from rnnviz.state import compute as compute_mod
@@ -19,6 +17,7 @@ from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
 from rnnviz.ui.softmax_view import SoftmaxView
 from rnnviz.ui.spectrum_view import SpectrumView
 from rnnviz.ui.style import NORMAL
+from tests.ui import conftest
 
 
 def shown(qtbot, view, size=(600, 300)):

@@ -2,20 +2,15 @@
 import numpy as np
 import pytest
 
-from tests.ui.conftest import shown
-
-from rnnviz.state.session import Session
-from rnnviz.ui.app import make_app
+from rnnviz.state.display import gradient_levels, log_magnitude, state_levels
 from rnnviz.ui.connectivity_view import ConnectivityView
 from rnnviz.ui.flow_view import FlowView, rate_words
-from rnnviz.state.display import gradient_levels, log_magnitude, state_levels
 from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
 from rnnviz.ui.plotbase import runs
 from rnnviz.ui.softmax_view import SoftmaxView
 from rnnviz.ui.spectrum_view import SpectrumView
 from rnnviz.ui.style import NORMAL, PRESENTATION, PRINT_DARK
-
-
+from tests.ui.conftest import shown
 
 
 def test_runs_and_rate_words():

@@ -5,8 +5,6 @@ import warnings
 
 import numpy as np
 import pytest
-
-from tests.ui import conftest
 from PySide6 import QtCore, QtGui
 
 from rnnviz.state.session import Session
@@ -16,6 +14,7 @@ from rnnviz.ui.flow_view import SV_LEGEND, FlowView
 from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
 from rnnviz.ui.plotbase import shown_nonfinite
 from rnnviz.ui.style import NORMAL, PRESENTATION, PRINT_LIGHT
+from tests.ui import conftest
 from tests.ui.conftest import flush
 
 TIME_VIEWS = ("states", "connectivity", "gradients", "flow")

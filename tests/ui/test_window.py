@@ -1,9 +1,9 @@
 """The main window driven as a user drives it; plots checked against the engine's numbers."""
 import numpy as np
 import pytest
+from conftest import flush, wait_for_result
 from PySide6 import QtCore, QtWidgets
 
-from conftest import flush, wait_for_result
 from rnnviz.state.compute import compute
 from rnnviz.ui.flow_view import CURVES
 

@@ -3,7 +3,6 @@ import threading
 import time
 from dataclasses import dataclass
 
-import pytest
 from PySide6 import QtCore
 
 from rnnviz.ui.worker import ComputeWorker

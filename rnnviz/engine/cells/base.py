@@ -1,0 +1,110 @@
+"""The cell protocol: what every recurrent cell (vanilla, LSTM, GRU, ...) gives the rest of rnnviz.
+
+A cell is the recurrence alone. The readout (z_t = V h_t + by, softmax or identity, the loss)
+is shared by all cells and lives in engine/readout.py; engine/network.py runs a cell and the
+readout together. Nothing outside engine/ spells out a cell's formula: it asks the cell.
+
+Layouts. The engine works in the row layout (T, m, n): step t is the contiguous block [t] of
+shape (m, n), one row per batch element, so h_t = f(...) is computed as h_t^T. The seed layout
+(n, m, T) handed out to users is a transposed view of it (rnn.rows / rnn.seed_layout).
+
+State. A cell's recurrent state is one or more parts of n_s units each, named in
+`state_parts`: ("s",) for the vanilla cell and the GRU, ("h", "c") for the LSTM. The first part
+is the one the readout reads (the "hidden state" h_t the heatmap shows). The state vector the
+flow analysis differentiates is the concatenation of all parts, n_state = len(state_parts) n_s.
+
+Parameters. A cell names its own arrays and their shapes (`param_shapes`); the readout adds
+V (n_y, n_s) and by (n_y, 1). Gradients are the same names with a "d" in front.
+"""
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from typing import ClassVar
+
+import numpy as np
+
+Arrays = Mapping[str, np.ndarray]
+
+
+class Cell(ABC):
+    """One recurrent cell: its parameters, forward and BPTT over a whole sequence, step Jacobians."""
+
+    name: ClassVar[str]                        # registry key: "vanilla", "lstm", "gru", ...
+    label: ClassVar[str]                       # for people: "vanilla RNN", "LSTM", "GRU"
+    state_parts: ClassVar[tuple[str, ...]] = ("s",)
+    activations: ClassVar[tuple[str, ...]] = ("tanh",)   # the activations this cell accepts
+
+    def __init__(self, activation: str = "tanh"):
+        if activation not in self.activations:
+            raise ValueError(f"activation: the {self.label} cell takes "
+                             f"{' or '.join(repr(a) for a in self.activations)}; got {activation!r}")
+        self.activation = activation
+
+    # ----- parameters ----------------------------------------------------------------------
+    @abstractmethod
+    def param_shapes(self, n_x: int, n_s: int) -> dict[str, tuple[int, int]]:
+        """The cell's own arrays and their shapes, in a fixed order (e.g. U, W, ba)."""
+
+    @abstractmethod
+    def init_params(self, rng: np.random.Generator, n_x: int, n_s: int, dtype=np.float64,
+                    **options) -> dict[str, np.ndarray]:
+        """Draw the cell's arrays from rng (options are the cell's own: init kind, scales, ...)."""
+
+    @abstractmethod
+    def recurrent_matrices(self, params: Arrays) -> dict[str, np.ndarray]:
+        """The square (n_s, n_s) matrices the recurrence multiplies the state by, labelled
+        (vanilla: {"W": W}; LSTM: {"W_i": ..., "W_f": ..., "W_g": ..., "W_o": ...}). The
+        spectrum view shows their eigenvalues."""
+
+    # ----- a whole sequence ----------------------------------------------------------------
+    @abstractmethod
+    def forward(self, params: Arrays, x_r: np.ndarray, state0: Arrays) -> dict[str, np.ndarray]:
+        """Run the recurrence over x (T, m, n_x) from state0 ({part: (m, n_s)}).
+
+        Returns named row-layout arrays, (T, m, n_s) each unless the cell says otherwise: at
+        least every state part (its value after each step), plus whatever backward and the views
+        need (vanilla: "a", the pre-activations; LSTM: the gates "i", "f", "g", "o" and "c").
+        Non-finite numbers never raise or warn (call inside np.errstate).
+        """
+
+    @abstractmethod
+    def backward(self, params: Arrays, x_r: np.ndarray, state0: Arrays, trace: Arrays,
+                 dh_r: np.ndarray) -> dict:
+        """BPTT given dL/dh_t from the readout alone (T, m, n_s), h the first state part.
+
+        Returns {"d" + name: array shaped like the parameter} for every cell parameter, and
+        "ds": (T, m, n_s) the total dL/dh_t (through the readout at t and through the future),
+        "dstate0": {part: (m, n_s)} the gradient of every initial state part,
+        "dx": (T, m, n_x), dL/dx_t.
+        """
+
+    # ----- one step, for the flow analysis and connectivity --------------------------------
+    @abstractmethod
+    def step_vjp(self, params: Arrays, trace: Arrays, x_r: np.ndarray, state0: Arrays,
+                 t: int, b: int, G: np.ndarray) -> tuple[np.ndarray, float]:
+        """Rows times the step Jacobian: (G J_t / 10**c, c) for batch element b.
+
+        J_t = d state_t / d state_{t-1} (n_state x n_state, state the concatenated parts, step t
+        0-based, state_{-1} = state0), G (k, n_state) float64. The scale c lets a cell keep
+        factors that under- or overflow float out of the product (vanilla: f'(a) as log f').
+        """
+
+    @abstractmethod
+    def input_vjp(self, params: Arrays, trace: Arrays, x_r: np.ndarray, state0: Arrays,
+                  t: int, b: int, G: np.ndarray) -> tuple[np.ndarray, float]:
+        """(G K_t / 10**c, c) with K_t = d state_t / d x_t (n_state x n_x): for connectivity."""
+
+    def jacobian_factors(self, params: Arrays, trace: Arrays, b: int):
+        """(M, log_df) when every step's Jacobian is diag(exp(log_df[:, t])) M, else None.
+
+        The flow analysis then keeps the diagonal in log scale (exact where f' underflows) and
+        uses its fast product path; cells whose Jacobian is not of that form return None and are
+        multiplied through step_vjp.
+        """
+        return None
+
+    def jacobian_bound(self, params: Arrays) -> float | None:
+        """A number q with ||J_t||_2 <= q at every step, when the cell has one (vanilla:
+        gamma sigma_max(W)); None when no simple bound applies (gated cells)."""
+        return None
