@@ -1,10 +1,13 @@
-"""One computation: a snapshot of the session in, forward + backward + analysis out (pure, Qt-free).
+"""One computation: a snapshot of a set-up in, forward + backward + analysis out (pure, Qt-free).
 
-Staged: the fast part (forward, backward, spectrum: milliseconds to a second or two) comes
-first; the Jacobian-norm curve (O(T n_s^3): tens of seconds at n_s = 1024, T = 1000) is filled
-in from t = T back to t = 1. With a `partial` callback, compute() hands over intermediate
-Results (flow curves NaN where not computed yet, flow_progress < 1) at most every
-PARTIAL_INTERVAL seconds; they share trace, grads and spectrum with the final Result.
+Staged. The request names the stages to run (STAGES); forward, backward and the spectrum
+always run (milliseconds to a second or two). "images" prepares the heatmap images on the
+worker. "flow", the Jacobian-norm curve (O(T n_s^3): tens of seconds at n_s = 1024,
+T = 1000), runs only when a shown view needs it; without it the result's flow holds the
+gradient norms and NaN Jacobian curves, and Result.complete is still True. With a `partial`
+callback, compute() hands over intermediate Results (flow curves NaN where not computed yet,
+flow_progress < 1) at most every PARTIAL_INTERVAL seconds; they share trace, grads and
+spectrum with the final Result.
 """
 from __future__ import annotations
 
@@ -30,6 +33,10 @@ PARTIAL_INTERVAL = 0.1        # seconds between partial results (at most ~10 per
 # a tenth of a second or less: no partial results, one redraw.
 PARTIAL_MIN_WORK = 1e9
 
+# The stages a request may ask for; forward, backward and spectrum always run.
+STAGES = ("forward", "backward", "spectrum", "images", "flow")
+ALL_STAGES = frozenset(STAGES)
+
 
 @dataclass(frozen=True)
 class ComputeRequest:
@@ -46,6 +53,7 @@ class ComputeRequest:
     b: int
     plan: derive.ParamPlan | None = None
     W_ref: tuple | None = None        # (W0, c): W is W0 rescaled by c (spectrum: c times W0's)
+    stages: frozenset = ALL_STAGES    # which of STAGES to run
 
 
 @dataclass
@@ -64,6 +72,12 @@ class Result:
     params: Parameters | None = None  # the parameters computed with
     ds_last: np.ndarray | None = None  # (n_s, m, T) dL_T/ds_t: the last step's loss alone
     derived: dict = field(default_factory=dict, repr=False, compare=False)   # state.display's
+    stages: frozenset = ALL_STAGES    # the stages this result holds (when complete)
+
+    @property
+    def complete(self) -> bool:
+        """Every requested stage is done (a flow still filling in is not)."""
+        return self.flow_progress >= 1.0 or "flow" not in self.stages
 
 
 def _steps(*arrays) -> np.ndarray:
@@ -124,6 +138,19 @@ def cached_spectrum(W: np.ndarray, ref: tuple | None = None,
     return spec
 
 
+def _flow_not_computed(trace: Trace, grads: Gradients, b: int) -> GradientFlow:
+    """The flow of a result without the flow stage: ||dL/ds_t|| and NaN Jacobian curves."""
+    T = trace.s.shape[2]
+    nan, nan_k = np.full(T, np.nan), np.full((T, 1), np.nan)
+    with np.errstate(all="ignore"):
+        grad_norm = np.linalg.norm(np.asarray(grads.ds[:, b, :], dtype=np.float64), axis=0)
+    return GradientFlow(grad_norm=grad_norm, last_loss_grad_norm=nan, jacobian_norm=nan,
+                        jacobian_top_sv=nan_k, log10_jacobian_norm=nan, bound=nan,
+                        log10_bound=nan, rate_per_step=float("nan"),
+                        nonfinite_steps=np.zeros(0, np.int64), log10_jacobian_top_sv=nan_k,
+                        log10_last_loss_grad_norm=nan)
+
+
 def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = None,
             partial: Callable[[Result], None] | None = None,
             partial_interval: float = PARTIAL_INTERVAL) -> Result:
@@ -151,8 +178,10 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
     spec = cached_spectrum(params.W, request.W_ref, eigenvalues)
     check("spectrum")
     n_s, _, T = trace.s.shape
-    derived = display.prepare(trace, grads, request.b, ds_last)     # heatmap images, here on the worker
-    check("heatmap images")
+    derived = {}
+    if "images" in request.stages:
+        derived = display.prepare(trace, grads, request.b, ds_last)   # heatmap images, on the worker
+        check("heatmap images")
 
     def result(flow: GradientFlow, progress: float) -> Result:
         nonfinite = _steps(trace.nonfinite_steps, grads.nonfinite_steps, flow.nonfinite_steps)
@@ -160,7 +189,10 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
                       spectrum=spec, compute_ms=(time.perf_counter() - start) * 1e3,
                       nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec),
                       b=request.b, flow_progress=progress, params=params, ds_last=ds_last,
-                      derived=derived)
+                      derived=derived, stages=request.stages)
+
+    if "flow" not in request.stages:
+        return result(_flow_not_computed(trace, grads, request.b), 0.0)
 
     progress = None
     if partial is not None and T > 1 and float(n_s) ** 3 * T >= PARTIAL_MIN_WORK:

@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 
 TIME_VIEWS = ("states", "connectivity", "gradients", "flow")     # left column, shared t axis
 STEP_VIEWS = ("softmax", "spectrum")                             # right column
-COMPUTE_EVENTS = ("config", "params", "batch", "loaded")
+COMPUTE_EVENTS = ("config", "params", "batch", "loaded", "view")   # "view": a shown panel may need a stage
 SETTINGS_VERSION = 1
 # Partial results (the flow filling in) redraw the plots: show at most one per PARTIAL_SHOW_MS,
 # and keep the UI thread's share small: wait PARTIAL_DUTY times as long as the last one took.
