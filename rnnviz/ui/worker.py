@@ -60,29 +60,42 @@ def _is_interruption(exc: BaseException) -> bool:
 
 
 class ComputeWorker(QtCore.QObject):
-    """A long-lived QObject in its own QThread running `compute(request, should_stop)`.
+    """A long-lived QObject in its own QThread: requests in lanes, and one streaming job.
 
-    `submit` may be called any number of times from the UI thread; only the newest request
-    that has not started is kept, and a running computation is asked to stop when a newer
-    request arrives. Results come back through `finished(result)` with the request's id
-    inside; failures through `failed(request_id, message)`; never an exception. A compute
-    function with a `partial` parameter may hand over intermediate results, which come through
-    `partial(result)` (dropped once a newer request is waiting).
+    Lanes. `submit(request, lane)` may be called any number of times from the UI thread; per
+    lane only the newest request that has not started is kept, and a running computation is
+    asked to stop when a newer request of its lane arrives (latest request wins). The
+    "compute" lane runs `compute(request, should_stop[, partial])`; `add_lane(name, fn)` adds
+    others (the connectivity). Lanes are served in the order they were added, so a new
+    computation goes before a connectivity. Results come back through `finished(result)`
+    ("compute") or `done(lane, result)` (other lanes), with the request's id inside; failures
+    through `failed(request_id, message)`; never an exception. A compute function with a
+    `partial` parameter may hand over intermediate results through `partial(result)`
+    (dropped once a newer request is waiting).
+
+    Stream. `start_stream(stream)` runs a state.jobs.Stream (a training run) one record at a
+    time whenever no request is waiting, so edits and redraws of the views interleave with
+    training iterations and no record is dropped (they go to the stream's log). A new stream
+    replaces the running one; `stream_ended(job_id, error)` tells when it stopped.
     """
 
     finished = QtCore.Signal(object)
     partial = QtCore.Signal(object)
+    done = QtCore.Signal(str, object)
     failed = QtCore.Signal(int, str)
     busy = QtCore.Signal(bool)
+    stream_ended = QtCore.Signal(int, object)
     _wake = QtCore.Signal()
 
     def __init__(self, compute: ComputeFn | None = None, name: str = "rnnviz-compute"):
         super().__init__()
-        self._compute = compute or default_compute
+        self._lanes: dict[str, ComputeFn] = {"compute": compute or default_compute}
         self._lock = threading.Lock()
-        self._pending = None            # newest request not yet started
+        self._pending: dict[str, object] = {}    # lane -> newest request not yet started
+        self._stream = None                      # the streaming job running, if any
         self._scheduled = False         # a wake-up is queued
         self._running_id: int | None = None
+        self._running_lane: str | None = None
         self._stopped = False
         self._blas_limited = False
         self.last_ms = 0.0              # wall time of the last finished computation
@@ -95,12 +108,40 @@ class ComputeWorker(QtCore.QObject):
         self._thread.start()
 
     # ----- UI thread ----------------------------------------------------------------------
-    def submit(self, request) -> None:
-        """Queue a request (an object with an int `id`), replacing any that has not started."""
+    def add_lane(self, lane: str, compute: ComputeFn) -> None:
+        """Serve requests submitted to `lane` with compute(request, should_stop)."""
+        self._lanes[lane] = compute
+
+    def submit(self, request, lane: str = "compute") -> None:
+        """Queue a request (an object with an int `id`), replacing any of its lane not started."""
+        if self._stopped:
+            return
+        if lane not in self._lanes:
+            raise ValueError(f"unknown lane {lane!r}; known: {', '.join(self._lanes)}")
+        with self._lock:
+            self._pending[lane] = request
+        self._schedule()
+
+    def start_stream(self, stream) -> None:
+        """Run a streaming job (replacing, and cancelling, the one running)."""
         if self._stopped:
             return
         with self._lock:
-            self._pending = request
+            old, self._stream = self._stream, stream
+        if old is not None and old is not stream:
+            old.cancel()
+        self._schedule()
+
+    def stop_stream(self) -> None:
+        """Cancel the running streaming job (it stops after its current record)."""
+        with self._lock:
+            stream = self._stream
+        if stream is not None:
+            stream.cancel()
+            self._schedule()
+
+    def _schedule(self) -> None:
+        with self._lock:
             wake = not self._scheduled
             self._scheduled = True
         if wake:
@@ -115,16 +156,22 @@ class ComputeWorker(QtCore.QObject):
         """Whether the thread is alive."""
         return self._thread.isRunning()
 
-    def is_idle(self) -> bool:
-        """No computation running and none pending."""
+    def is_idle(self, lane: str | None = None) -> bool:
+        """No computation running and none pending (in `lane`, or at all, stream included)."""
         with self._lock:
-            return self._pending is None and self._running_id is None and not self._scheduled
+            if lane is not None:
+                return lane not in self._pending and self._running_lane != lane
+            return (not self._pending and self._running_id is None and not self._scheduled
+                    and self._stream is None)
 
     def stop(self, timeout_ms: int = 10000) -> bool:
         """Drop pending work, interrupt the running one, join the thread; True when joined."""
         self._stopped = True
         with self._lock:
-            self._pending = None
+            self._pending.clear()
+            stream = self._stream
+        if stream is not None:
+            stream.cancel()
         self._thread.requestInterruption()
         self._thread.quit()
         joined = self._thread.wait(timeout_ms)
@@ -134,42 +181,82 @@ class ComputeWorker(QtCore.QObject):
 
     # ----- worker thread ------------------------------------------------------------------
     def _should_stop(self) -> bool:
-        return self._thread.isInterruptionRequested() or self._pending is not None
+        """For the running request: stop when interrupted or a newer one of its lane waits."""
+        return self._thread.isInterruptionRequested() or self._running_lane in self._pending
 
     def _emit_partial(self, result) -> None:
         if not self._should_stop():
             self.partial.emit(result)
 
+    def _next(self):
+        """(lane, request) of the first lane with a request waiting, or (None, stream or None)."""
+        with self._lock:
+            if self._stopped:
+                self._scheduled = False
+                return None, None
+            for lane in self._lanes:
+                if lane in self._pending:
+                    request = self._pending.pop(lane)
+                    self._running_id, self._running_lane = int(getattr(request, "id", -1)), lane
+                    return lane, request
+            self._running_id, self._running_lane = None, None
+            if self._stream is None:
+                self._scheduled = False
+            return None, self._stream
+
     @QtCore.Slot()
     def _run(self) -> None:
-        """Run pending requests until none is left (each newer one replaces the last)."""
+        """Serve waiting requests, lane by lane, and advance the stream while none waits."""
         if not self._blas_limited:          # leave a core to the UI thread
             self._blas_limited = True
             limit_blas_threads(max(1, (os.cpu_count() or 2) - 1))
+        announced = False
         while True:
-            with self._lock:
-                request, self._pending = self._pending, None
-                if request is None or self._stopped:
-                    self._scheduled = False
-                    self._running_id = None
-                    break
-                self._running_id = getattr(request, "id", -1)
-            self.busy.emit(True)
-            start = time.perf_counter()
-            try:
-                if _takes_partial(self._compute):
-                    result = self._compute(request, self._should_stop, partial=self._emit_partial)
-                else:
-                    result = self._compute(request, self._should_stop)
-            except Exception as exc:    # noqa: BLE001 - a failed computation is a message
-                if _is_interruption(exc) or self._should_stop():
-                    self.interrupted += 1
-                    continue
-                log.exception("computation %s failed", self._running_id)
-                self.failed.emit(int(self._running_id), f"{type(exc).__name__}: {exc}")
+            lane, job = self._next()
+            if job is None:
+                break
+            if lane is None:
+                self._advance(job)
                 continue
+            if not announced:
+                self.busy.emit(True)
+                announced = True
+            self._serve(lane, job)
+        if announced:
+            self.busy.emit(False)
+
+    def _advance(self, stream) -> None:
+        """One record of the stream; the stream leaves the worker once it has ended."""
+        interrupted = self._thread.isInterruptionRequested
+        if stream.step(interrupted):
+            return
+        with self._lock:
+            if self._stream is stream:
+                self._stream = None
+        if not interrupted():
+            self.stream_ended.emit(int(stream.id), stream.log.error)
+
+    def _serve(self, lane: str, request) -> None:
+        compute = self._lanes[lane]
+        start = time.perf_counter()
+        try:
+            if lane == "compute" and _takes_partial(compute):
+                result = compute(request, self._should_stop, partial=self._emit_partial)
+            else:
+                result = compute(request, self._should_stop)
+        except Exception as exc:    # noqa: BLE001 - a failed computation is a message
+            if _is_interruption(exc) or self._should_stop():
+                self.interrupted += 1
+                return
+            log.exception("computation %s failed", self._running_id)
+            self.failed.emit(int(self._running_id), f"{type(exc).__name__}: {exc}")
+            return
+        if lane == "compute":
             self.last_ms = (time.perf_counter() - start) * 1000.0
             self.completed += 1
-            if not self._thread.isInterruptionRequested():
-                self.finished.emit(result)
-        self.busy.emit(False)
+        if self._thread.isInterruptionRequested():
+            return
+        if lane == "compute":
+            self.finished.emit(result)
+        else:
+            self.done.emit(lane, result)

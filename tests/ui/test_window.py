@@ -230,7 +230,7 @@ def test_a_long_warning_is_cut_to_the_status_bar_with_the_sentence_as_tooltip(qt
 def test_a_failed_computation_is_a_message_not_a_crash(qtbot, window):
     def broken(request, should_stop):
         raise RuntimeError("engine exploded")
-    window.worker._compute = broken
+    window.worker.add_lane("compute", broken)       # the compute lane now fails
     window.session.apply(seed=5)
     qtbot.waitUntil(lambda: "engine exploded" in window.status.warning.text(), timeout=5000)
     assert window.isVisible()
