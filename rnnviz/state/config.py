@@ -7,6 +7,9 @@ import numbers
 from dataclasses import dataclass
 from typing import Any
 
+from rnnviz.engine.data import text_alphabet
+from rnnviz.state import schema
+
 
 @dataclass(frozen=True)
 class Config:
@@ -38,74 +41,20 @@ class Config:
 DEFAULT = Config()
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in dataclasses.fields(Config))
-INT_FIELDS = ("n_x", "n_s", "n_y", "T", "m", "sparse_k", "seed", "copy_delay")
-FLOAT_FIELDS = ("spectral_radius", "u_scale", "v_scale", "ba_scale", "by_scale")
-TEXT_FIELDS = ("text",)
-
-# Inclusive bounds. sparse_k (<= n_s) and copy_delay (<= T - 1) are also checked against the
-# sizes; "text" bounds its length.
-LIMITS: dict[str, tuple[float, float]] = {
-    "n_x": (1, 512), "n_s": (1, 2048), "n_y": (1, 512), "T": (1, 5000), "m": (1, 256),
-    "spectral_radius": (0.0, 3.0), "sparse_k": (1, 2048),
-    "u_scale": (0.0, 10.0), "v_scale": (0.0, 10.0), "ba_scale": (0.0, 10.0), "by_scale": (0.0, 10.0),
-    "seed": (0, 2**31 - 1), "copy_delay": (0, 4999), "text": (0, 5000),
-}
-
-CHOICES: dict[str, tuple[str, ...]] = {
-    "activation": ("tanh", "relu", "sigmoid", "linear"),
-    "init": ("gaussian", "orthogonal", "identity", "sparse"),
-    "input_pattern": ("symbols", "gaussian", "impulse", "sine", "text"),
-    "target_pattern": ("next", "copy", "random"),
-    "initial_state": ("zeros", "random"),
-    "dtype": ("float64", "float32"),
-}
+# Types, limits (inclusive), choices, labels and help, read from the one field schema.
+# sparse_k (<= n_s) and copy_delay (<= T - 1) are also checked against the sizes; "text"'s
+# limits bound its length.
+INT_FIELDS = tuple(n for n, f in schema.FIELDS.items() if f.kind == "int")
+FLOAT_FIELDS = tuple(n for n, f in schema.FIELDS.items() if f.kind == "float")
+TEXT_FIELDS = tuple(n for n, f in schema.FIELDS.items() if f.kind == "text")
+LIMITS: dict[str, tuple[float, float]] = {n: f.limits for n, f in schema.FIELDS.items() if f.limits}
+CHOICES: dict[str, tuple[str, ...]] = {n: f.choices for n, f in schema.FIELDS.items() if f.choices}
+LABELS: dict[str, str] = {n: f.label for n, f in schema.FIELDS.items()}
+HELP: dict[str, str] = {n: f.help for n, f in schema.FIELDS.items()}
 
 # At most this many numbers in one (units x m x T) array: 2048 units over 5000 steps for one
 # sequence, about 80 MB in float64. Beyond that a laptop runs out of memory, not of patience.
 MAX_ARRAY_VALUES = 2048 * 5000
-
-LABELS: dict[str, str] = {
-    "n_x": "Input size n_x", "n_s": "Hidden size n_s", "n_y": "Output size n_y",
-    "T": "Sequence length T", "m": "Batch size m", "activation": "Activation f",
-    "init": "Initialisation of W", "spectral_radius": "Spectral radius ρ(W)",
-    "sparse_k": "Sparse: inputs per unit k", "u_scale": "Scale of U", "v_scale": "Scale of V",
-    "ba_scale": "Scale of bias b_a", "by_scale": "Scale of bias b_y", "seed": "Random seed",
-    "input_pattern": "Input pattern", "target_pattern": "Target pattern",
-    "copy_delay": "Copy delay", "text": "Text", "initial_state": "Initial state s₀",
-    "dtype": "Precision",
-}
-
-HELP: dict[str, str] = {
-    "n_x": "Number of input features: x_t has n_x entries and U is n_s × n_x.",
-    "n_s": "Number of hidden units: s_t = f(U x_t + W s_{t-1} + b_a) has n_s entries; W is n_s × n_s.",
-    "n_y": "Number of output classes: y_t = softmax(V s_t + b_y) has n_y entries; V is n_y × n_s.",
-    "T": "Number of time steps t = 1..T the network is unrolled over and gradients flow back over.",
-    "m": "Number of sequences processed together (the batch); the loss is their mean.",
-    "activation": "The non-linearity f in s_t = f(a_t). γ = sup|f'| bounds how much one step can "
-                  "stretch a gradient: 1 for tanh, ReLU and linear, 1/4 for sigmoid.",
-    "init": "How W is drawn before it is scaled to the spectral radius: Gaussian, random "
-            "orthogonal (Saxe et al. 2013), identity (IRNN, Le et al. 2015) or sparse with k "
-            "inputs per unit (Pascanu et al. 2013).",
-    "spectral_radius": "ρ(W) = max |λ_i(W)|. Gradients shrink roughly like (γ ρ)^(T-t) through "
-                       "time: ρ < 1 vanishes, ρ > 1 can explode. Dragging it rescales W, so "
-                       "hand-edited weights survive.",
-    "sparse_k": "For the sparse initialisation: the number of non-zero incoming weights per unit.",
-    "u_scale": "U ~ N(0, scale² / n_x): how strongly the input drives the hidden state.",
-    "v_scale": "V ~ N(0, scale² / n_s): how strongly the hidden state drives the logits.",
-    "ba_scale": "b_a ~ N(0, scale²), the hidden bias; 0 gives zeros.",
-    "by_scale": "b_y ~ N(0, scale²), the output bias; 0 gives zeros.",
-    "seed": "Seed of the random generator that draws weights, inputs and targets: the same seed "
-            "always draws the same picture.",
-    "input_pattern": "What x_t is: one-hot random symbols, Gaussian noise, one impulse at t = 1, "
-                     "sine waves, or the characters of a text (one-hot).",
-    "target_pattern": "What the output should be at each step: the next input symbol, the input "
-                      "symbol from 'copy delay' steps ago, or random classes.",
-    "copy_delay": "For 'copy' targets: the target at t is the input symbol at t - delay.",
-    "text": "For 'text' input: each character becomes a one-hot x_t; n_x is its alphabet size.",
-    "initial_state": "The hidden state s₀ before the first step: zeros or random.",
-    "dtype": "Floating-point precision: float64 (about 16 digits) or float32 (about 7 digits, "
-             "overflows near 3e38 instead of 1.8e308).",
-}
 
 
 @dataclass(frozen=True)
@@ -115,9 +64,6 @@ class Problem:
     message: str
 
 
-def text_alphabet(text: str) -> str:
-    """The sorted unique characters of a text (the one-hot alphabet of the 'text' input)."""
-    return "".join(sorted(set(text)))
 
 
 def _is_int(value: Any) -> bool:

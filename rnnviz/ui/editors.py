@@ -7,7 +7,7 @@ from typing import Any
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import config as cfg
-from rnnviz.state import presets
+from rnnviz.state import presets, schema
 from rnnviz.ui.editor_fields import (
     ChoiceField,
     FieldBinding,
@@ -17,24 +17,7 @@ from rnnviz.ui.editor_fields import (
     TextField,
 )
 
-CHOICE_NAMES = {   # short enough to show whole in the narrow dock; the tooltips say more
-    "activation": {"tanh": "tanh", "relu": "ReLU", "sigmoid": "sigmoid", "linear": "linear"},
-    "init": {"gaussian": "Gaussian", "orthogonal": "orthogonal", "identity": "identity",
-             "sparse": "sparse"},
-    "input_pattern": {"symbols": "symbols", "gaussian": "Gaussian", "impulse": "impulse",
-                      "sine": "sine waves", "text": "text"},
-    "target_pattern": {"next": "next symbol", "copy": "copy", "random": "random"},
-    "initial_state": {"zeros": "zeros", "random": "random"},
-    "dtype": {"float64": "float64", "float32": "float32"},
-}
-
-GROUPS = (
-    ("Sizes", ("n_x", "n_s", "n_y", "T", "m")),
-    ("Dynamics", ("activation", "init", "spectral_radius", "sparse_k", "u_scale", "v_scale",
-                  "ba_scale", "by_scale", "initial_state", "dtype")),
-    ("Data", ("input_pattern", "target_pattern", "copy_delay", "text")),
-    ("Random seed", ("seed",)),
-)
+GROUPS = schema.GROUPS
 NO_PRESET = "Custom set-up"
 
 
@@ -145,20 +128,17 @@ class ParameterDock(QtWidgets.QDockWidget):
         return box
 
     def _make_field(self, name: str) -> FieldBinding:
-        label = cfg.LABELS.get(name, name)
-        tip = cfg.HELP.get(name, "")
-        if name in cfg.CHOICES:
-            return ChoiceField(name, label, tip, cfg.CHOICES[name], self._edit,
-                               CHOICE_NAMES.get(name))
-        if name == "text":
-            limit = cfg.LIMITS.get("text")
-            return TextField(name, label, tip, self._edit, limit[1] if limit else None)
-        if name == "spectral_radius":
-            return SliderField(name, label, tip, cfg.LIMITS[name], self._edit)
-        default = getattr(cfg.DEFAULT, name)
-        if isinstance(default, int):
-            return IntField(name, label, tip, cfg.LIMITS[name], self._edit)
-        return FloatField(name, label, tip, cfg.LIMITS[name], self._edit)
+        field = schema.FIELDS[name]
+        label, tip = field.label, field.help
+        if field.kind == "choice":
+            return ChoiceField(name, label, tip, field.choices, self._edit, field.choice_names)
+        if field.kind == "text":
+            return TextField(name, label, tip, self._edit, int(field.limits[1]))
+        if field.widget == "slider":
+            return SliderField(name, label, tip, field.limits, self._edit)
+        if field.kind == "int":
+            return IntField(name, label, tip, field.limits, self._edit)
+        return FloatField(name, label, tip, field.limits, self._edit)
 
     def _build_actions(self, column: QtWidgets.QVBoxLayout) -> None:
         self.reset_weights_action = QtGui.QAction("Reset weights to initialisation", self)
