@@ -18,14 +18,13 @@ Rules (see docs/design.md and events.py for the event payloads):
 from __future__ import annotations
 
 import dataclasses
-import numbers
 import os
 
 import numpy as np
 
 from rnnviz.engine.parameters import Parameters
 from rnnviz.state import config as cfg
-from rnnviz.state import derive, presets, sessionfile, sharecode
+from rnnviz.state import derive, presets, sessionfile, sharecode, values
 from rnnviz.state.compute import ComputeRequest, Result, compute
 from rnnviz.state.config import Config, Problem
 from rnnviz.state.events import Events
@@ -230,15 +229,11 @@ class Session:
         if problems:
             return self._set_problems(problems)
         M = getattr(self.params, name)
-        for index, size, label in ((i, M.shape[0], "row"), (j, M.shape[1], "column")):
-            if not isinstance(index, numbers.Integral) or isinstance(index, bool) \
-                    or not 0 <= index < size:
-                return self._refuse(name, f"{name} has rows 0..{M.shape[0] - 1} and columns "
-                                          f"0..{M.shape[1] - 1}; {label} {index!r} is outside")
-        if not isinstance(value, numbers.Real) or isinstance(value, bool) \
-                or not np.isfinite(value) or abs(value) > MAX_WEIGHT:
-            return self._refuse(name, f"a weight must be a finite number within ±{MAX_WEIGHT:g}; "
-                                      f"got {value!r}")
+        try:
+            i, j = values.index(i, M.shape[0], "row"), values.index(j, M.shape[1], "column")
+            value = values.weight(value, MAX_WEIGHT)
+        except ValueError as exc:
+            return self._refuse(name, f"{name} is {M.shape[0]} x {M.shape[1]}: {exc}")
         M = M.copy()
         M[int(i), int(j)] = value
         return self._commit_matrix(name, M)
@@ -250,13 +245,9 @@ class Session:
             return self._set_problems(problems)
         shape = sessionfile.param_shapes(self.config)[name]
         try:
-            M = np.array(array, dtype=np.float64)
-        except (TypeError, ValueError):
-            return self._refuse(name, f"{name} must be an array of numbers")
-        if M.shape != shape:
-            return self._refuse(name, f"{name} must have shape {shape}; got {M.shape}")
-        if not np.all(np.isfinite(M)) or (M.size and np.max(np.abs(M)) > MAX_WEIGHT):
-            return self._refuse(name, f"{name} must hold finite numbers within ±{MAX_WEIGHT:g}")
+            M = values.matrix(array, shape, name, MAX_WEIGHT)
+        except ValueError as exc:
+            return self._refuse(name, str(exc))
         return self._commit_matrix(name, M.astype(self.config.dtype))
 
     def _commit_matrix(self, name: str, M: np.ndarray) -> list[Problem]:
