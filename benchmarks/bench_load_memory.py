@@ -17,6 +17,7 @@ CASES = {
     "empty_objects": "199 MB of {} entries in params.W",
     "zeros": "199 MB of 0.0 entries in params.W",
     "zeros_at_limit": "0.0 entries in params.W, as many as the structure limit lets through",
+    "zeros_at_limit_padded": "the same, padded with spaces to 199 MB (the most text as well)",
     "largest_valid": "a valid session, every array stored at its largest (values 0.5)",
     "largest_valid_ui": "the same, opened as File > Open does (two calls)",
 }
@@ -98,10 +99,15 @@ def make(case: str, folder: str) -> str:
             f.write(head)
             write_repeated(f, item, (SIZE - len(head) - 3) // (len(item) + 1))
             f.write(b"]}}")
-        elif case == "zeros_at_limit":
+        elif case.startswith("zeros_at_limit"):
             limit = getattr(sessionfile, "LIMITS", None)
             f.write(session_head())
             write_repeated(f, b"0.0", limit.values - 100 if limit else 17_200_000)
+            if case.endswith("padded"):
+                pad = SIZE - f.tell() - 3
+                for _ in range(pad // 10**6):
+                    f.write(b" " * 10**6)
+                f.write(b" " * (pad % 10**6))
             f.write(b"]}}")
         else:
             write_largest_valid(f)

@@ -60,6 +60,10 @@ def read_regular(path: str | os.PathLike, max_bytes: int, noun: str = "file") ->
     try:
         fd = os.open(path, flags)
     except OSError as exc:
+        try:                                # a socket cannot be opened: say what it is
+            check_regular(os.stat(path).st_mode)
+        except OSError:
+            pass
         raise FileError(_reason(exc)) from None
     try:
         st = os.fstat(fd)

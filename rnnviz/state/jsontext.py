@@ -125,8 +125,9 @@ def scan(data, limits: Limits) -> Structure:
         levels = depth + np.cumsum(np.where(is_open, 1, -1), dtype=np.int64)
         deepest = int(levels.argmax())
         if levels[deepest] > limits.depth:
-            raise JSONTextError(f"the JSON nests deeper than a {limits.noun} ever does (more "
-                                f"than {limits.depth} levels, at line "
+            levels_word = "level" if limits.depth == 1 else "levels"
+            raise JSONTextError(f"the JSON nests deeper than a {limits.noun} ever does (at "
+                                f"most {limits.depth} {levels_word}; deeper at line "
                                 f"{_line(data, int(pos[deepest]))})")
         max_depth, depth = max(max_depth, int(levels[deepest])), int(levels[-1])
         for count, limit, what in ((objects, limits.objects, "objects {...}"),
