@@ -4,8 +4,6 @@ Every refusal is a SessionFileError / problem with a message, and leaves the ses
 """
 import base64
 import json
-import os
-import socket
 import subprocess
 import sys
 import zlib
