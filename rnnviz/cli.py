@@ -18,6 +18,7 @@ for _name in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS"):
 
 import argparse  # noqa: E402
 import re  # noqa: E402
+import stat  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
@@ -61,6 +62,8 @@ class _Parser(argparse.ArgumentParser):
     """argparse that reports a usage mistake as one line instead of usage + message."""
 
     def error(self, message: str):
+        if len(message) > 300:          # it quotes the argument, which may be 5,000 digits long
+            message = f"{message[:200]}…{message[-60:]}"
         raise UserError(f"{message} (see '{self.prog} --help')")
 
 
@@ -107,7 +110,7 @@ def export_parser() -> argparse.ArgumentParser:
                    help="the image to write; its ending chooses the format")
     p.add_argument("--view", choices=VIEWS + (WHOLE,), default=WHOLE, metavar="NAME",
                    help=f"which plot: {', '.join(VIEWS)} or {WHOLE} (default: {WHOLE})")
-    p.add_argument("--t", type=int, metavar="STEP",
+    p.add_argument("--t", type=parse_step, metavar="STEP",
                    help="the selected time step, 1..T as shown in the window "
                         "(default: the preset's or session's)")
     p.add_argument("--size", metavar="WxH",
@@ -140,11 +143,20 @@ NO_DISPLAY = ("cannot open the window: no display found (DISPLAY and WAYLAND_DIS
               "(see 'rnnviz export --help').")
 
 
+def shown(text, limit: int = 60) -> str:
+    """A user's argument or path for a message, cut in the middle when long."""
+    text = str(text)
+    if len(text) > limit:
+        text = f"{text[:limit // 2]}…{text[-(limit // 4):]} ({len(text):,} characters)"
+    return text
+
+
 def parse_size(text: str) -> tuple[int, int]:
     """(width, height) from 'WxH'; UserError naming the problem."""
-    match = re.fullmatch(r"\s*(\d+)\s*[xX×]\s*(\d+)\s*", text or "")
+    match = re.fullmatch(r"\s*(\d{1,9})\s*[xX×]\s*(\d{1,9})\s*", text or "")
     if not match:
-        raise UserError(f"--size must look like 1600x900 (width x height in pixels), not {text!r}")
+        raise UserError(f"--size must look like 1600x900 (width x height in pixels, each "
+                        f"{SIZE_LIMITS[0]} to {SIZE_LIMITS[1]}), not '{shown(text)}'")
     w, h = int(match.group(1)), int(match.group(2))
     lo, hi = SIZE_LIMITS
     if not (lo <= w <= hi and lo <= h <= hi):
@@ -152,8 +164,71 @@ def parse_size(text: str) -> tuple[int, int]:
     return w, h
 
 
+def parse_step(text: str) -> int:
+    """--t's value: a whole number (argparse type); a short message otherwise."""
+    if not re.fullmatch(r"\s*[-+]?\d{1,9}\s*", text):
+        raise argparse.ArgumentTypeError(f"must be a step number, not '{shown(text)}'")
+    return int(text)
+
+
+def check_out(out: Path) -> None:
+    """UserError unless --out names a file that could be written: its folder exists, and its
+    name and path fit the system's limits (NAME_MAX, PATH_MAX)."""
+    if out.suffix.lower() not in FORMATS:
+        raise UserError(f"--out must end in .png or .svg (the format), not '{shown(out.name)}'")
+    folder = out.parent if str(out.parent) else Path(".")
+    try:
+        st = os.stat(folder)
+    except (FileNotFoundError, NotADirectoryError):
+        raise UserError(f"cannot write {shown(out)}: the folder {shown(folder)} does not exist") \
+            from None
+    except OSError as exc:
+        raise UserError(f"cannot write {shown(out)}: {exc.strerror or exc}") \
+            from None
+    if not stat.S_ISDIR(st.st_mode):
+        raise UserError(f"cannot write {shown(out)}: {shown(folder)} is not a folder")
+    try:
+        name_max = os.pathconf(folder, "PC_NAME_MAX")
+        path_max = os.pathconf(folder, "PC_PATH_MAX")
+    except (OSError, ValueError, AttributeError):
+        name_max, path_max = 255, 4096
+    name_bytes = len(os.fsencode(out.name))
+    if name_bytes > name_max:
+        raise UserError(f"cannot write {shown(out)}: the file name is too long ({name_bytes} "
+                        f"bytes; at most {name_max} here)")
+    if len(os.fsencode(os.path.abspath(out))) >= path_max:
+        raise UserError(f"cannot write {shown(out)}: the path is too long (at most {path_max} "
+                        f"bytes here)")
+
+
+def quiet_qt_size_hint_warnings() -> None:
+    """Drop Qt's "This plugin does not support propagateSizeHints()" lines from an export.
+
+    The offscreen platform plugin does not implement QPlatformWindow::propagateSizeHints(),
+    whose default prints that warning whenever a top-level window's size limits change (the
+    export's window and its docks, as they are shown and closed). Every other Qt message
+    still goes to stderr as Qt's default handler writes it."""
+    from PySide6 import QtCore
+
+    def handler(mode, context, message):
+        if "does not support propagateSizeHints" in message:
+            return
+        category = getattr(context, "category", None)
+        prefix = f"{category}: " if category and category != "default" else ""
+        sys.stderr.write(f"{prefix}{message}\n")
+    global _QT_HANDLER
+    _QT_HANDLER = handler               # kept alive for as long as Qt may call it
+    QtCore.qInstallMessageHandler(handler)
+
+
+_QT_HANDLER = None
+
+
 def load_session(preset: str | None = None, path: str | None = None):
-    """A Session on the default demo, a preset or a session file; UserError when it cannot be."""
+    """A Session on the default demo, a preset or a session file; UserError when it cannot be.
+
+    A file's problems (missing, not a regular file, too large, not a session) are
+    sessionfile.load's, the same checks and messages as File > Open."""
     from rnnviz.state.session import Session
     from rnnviz.state.sessionfile import SessionFileError
     if preset is not None and path is not None:
@@ -165,12 +240,10 @@ def load_session(preset: str | None = None, path: str | None = None):
         except KeyError as exc:
             raise UserError(str(exc.args[0]) + " (see 'rnnviz presets')") from None
     if path is not None:
-        if not Path(path).is_file():
-            raise UserError(f"cannot open {path}: no such file")
         try:
             session.load_file(path)
         except SessionFileError as exc:
-            raise UserError(f"cannot open {path}: {exc}") from None
+            raise UserError(f"cannot open {shown(path)}: {exc}") from None
     return session
 
 
@@ -202,10 +275,7 @@ def cmd_window(argv: list[str]) -> int:
 def cmd_export(argv: list[str]) -> int:
     args = export_parser().parse_args(argv)
     out = Path(args.out)
-    if out.suffix.lower() not in FORMATS:
-        raise UserError(f"--out must end in .png or .svg (the format), not {out.name!r}")
-    if not out.parent.exists() and str(out.parent):
-        raise UserError(f"cannot write {out}: the folder {out.parent} does not exist")
+    check_out(out)
     size = parse_size(args.size) if args.size else None
     session = load_session(args.preset, args.session)
     if args.t is not None:
@@ -214,6 +284,7 @@ def cmd_export(argv: list[str]) -> int:
             raise UserError(f"--t must be a step from 1 to {T} (T = {T}), not {args.t}")
         session.set_timestep(args.t - 1)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"      # never a window, never a display needed
+    quiet_qt_size_hint_warnings()
     from rnnviz.ui.export import ExportError, export_session
     try:
         written = export_session(session, out, view=args.view, size=size, theme=args.theme)
@@ -236,6 +307,10 @@ def main(argv: list[str] | None = None) -> int:
         return cmd_window(argv)
     except UserError as exc:
         print(f"rnnviz: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except OSError as exc:          # the system refused a path the checks above let through
+        name = f"{shown(exc.filename)}: " if exc.filename else ""
+        print(f"rnnviz: {name}{exc.strerror or exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
         return 130

@@ -137,3 +137,52 @@ def test_export_svg_of_a_session_file_without_display(tmp_path):
     assert (root.get("width"), root.get("height")) == ("1600", "900")
     text = (tmp_path / "whole.svg").read_text()
     assert "Softmax output y_t" in text and "of the output at t = 3 " in text   # --t default
+
+
+# ----- issue 10: hostile arguments and files are one line and exit 2, never a traceback ---------
+LONG = "a" * 300
+
+
+def one_line_exit_2(args, message, capsys):
+    assert cli.main(args) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and err.startswith("rnnviz: "), err
+    assert message in err and "Traceback" not in err and len(err) < 400, err
+    return err
+
+
+@pytest.mark.parametrize("args, message", [
+    (["export", "--out", "x.png", "--size", "1" * 5000 + "x100"], "--size must look like"),
+    (["export", "--out", "x.png", "--size", "100x" + "9" * 5000], "--size must look like"),
+    (["export", "--out", "x.png", "--t", "1" * 5000], "must be a step number"),
+    (["export", "--out", LONG + ".png"], "the file name is too long (304 bytes"),
+    (["export", "--out", LONG + "/x.png"], "File name too long"),
+    (["export", "--out", "d/" * 2100 + "x.png"], "too long"),
+    (["export", "--out", "x.png", "--session", LONG + ".json"], "File name too long"),
+    ([LONG + ".json"], "File name too long"),
+    (["export", "--out", "x.png", "--view", "v" * 5000], "invalid choice"),
+    (["export", "--out", "x.png", "--session", "deep.json"], "nests deeper"),
+    (["export", "--out", "x.png", "--session", "fifo.json"], "pipe (FIFO)"),
+    (["export", "--out", "x.png", "--session", "/dev/zero"], "device"),
+    (["export", "--out", "x.png", "--session", "."], "folder"),
+    (["fifo.json"], "pipe (FIFO)"),
+    (["export", "--out", "notes.txt/x.png"], "notes.txt is not a folder"),
+])
+def test_hostile_arguments_are_one_line_and_exit_2(args, message, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    os.mkfifo(tmp_path / "fifo.json")
+    (tmp_path / "notes.txt").write_text("x")
+    (tmp_path / "deep.json").write_text('{"format": "rnnviz-session", "version": 1, "config": '
+                                        '{"n_s": ' + "[" * 990 + "]" * 990 + "}}")
+    one_line_exit_2(args, message, capsys)
+    assert not (tmp_path / "x.png").exists()
+
+
+def test_refused_exports_print_no_qt_plugin_warnings(tmp_path):
+    """The offscreen plugin's "does not support propagateSizeHints()" lines are silenced."""
+    proc = run(["export", "--size", "300x200", "--out", "small.png"], tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.count("\n") == 1 and "cannot be drawn at 300x200" in proc.stderr, \
+        proc.stderr
+    proc = run(["export", "--view", "softmax", "--size", "400x300", "--out", "ok.png"], tmp_path)
+    assert proc.returncode == 0 and proc.stderr == "", proc.stderr

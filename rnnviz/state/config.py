@@ -4,6 +4,8 @@ from __future__ import annotations
 import dataclasses
 import math
 import numbers
+import re
+import reprlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -74,14 +76,33 @@ def _is_real(value: Any) -> bool:
     return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
-def _short(value: Any) -> str:
-    """A value for a message, cut short (a 400-digit number stays readable)."""
-    if _is_int(value) and not -10**15 < value < 10**15:
+class _ShortRepr(reprlib.Repr):
+    """repr() cut short at every level: never deep recursion, never a 4300-digit int error."""
+
+    def __init__(self):
+        super().__init__()
+        self.maxlevel, self.maxstring, self.maxother = 3, 40, 40
+        self.maxlist = self.maxtuple = self.maxdict = self.maxset = self.maxfrozenset = 4
+
+    def repr_int(self, value, level):
+        if -10**15 < value < 10**15:
+            return repr(value)
         if abs(value) >= 10**4000:
             return "a huge number"
         sign = "-" if value < 0 else ""
         return f"a number of about {sign}10^{len(str(abs(int(value)))) - 1}"
-    text = repr(value)
+
+
+_SHORT_REPR = _ShortRepr()
+SURROGATES = re.compile("[\ud800-\udfff]")       # lone surrogates: text that cannot be saved
+
+
+def short(value: Any) -> str:
+    """A value for a message, cut short (a 400-digit number or a 1000-deep list stays readable)."""
+    try:
+        text = _SHORT_REPR.repr(value)
+    except Exception:               # noqa: BLE001 - a hostile object's own __repr__
+        text = f"a {type(value).__name__}"
     return text if len(text) <= 40 else text[:37] + "..."
 
 
@@ -90,30 +111,33 @@ def _field_problem(name: str, value: Any) -> Problem | None:
     label = LABELS.get(name, name)
     if name in INT_FIELDS:
         if not _is_int(value):
-            return Problem(name, f"{name} ({label}) must be a whole number, not {_short(value)}")
+            return Problem(name, f"{name} ({label}) must be a whole number, not {short(value)}")
         lo, hi = LIMITS[name]
         if not lo <= value <= hi:
             return Problem(name, f"{name} ({label}) must be between {lo} and {hi}; "
-                                 f"got {_short(value)}")
+                                 f"got {short(value)}")
     elif name in FLOAT_FIELDS:
         if not _is_real(value):
-            return Problem(name, f"{name} ({label}) must be a number, not {_short(value)}")
+            return Problem(name, f"{name} ({label}) must be a number, not {short(value)}")
         if not _is_int(value) and not math.isfinite(value):
             return Problem(name, f"{name} ({label}) must be a finite number; got {value}")
         lo, hi = LIMITS[name]
         if not lo <= value <= hi:
             return Problem(name, f"{name} ({label}) must be between {lo:g} and {hi:g}; "
-                                 f"got {_short(value)}")
+                                 f"got {short(value)}")
     elif name in CHOICES:
         if not isinstance(value, str) or value not in CHOICES[name]:
             options = ", ".join(repr(c) for c in CHOICES[name])
-            return Problem(name, f"{name} ({label}) must be one of {options}; got {_short(value)}")
+            return Problem(name, f"{name} ({label}) must be one of {options}; got {short(value)}")
     elif name == "text":
         if not isinstance(value, str):
             return Problem(name, f"text must be a string, not {type(value).__name__}")
         if len(value) > LIMITS["text"][1]:
             return Problem(name, f"text may hold at most {LIMITS['text'][1]} characters; "
                                  f"it has {len(value)}")
+        if SURROGATES.search(value):
+            return Problem(name, "text holds a lone surrogate (such as \\ud800), which is not "
+                                 "a character: it could not be saved")
     return None
 
 
@@ -175,7 +199,7 @@ def replace(config: Config, **changes: Any) -> tuple[Config, list[Problem]]:
     """The config with changes applied, and its problems; the old config when there are any."""
     unknown = [k for k in changes if k not in FIELDS]
     if unknown:
-        return config, [Problem(k, f"{k!r} is not a setting; known: {', '.join(FIELDS)}")
+        return config, [Problem(k, f"{short(k)} is not a setting; known: {', '.join(FIELDS)}")
                         for k in unknown]
     new = dataclasses.replace(config, **{k: _normalise(k, v) for k, v in changes.items()})
     problems = validate(new)
@@ -195,7 +219,8 @@ def from_dict(d: Any, *, base: Config | None = None) -> tuple[Config | None, lis
     """
     if not isinstance(d, dict):
         return None, [Problem("config", f"config must be an object, not {type(d).__name__}")]
-    problems = [Problem(str(k), f"unknown setting {k!r}") for k in d if k not in FIELDS]
+    problems = [Problem(k if isinstance(k, str) else short(k), f"unknown setting {short(k)}")
+                for k in d if k not in FIELDS]
     if base is None:
         problems += [Problem(k, f"setting {k!r} is missing") for k in FIELDS if k not in d]
     if problems:

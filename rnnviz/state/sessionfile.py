@@ -17,12 +17,19 @@ Format, version 1 (the current one)::
 Parameter shapes follow the seed notebook: U (n_s, n_x), W (n_s, n_s), V (n_y, n_s), ba (n_s, 1),
 by (n_y, 1); x (n_x, m, T), s0 (n_s, m). t and b are 0-based. Every problem with a file raises
 SessionFileError with a message that names what is wrong.
+
+Reading is bounded before anything is parsed (jsontext.py): a file must be a regular file of at
+most MAX_FILE_BYTES, nest at most 5 deep (inputs.x is the deepest part), and hold no more
+objects, lists, values and text than the largest valid session (LIMITS); duplicate keys and
+lone surrogates are refused, a UTF-8 BOM is accepted. A load then uses at most about
+MAX_LOAD_MEMORY above what the session itself holds (benchmarks/bench_load_memory.py).
 """
 from __future__ import annotations
 
+import hashlib
 import json
 import os
-import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -30,6 +37,8 @@ from typing import Any
 import numpy as np
 
 from rnnviz.state import config as cfg
+from rnnviz.state import files, jsontext
+from rnnviz.state.config import short
 
 FORMAT = "rnnviz-session"
 VERSION = 1
@@ -43,6 +52,27 @@ OPTIONAL_KEYS = ("params", "inputs", "preset")
 
 class SessionFileError(Exception):
     """A session file (or session dict) that cannot be used, with a message saying why."""
+
+
+def _structure_limits() -> jsontext.Limits:
+    """The most that a valid session file holds, from the largest sizes config.LIMITS allows."""
+    n_x, n_s, n_y, m = (int(cfg.LIMITS[k][1]) for k in ("n_x", "n_s", "n_y", "m"))
+    numbers = (n_s * n_x + n_s * n_s + n_y * n_s + n_s + n_y      # U, W, V, ba, by
+               + cfg.MAX_ARRAY_VALUES + n_s * m)                   # x, s0
+    lists = (4 * (n_s + 1) + 2 * (n_y + 1)                         # U W ba s0 rows, V by rows
+             + 1 + n_x + n_x * m + 1)                              # x's lists, edited
+    # strings: ~260 names and values, text <= 5000 and 2 x 100 panel names <= 100 characters,
+    # each character at most 12 bytes (an escaped surrogate pair) and maybe an escaped quote
+    return jsontext.Limits(depth=5, objects=16, lists=lists, values=numbers + lists + 1000,
+                           quotes=2**16, backslashes=2**17, string_bytes=2**20,
+                           noun="session file")
+
+
+LIMITS = _structure_limits()
+# A load holds the file's bytes, then its text (each <= MAX_FILE_BYTES, the bytes freed before
+# parsing), json's objects (a float with its list slot ~33 bytes, at most LIMITS.values of
+# them) and the arrays made from them (8 bytes a number): measured peaks in docs/status.md.
+MAX_LOAD_MEMORY = MAX_FILE_BYTES + LIMITS.values * 48
 
 
 def param_shapes(c: cfg.Config) -> dict[str, tuple[int, ...]]:
@@ -61,15 +91,18 @@ def _flags(value: Any, key: str) -> dict[str, bool]:
     if not isinstance(value, dict) or len(value) > 100:
         raise SessionFileError(f"view.{key} must be an object of at most 100 names -> true/false")
     for name, flag in value.items():
-        if not isinstance(name, str) or len(name) > 100 or not isinstance(flag, bool):
-            raise SessionFileError(f"view.{key}[{str(name)[:40]!r}] must be true or false, "
-                                   f"not {flag!r:.40}")
+        if not isinstance(name, str) or len(name) > 100 or cfg.SURROGATES.search(name):
+            raise SessionFileError(f"view.{key} holds the name {short(name)}: a name must be "
+                                   f"text of at most 100 characters")
+        if not isinstance(flag, bool):
+            raise SessionFileError(f"view.{key}[{short(name)}] must be true or false, "
+                                   f"not {short(flag)}")
     return dict(value)
 
 
 def _flag(value: Any, key: str) -> bool:
     if not isinstance(value, bool):
-        raise SessionFileError(f"view.{key} must be true or false, not {value!r:.40}")
+        raise SessionFileError(f"view.{key} must be true or false, not {short(value)}")
     return value
 
 
@@ -86,7 +119,7 @@ GRADIENT_VIEWS = ("total", "last")
 def _gradient(value: Any, key: str) -> str:
     if not isinstance(value, str) or value not in GRADIENT_VIEWS:
         raise SessionFileError(f"view.{key} must be one of {', '.join(map(repr, GRADIENT_VIEWS))}, "
-                               f"not {value!r:.40}")
+                               f"not {short(value)}")
     return value
 
 
@@ -106,13 +139,13 @@ def check_view(view: Any, c: cfg.Config) -> dict:
         value = view.get(key)
         if not _is_int(value) or not 0 <= value < size:
             raise SessionFileError(f"view.{key} must be a whole number from 0 to {size - 1} "
-                                   f"({name} = {size}); got {value!r:.40}")
+                                   f"({name} = {size}); got {short(value)}")
         out[key] = value
     for key, value in view.items():
         if key in ("t", "b"):
             continue
         if key not in VIEW_KEYS:
-            raise SessionFileError(f"view has an unknown entry {str(key)[:40]!r}; known: t, b, "
+            raise SessionFileError(f"view has an unknown entry {short(key)}; known: t, b, "
                                    f"{', '.join(VIEW_KEYS)}")
         out[key] = VIEW_KEYS[key](value, key)
     return out
@@ -163,7 +196,7 @@ def check_arrays(value: Any, shapes: dict, key: str) -> dict[str, np.ndarray]:
         raise SessionFileError(f"{key} must be an object, not {_kind(value)}")
     unknown = [k for k in value if k not in shapes]
     if unknown:
-        raise SessionFileError(f"{key} has an unknown entry {str(unknown[0])[:40]!r}; "
+        raise SessionFileError(f"{key} has an unknown entry {short(unknown[0])}; "
                                f"known: {', '.join(shapes)}")
     return {k: to_array(v, shapes[k], f"{key}.{k} (shape {shapes[k]})") for k, v in value.items()}
 
@@ -193,13 +226,13 @@ def migrate(doc: dict) -> dict:
     """A document of any known version brought to the current one."""
     version = doc.get("version")
     if not _is_int(version):
-        raise SessionFileError(f"version must be a whole number, not {version!r:.40}")
+        raise SessionFileError(f"version must be a whole number, not {short(version)}")
     if version > VERSION:
         raise SessionFileError(f"this file was written by a newer rnnviz (format version "
-                               f"{version}); this one reads versions up to {VERSION}")
+                               f"{short(version)}); this one reads versions up to {VERSION}")
     while version < VERSION:
         if version not in MIGRATIONS:
-            raise SessionFileError(f"unknown format version {version}")
+            raise SessionFileError(f"unknown format version {short(version)}")
         doc = MIGRATIONS[version](doc)
         version = doc["version"]
     return doc
@@ -216,14 +249,14 @@ def parse(doc: Any) -> dict:
         raise SessionFileError(f"not a session file: the top level is {_kind(doc)}, not an object")
     if doc.get("format") != FORMAT:
         raise SessionFileError(f"not a session file: \"format\" should be {FORMAT!r}, "
-                               f"found {doc.get('format')!r:.60}")
+                               f"found {short(doc.get('format'))}")
     doc = migrate(doc)
     missing = [k for k in REQUIRED_KEYS if k not in doc]
     if missing:
         raise SessionFileError(f"session file lacks {', '.join(map(repr, missing))}")
     extra = [k for k in doc if k not in REQUIRED_KEYS + OPTIONAL_KEYS]
     if extra:
-        raise SessionFileError(f"session file has an unknown entry {str(extra[0])[:40]!r}")
+        raise SessionFileError(f"session file has an unknown entry {short(extra[0])}")
     config, problems = cfg.from_dict(doc["config"])
     if problems:
         raise SessionFileError(f"config: {cfg.describe(problems)}")
@@ -236,48 +269,68 @@ def parse(doc: Any) -> dict:
         raise SessionFileError("edited must be a list of matrix names")
     for name in edited:
         if name not in PARAM_NAMES:
-            raise SessionFileError(f"edited names an unknown matrix {name[:40]!r}")
+            raise SessionFileError(f"edited names an unknown matrix {short(name)}")
         if name not in params:
             raise SessionFileError(f"edited lists {name!r} but params does not hold it")
     preset = doc.get("preset")
-    if preset is not None and (not isinstance(preset, str) or len(preset) > 100):
-        raise SessionFileError("preset must be a short name or null")
+    if preset is not None and (not isinstance(preset, str) or len(preset) > 100
+                               or cfg.SURROGATES.search(preset)):
+        raise SessionFileError("preset must be a short name (text that can be saved) or null")
     return {"config": config, "params": params, "edited": frozenset(edited), "inputs": inputs,
             "view": check_view(doc["view"], config), "preset": preset}
 
 
-def _reject_constant(name: str):
-    raise SessionFileError(f"the file holds {name}, which is not a valid number here")
-
-
-def loads(text: str) -> dict:
-    """A validated session from JSON text."""
+def _read(buffer: bytearray) -> dict:
+    """A validated session from a file's bytes (the buffer is used up)."""
     try:
-        doc = json.loads(text, parse_constant=_reject_constant)
-    except json.JSONDecodeError as exc:
-        raise SessionFileError(f"not valid JSON (the file may be truncated or damaged): "
-                               f"{exc.msg} at line {exc.lineno}, column {exc.colno}") from None
-    except (ValueError, RecursionError) as exc:
-        raise SessionFileError(f"not a readable session file: {str(exc)[:200]}") from None
+        doc = jsontext.read(buffer, LIMITS)
+    except jsontext.JSONTextError as exc:
+        raise SessionFileError(str(exc)) from None
     return parse(doc)
 
 
+def loads(text: str | bytes) -> dict:
+    """A validated session from JSON text."""
+    data = text.encode("utf-8", "surrogatepass") if isinstance(text, str) else text
+    return _read(bytearray(data))
+
+
+# File > Open reads a file once to report a bad one before it asks about unsaved changes, then
+# Session.load_file reads it again: the second read of the same bytes (checked by their digest)
+# reuses the first one's result, once, if it comes within REUSE_SECONDS.
+REUSE_SECONDS = 120.0
+_last: dict = {}
+_last_lock = threading.Lock()
+
+
+def _forget(token: object) -> None:
+    with _last_lock:
+        if _last.get("token") is token:
+            _last.clear()
+
+
 def load(path: str | os.PathLike) -> dict:
-    """A validated session from a file; SessionFileError for every kind of problem."""
-    path = Path(path)
+    """A validated session from a file; SessionFileError for every kind of problem.
+
+    Two loads of the same content in a row may return the same dict: treat it as read-only."""
     try:
-        size = path.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise SessionFileError(f"{path.name} is too large for a session file "
-                                   f"({size / 2**20:.0f} MB; at most {MAX_FILE_BYTES // 2**20} MB)")
-        data = path.read_bytes()
-    except OSError as exc:
-        raise SessionFileError(f"cannot read {path}: {exc.strerror or exc}") from None
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise SessionFileError(f"{path.name} is not a text (UTF-8) file") from None
-    return loads(text)
+        buffer = files.read_regular(path, MAX_FILE_BYTES, noun="session file")
+    except files.FileError as exc:
+        raise SessionFileError(str(exc)) from None
+    digest = hashlib.blake2b(buffer, digest_size=32).digest()
+    with _last_lock:
+        last = dict(_last)
+        _last.clear()
+    if last.get("digest") == digest:
+        return last["parsed"]
+    parsed = _read(buffer)
+    token = object()
+    with _last_lock:
+        _last.update(token=token, digest=digest, parsed=parsed)
+    timer = threading.Timer(REUSE_SECONDS, _forget, (token,))
+    timer.daemon = True
+    timer.start()
+    return parsed
 
 
 def _array_json(a: np.ndarray) -> str:
@@ -300,32 +353,18 @@ def dumps(doc: dict) -> str:
     return "{\n" + ",\n".join(parts) + "\n}\n"
 
 
-def save(path: str | os.PathLike, doc: dict) -> None:
-    """Write a session dict atomically (a temporary file in the same folder, then os.replace)."""
-    path = Path(path)
+def save(path: str | os.PathLike, doc: dict) -> Path:
+    """Write a session dict atomically (files.write_atomic: through links, keeping the mode);
+    the file written."""
     try:
-        text = dumps(doc)
-    except (TypeError, ValueError) as exc:
-        raise SessionFileError(f"this session cannot be written as JSON: {exc}") from None
-    data = text.encode("utf-8")
+        data = dumps(doc).encode("utf-8")
+    except (TypeError, ValueError) as exc:      # UnicodeEncodeError is a ValueError
+        raise SessionFileError(f"this session cannot be written as JSON: {str(exc)[:200]}") \
+            from None
     if len(data) > MAX_FILE_BYTES:
         raise SessionFileError(f"the session is too large to save ({len(data) / 2**20:.0f} MB; "
                                f"at most {MAX_FILE_BYTES // 2**20} MB)")
-    folder = path.parent if str(path.parent) else Path(".")
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=folder)
-    except OSError as exc:
-        raise SessionFileError(f"cannot write to {folder}: {exc.strerror or exc}") from None
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except OSError as exc:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise SessionFileError(f"cannot write {path}: {exc.strerror or exc}") from None
-
+        return files.write_atomic(path, data)
+    except files.FileError as exc:
+        raise SessionFileError(f"cannot save {Path(path).name}: {exc}") from None

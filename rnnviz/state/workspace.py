@@ -216,24 +216,23 @@ class Workspace:
         if name not in PARAM_NAMES:
             return self._refuse("name", f"unknown matrix {name!r}; one of {', '.join(PARAM_NAMES)}")
         M = getattr(self.params, name)
-        for index, size, label in ((i, M.shape[0], "row"), (j, M.shape[1], "column")):
-            if not values.is_index(index) or not 0 <= index < size:
-                return self._refuse(name, f"{name} has rows 0..{M.shape[0] - 1} and columns "
-                                          f"0..{M.shape[1] - 1}; {label} {index!r:.40} is outside")
-        number, problem = values.weight(value, MAX_WEIGHT)
-        if problem:
-            return self._refuse(name, problem)
+        try:
+            i, j = values.index(i, M.shape[0], "row"), values.index(j, M.shape[1], "column")
+            value = values.weight(value, MAX_WEIGHT)
+        except ValueError as exc:
+            return self._refuse(name, f"{name} is {M.shape[0]} x {M.shape[1]}: {exc}")
         M = M.copy()
-        M[int(i), int(j)] = number
+        M[i, j] = value
         return self._commit_matrix(name, M)
 
     def set_matrix(self, name: str, array) -> list[Problem]:
         """Replace a whole matrix by hand (same shape, finite, within ±1e6); marks it as edited."""
         if name not in PARAM_NAMES:
             return self._refuse("name", f"unknown matrix {name!r}; one of {', '.join(PARAM_NAMES)}")
-        M, problem = values.matrix(name, array, su.matrix_shape(self.setup, name), MAX_WEIGHT)
-        if problem:
-            return self._refuse(name, problem)
+        try:
+            M = values.matrix(array, su.matrix_shape(self.setup, name), name, MAX_WEIGHT)
+        except ValueError as exc:
+            return self._refuse(name, str(exc))
         return self._commit_matrix(name, M.astype(self.config.dtype))
 
     def _commit_matrix(self, name: str, M: np.ndarray) -> list[Problem]:

@@ -105,7 +105,7 @@ def test_unreadable_json(text, words):
 
 
 def test_files_too_large_binary_or_missing(tmp_path, monkeypatch):
-    with pytest.raises(SessionFileError, match="cannot read"):
+    with pytest.raises(SessionFileError, match="no such file"):
         sessionfile.load(tmp_path / "missing.json")
     binary = tmp_path / "bin.json"
     binary.write_bytes(b"\xff\xfe\x00garbage")
