@@ -191,7 +191,7 @@ def cmd_window(argv: list[str]) -> int:
     if not display_available():
         raise UserError(NO_DISPLAY)
     if args.preset is None and args.file is None:
-        from rnnviz.ui.file_actions import startup_session
+        from rnnviz.ui.actions.file import startup_session
         session, note = startup_session(session)
         if note:
             print(f"rnnviz: {note}", file=sys.stderr)
@@ -214,7 +214,7 @@ def cmd_export(argv: list[str]) -> int:
             raise UserError(f"--t must be a step from 1 to {T} (T = {T}), not {args.t}")
         session.set_timestep(args.t - 1)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"      # never a window, never a display needed
-    from rnnviz.ui.export import ExportError, export_session
+    from rnnviz.ui.actions.export import ExportError, export_session
     try:
         written = export_session(session, out, view=args.view, size=size, theme=args.theme)
     except ExportError as exc:

@@ -7,15 +7,15 @@ import time
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from rnnviz.ui.connectivity_view import ConnectivityView, compute_connectivity
-from rnnviz.ui.flow_view import FlowView
-from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
 from rnnviz.ui.settings import app_settings
-from rnnviz.ui.softmax_view import SoftmaxView
-from rnnviz.ui.spectrum_view import SpectrumView
-from rnnviz.ui.status import StatusBar
 from rnnviz.ui.style import NORMAL, Style
-from rnnviz.ui.timebar import TimeBar
+from rnnviz.ui.views.connectivity import ConnectivityView, compute_connectivity
+from rnnviz.ui.views.flow import FlowView
+from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.softmax import SoftmaxView
+from rnnviz.ui.views.spectrum import SpectrumView
+from rnnviz.ui.widgets.status import StatusBar
+from rnnviz.ui.widgets.timebar import TimeBar
 from rnnviz.ui.worker import ComputeWorker
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.apply_style(NORMAL)
 
         # --- lecture kit (installed by rnnviz/ui/file_actions.py, presentation.py, help.py) ---
-        from rnnviz.ui import export, file_actions, help, presentation
+        from rnnviz.ui.actions import export, help, presentation
+        from rnnviz.ui.actions import file as file_actions
         file_actions.install(self)
         presentation.install(self)
         help.install(self)
@@ -165,9 +166,9 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(central)
 
     def _build_docks(self) -> None:
-        builders = (("editors", "Parameters", "rnnviz.ui.editors", "ParameterDock"),
-                    ("weights", "Weights", "rnnviz.ui.weights", "WeightEditorDock"),
-                    ("explanation", "Explanation", "rnnviz.ui.explanation", "ExplanationDock"))
+        builders = (("editors", "Parameters", "rnnviz.ui.docks.parameters", "ParameterDock"),
+                    ("weights", "Weights", "rnnviz.ui.docks.weights", "WeightEditorDock"),
+                    ("explanation", "Explanation", "rnnviz.ui.docks.explanation", "ExplanationDock"))
         for name, title, module, cls in builders:
             try:
                 mod = __import__(module, fromlist=[cls])

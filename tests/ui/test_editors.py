@@ -5,7 +5,7 @@ from PySide6 import QtCore
 
 from rnnviz.state import presets
 from rnnviz.state.session import Session
-from rnnviz.ui.editors import ParameterDock
+from rnnviz.ui.docks.parameters import ParameterDock
 
 
 @pytest.fixture

@@ -3,8 +3,8 @@ import pytest
 
 from rnnviz.state import presets
 from rnnviz.state.session import Session
-from rnnviz.ui.editors import ParameterDock
-from rnnviz.ui.explanation import ExplanationDock
+from rnnviz.ui.docks.explanation import ExplanationDock
+from rnnviz.ui.docks.parameters import ParameterDock
 
 
 @pytest.fixture

@@ -7,7 +7,7 @@ from PySide6 import QtGui, QtWidgets
 
 from rnnviz.state import presets
 from rnnviz.state.session import Session
-from rnnviz.ui import export
+from rnnviz.ui.actions import export
 from rnnviz.ui.style import NORMAL, PRINT_DARK
 
 

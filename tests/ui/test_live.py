@@ -176,7 +176,7 @@ def test_a_weight_dock_behind_its_tab_redraws_when_it_is_raised(qtbot, window, m
 
 
 def test_the_window_applies_the_normal_style_itself(qtbot, monkeypatch):
-    from rnnviz.ui import presentation
+    from rnnviz.ui.actions import presentation
     from rnnviz.ui.app import make_app
     from rnnviz.ui.main_window import MainWindow
     make_app([])

@@ -10,13 +10,13 @@ from rnnviz.state import display
 from rnnviz.state.compute import compute
 from rnnviz.state.session import Session
 from rnnviz.ui.app import make_app
-from rnnviz.ui.axes import MAX_GRID_LINES, grid_levels
-from rnnviz.ui.connectivity_view import ConnectivityView
-from rnnviz.ui.flow_view import FlowView
-from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
-from rnnviz.ui.softmax_view import SoftmaxView
-from rnnviz.ui.spectrum_view import SpectrumView
 from rnnviz.ui.style import NORMAL
+from rnnviz.ui.views.connectivity import ConnectivityView
+from rnnviz.ui.views.flow import FlowView
+from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.softmax import SoftmaxView
+from rnnviz.ui.views.spectrum import SpectrumView
+from rnnviz.ui.widgets.axes import MAX_GRID_LINES, grid_levels
 from tests.ui import conftest
 
 

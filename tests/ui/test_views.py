@@ -3,13 +3,13 @@ import numpy as np
 import pytest
 
 from rnnviz.state.display import gradient_levels, log_magnitude, state_levels
-from rnnviz.ui.connectivity_view import ConnectivityView
-from rnnviz.ui.flow_view import FlowView, rate_words
-from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
-from rnnviz.ui.plotbase import runs
-from rnnviz.ui.softmax_view import SoftmaxView
-from rnnviz.ui.spectrum_view import SpectrumView
 from rnnviz.ui.style import NORMAL, PRESENTATION, PRINT_DARK
+from rnnviz.ui.views.connectivity import ConnectivityView
+from rnnviz.ui.views.flow import FlowView, rate_words
+from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.plotbase import runs
+from rnnviz.ui.views.softmax import SoftmaxView
+from rnnviz.ui.views.spectrum import SpectrumView
 from tests.ui.conftest import shown
 
 

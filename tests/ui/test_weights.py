@@ -4,7 +4,7 @@ import pytest
 from PySide6 import QtCore, QtWidgets
 
 from rnnviz.state.session import Session
-from rnnviz.ui.weights import WeightEditorDock, parse_weight
+from rnnviz.ui.docks.weights import WeightEditorDock, parse_weight
 
 
 @pytest.fixture

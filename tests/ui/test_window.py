@@ -5,7 +5,7 @@ from conftest import flush, wait_for_result
 from PySide6 import QtCore, QtWidgets
 
 from rnnviz.state.compute import compute
-from rnnviz.ui.flow_view import CURVES
+from rnnviz.ui.views.flow import CURVES
 
 
 def test_window_exposes_the_contract(window):

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from rnnviz.ui.axes import IntegerAxis, Log10Axis
-from rnnviz.ui.plotbase import PlotView, shown_nonfinite, time_extent
+from rnnviz.ui.views.plotbase import PlotView, shown_nonfinite, time_extent
+from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis
 
 # (attribute of GradientFlow, legend text); the Jacobian and the bound use their exact log10.
 CURVES = (

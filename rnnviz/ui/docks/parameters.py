@@ -8,7 +8,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import config as cfg
 from rnnviz.state import presets
-from rnnviz.ui.editor_fields import (
+from rnnviz.ui.docks.parameter_fields import (
     ChoiceField,
     FieldBinding,
     FloatField,

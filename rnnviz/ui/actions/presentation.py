@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from rnnviz.ui.export import restore_fonts, shrink_axes, widget_fonts
+from rnnviz.ui.actions.export import restore_fonts, shrink_axes, widget_fonts
 from rnnviz.ui.style import PRESENTATION
 
 EXPLANATION_SCALE = 1.8

@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6 import QtGui, QtWidgets
 
 from rnnviz.state import presets
-from rnnviz.ui.editors import current_preset_name, preset_modified
+from rnnviz.ui.docks.parameters import current_preset_name, preset_modified
 
 MODEL_TEXT = """\
 The network reads the inputs x₁ … x_T one step at a time:

@@ -9,8 +9,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from rnnviz.ui.axes import decade_scale, integer_axes, sparse_ticks
-from rnnviz.ui.plotbase import PlotView, shown_b, shown_t, time_extent
+from rnnviz.ui.views.plotbase import PlotView, shown_b, shown_t, time_extent
+from rnnviz.ui.widgets.axes import decade_scale, integer_axes, sparse_ticks
 
 MEMO_SIZE = 256
 AXIS_CAPTION = "‖∂z/∂x′‖"      # short: this plot is low; the readout has the formula

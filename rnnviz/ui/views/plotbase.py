@@ -9,8 +9,8 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6 import QtCore, QtWidgets
 
-from rnnviz.ui.axes import WIDEST_POWER, WIDEST_TICK, bound_grid, plain, vertical_axis_room
 from rnnviz.ui.style import NORMAL, Style
+from rnnviz.ui.widgets.axes import WIDEST_POWER, WIDEST_TICK, bound_grid, plain, vertical_axis_room
 
 COLOURBAR_WIDTH = 14        # the colour strip of a heatmap's colour bar, pixels
 # Right of a heatmap's plot area its colour bar takes the strip, pyqtgraph's 5 px gap, the

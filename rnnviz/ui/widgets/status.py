@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
-from rnnviz.ui.plotbase import Readout
 from rnnviz.ui.style import NORMAL, Style
+from rnnviz.ui.views.plotbase import Readout
 
 
 class StatusBar(QtWidgets.QStatusBar):
