@@ -214,7 +214,8 @@ def cmd_export(argv: list[str]) -> int:
             raise UserError(f"--t must be a step from 1 to {T} (T = {T}), not {args.t}")
         session.set_timestep(args.t - 1)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"      # never a window, never a display needed
-    from rnnviz.ui.actions.export import ExportError, export_session
+    from rnnviz.ui.actions.export import ExportError
+    from rnnviz.ui.app import export_session
     try:
         written = export_session(session, out, view=args.view, size=size, theme=args.theme)
     except ExportError as exc:

@@ -33,14 +33,13 @@ def wait_for_result(qtbot, window, timeout=10000):
 @pytest.fixture
 def make_window(qtbot):
     """A factory for shown main windows on a session; every one is closed cleanly afterwards."""
-    from rnnviz.ui.app import make_app
-    from rnnviz.ui.main_window import MainWindow
+    from rnnviz.ui.app import build_window, make_app
     make_app([])
     windows = []
 
     def make(session=None):
         from rnnviz.state.session import Session
-        w = MainWindow(session if session is not None else Session())
+        w = build_window(session if session is not None else Session())
         windows.append(w)
         w.show()
         qtbot.waitExposed(w)
@@ -78,3 +77,11 @@ def shown(qtbot, view, size=(500, 300)):
     view.show()
     view.refresh()
     return view
+
+
+def new_view(cls, session):
+    """A plot view of class cls on a session, as the window builds it but without workers (the
+    connectivity view gets the window's connectivity computation and runs it in-line)."""
+    from rnnviz.ui.connectivity_job import compute_connectivity
+    from rnnviz.ui.views.connectivity import ConnectivityView
+    return cls(session, compute_connectivity) if cls is ConnectivityView else cls(session)

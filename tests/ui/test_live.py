@@ -176,13 +176,13 @@ def test_a_weight_dock_behind_its_tab_redraws_when_it_is_raised(qtbot, window, m
 
 
 def test_the_window_applies_the_normal_style_itself(qtbot, monkeypatch):
-    from rnnviz.ui.actions import presentation
+    """A bare MainWindow (no menu actions installed, so not presentation mode's install either)
+    starts in Style NORMAL."""
     from rnnviz.ui.app import make_app
     from rnnviz.ui.main_window import MainWindow
     make_app([])
     applied = []
     real = MainWindow.apply_style
-    monkeypatch.setattr(presentation, "install", lambda window: None)   # not by the lecture kit
     monkeypatch.setattr(MainWindow, "apply_style",
                         lambda self, style: (applied.append(style), real(self, style)))
     w = MainWindow(Session())

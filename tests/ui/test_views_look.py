@@ -12,7 +12,7 @@ from rnnviz.ui.app import make_app
 from rnnviz.ui.style import NORMAL, PRESENTATION, PRINT_LIGHT
 from rnnviz.ui.views.flow import SV_LEGEND, FlowView
 from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
-from rnnviz.ui.views.plotbase import shown_nonfinite
+from rnnviz.ui.views.steps import shown_nonfinite
 from rnnviz.ui.widgets.axes import Log10Axis, power_of_ten, sparse_ticks
 from tests.ui import conftest
 from tests.ui.conftest import flush
@@ -200,7 +200,7 @@ def test_partial_flow_keeps_real_overflow_marked(qtbot):
 # ----- overflow ------------------------------------------------------------------------------------
 def test_overflow_preset_exports_without_runtime_warnings(tmp_path):
     """Defect 6: pyqtgraph printed 'overflow encountered in subtract' for the float32 overflow."""
-    from rnnviz.ui.actions.export import export_session
+    from rnnviz.ui.app import export_session
     s = Session()
     s.load_preset("overflow")
     with warnings.catch_warnings(record=True) as caught:

@@ -4,7 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from rnnviz.ui.views.plotbase import PlotView, shown_b, shown_t
+from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.views.steps import shown_b, shown_t
 from rnnviz.ui.widgets.axes import integer_axes
 
 
