@@ -127,9 +127,12 @@ def test_readouts_fit_under_their_plots(make_window, qtbot, size):
     window.resize(*size)
     qtbot.wait(50)
     flush(window)
+    checked = []
     for name, view in window.views.items():
         if view.isVisible() and view.readout.text().strip():
             assert view.readout.fits(), (name, view.readout.text(), view.readout.width())
+            checked.append(name)
+    assert {"softmax", "spectrum", "connectivity"} <= set(checked), checked
     softmax = window.views["softmax"].readout
     assert "loss" in softmax.text() and "loss at t" in softmax.toolTip()
 
