@@ -21,10 +21,9 @@ import os, sys, time
 t0 = float(sys.argv[1])
 from rnnviz.ui.app import make_app
 from rnnviz.state.session import Session
-from rnnviz.ui.main_window import MainWindow
-from rnnviz.ui.app import close_window
+from rnnviz.ui.app import build_window, close_window
 app = make_app([])
-w = MainWindow(Session()); w.show()
+w = build_window(Session()); w.show()
 while not (w.isVisible() and w.windowHandle() and w.windowHandle().isExposed()):
     app.processEvents()
 visible = time.time() - t0
@@ -198,12 +197,11 @@ def bench_launch(runs=4):
 
 def main() -> None:
     from rnnviz.state.session import Session
-    from rnnviz.ui.app import close_window, make_app
-    from rnnviz.ui.main_window import MainWindow
+    from rnnviz.ui.app import build_window, close_window, make_app
     app = make_app([])
     rows = []
 
-    window = MainWindow(Session())
+    window = build_window(Session())
     window.resize(1600, 1000)
     window.show()
     wait_result(app, window)

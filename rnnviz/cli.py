@@ -264,7 +264,7 @@ def cmd_window(argv: list[str]) -> int:
     if not display_available():
         raise UserError(NO_DISPLAY)
     if args.preset is None and args.file is None:
-        from rnnviz.ui.file_actions import startup_session
+        from rnnviz.ui.actions.file import startup_session
         session, note = startup_session(session)
         if note:
             print(f"rnnviz: {note}", file=sys.stderr)
@@ -285,7 +285,8 @@ def cmd_export(argv: list[str]) -> int:
         session.set_timestep(args.t - 1)
     os.environ["QT_QPA_PLATFORM"] = "offscreen"      # never a window, never a display needed
     quiet_qt_size_hint_warnings()
-    from rnnviz.ui.export import ExportError, export_session
+    from rnnviz.ui.actions.export import ExportError
+    from rnnviz.ui.app import export_session
     try:
         written = export_session(session, out, view=args.view, size=size, theme=args.theme)
     except ExportError as exc:

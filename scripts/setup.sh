@@ -84,9 +84,15 @@ ensure_venv() {
   stamp="$(cat "$ROOT/pyproject.toml" "$ROOT/scripts/constraints.txt" | sha256sum | cut -c1-16)"
   if [ "$(cat "$VENV/.rnnviz-stamp" 2>/dev/null)" != "$stamp" ]; then
     say "installing pinned packages into $VENV"
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null || true
-    "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
-      -c "$ROOT/scripts/constraints.txt" -e "$ROOT[test]"
+    # pip's own output goes to a log, shown only when the install fails (quiet unless wrong).
+    local log="$VENV/rnnviz-install.log"
+    "$VENV/bin/python" -m pip install -q --disable-pip-version-check --upgrade pip >"$log" 2>&1 || true
+    if ! "$VENV/bin/python" -m pip install -q --disable-pip-version-check \
+        -c "$ROOT/scripts/constraints.txt" -e "$ROOT[test]" >>"$log" 2>&1; then
+      cat "$log" >&2
+      say "installing the packages failed (pip's messages above, also in $log)"
+      exit 1
+    fi
     echo "$stamp" >"$VENV/.rnnviz-stamp"
   fi
 }

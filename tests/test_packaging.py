@@ -1,4 +1,5 @@
-"""A regular (non-editable) install of the wheel works and finds its shipped resources."""
+"""A regular (non-editable) install of the wheel works and finds its shipped resources; the
+build is quiet (no setuptools warning about the project's metadata or its packages)."""
 import os
 import shutil
 import subprocess
@@ -12,20 +13,40 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture(scope="module")
-def wheel(tmp_path_factory):
+def build(tmp_path_factory):
+    """(wheel, the build's output): the package built from a copy of the tree, verbosely."""
     out = tmp_path_factory.mktemp("wheel")
     # A copy of the tree keeps build/ and *.egg-info out of the checkout.
     src = tmp_path_factory.mktemp("src")
-    for name in ("pyproject.toml", "README.md", "rnnviz", "resources"):
-        s = ROOT / name
-        if s.is_dir():
-            shutil.copytree(s, src / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            shutil.copy(s, src / name)
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
-                    "-q", "-w", str(out), str(src)], check=True, capture_output=True)
+    shutil.copy(ROOT / "pyproject.toml", src)
+    shutil.copy(ROOT / "README.md", src)
+    shutil.copytree(ROOT / "rnnviz", src / "rnnviz", ignore=shutil.ignore_patterns("__pycache__"))
+    done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
+                           "-v", "-w", str(out), str(src)], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout + done.stderr
     (whl,) = out.glob("rnnviz-*.whl")
-    return whl
+    return whl, done.stdout + done.stderr
+
+
+@pytest.fixture(scope="module")
+def wheel(build):
+    return build[0]
+
+
+def test_the_build_warns_about_nothing(build):
+    """Setuptools' deprecation warnings (the license table, data folders that are not listed
+    packages) are some 60 lines a newcomer reads at the first install."""
+    warnings = [line.strip() for line in build[1].splitlines() if "Warning:" in line]
+    assert warnings == [], "\n".join(warnings)
+
+
+def test_wheel_holds_every_package_and_the_mit_license(wheel):
+    names = zipfile.ZipFile(wheel).namelist()
+    source = {str(p.relative_to(ROOT)) for p in (ROOT / "rnnviz").rglob("*.py")}
+    assert source <= set(names), sorted(source - set(names))
+    (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
+    text = zipfile.ZipFile(wheel).read(metadata).decode()
+    assert "License-Expression: MIT" in text
 
 
 def test_wheel_ships_presets(wheel):

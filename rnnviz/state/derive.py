@@ -49,13 +49,9 @@ DRAW_CACHE_SIZE = 4
 DRAW_NOW_MAX_N = 96       # up to this n_s a draw takes ~1 ms and is done at once, on any thread
 
 
-def draw_params(c: Config) -> Parameters:
-    """The seed's parameters for a configuration (a fresh copy; O(n_s^3): run it on the worker)."""
-    return draw_params_and_eigenvalues(c)[0]
-
-
 def draw_params_and_eigenvalues(c: Config) -> tuple[Parameters, np.ndarray | None]:
-    """draw_params(c) and W's eigenvalues where the draw solved for them (else None)."""
+    """The seed's parameters for a configuration (a fresh copy; O(n_s^3): run it on the worker)
+    and W's eigenvalues where the draw solved for them (else None)."""
     key = _draw_key(c)
     with _DRAWS_LOCK:
         cached = _DRAWS.get(key)

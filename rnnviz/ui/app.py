@@ -1,22 +1,15 @@
-"""Starting and ending the Qt application: pyqtgraph settings, the window, a safe excepthook."""
+"""The Qt application: pyqtgraph settings, the assembled window (main window + menu actions), a
+safe excepthook, running the window, and the headless export behind `rnnviz export`."""
 from __future__ import annotations
 
 import logging
 import os
 import sys
+import tempfile
 import traceback
 
 log = logging.getLogger(__name__)
 GIL_SWITCH_INTERVAL = 0.0005     # seconds
-
-
-def has_display() -> bool:
-    """Whether a window can be shown (a display, or a Qt platform chosen explicitly)."""
-    if os.environ.get("QT_QPA_PLATFORM"):
-        return True
-    if sys.platform.startswith("linux"):
-        return bool(os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY"))
-    return True
 
 
 def make_app(argv=None):
@@ -59,7 +52,7 @@ class ErrorReporter:
         log.error("unexpected error:\n%s", details)
         text = f"unexpected error ({exc_type.__name__}: {exc}); the window carries on"
         try:
-            if self.window is not None and not getattr(self.window, "_shut_down", True):
+            if self.window is not None and not self.window._shut_down:
                 self.window.status.error(text)
                 self._show_dialog(text, details)
         except Exception:               # noqa: BLE001 - the hook itself must never raise
@@ -95,14 +88,27 @@ def close_window(window, app) -> None:
     app.processEvents()
 
 
+def build_window(session):
+    """The main window on a session with its menu actions installed: File (and its close guard),
+    presentation mode (F5), Help, and every plot's export menu."""
+    from rnnviz.ui.actions import export, help, presentation
+    from rnnviz.ui.actions import file as file_actions
+    from rnnviz.ui.main_window import MainWindow
+    window = MainWindow(session)
+    file_actions.install(window)
+    presentation.install(window)
+    help.install(window)
+    export.install(window)
+    return window
+
+
 def run_window(session=None, argv=None) -> int:
     """Show the main window on a session (the default demo if None) and run until it closes."""
     app = make_app(argv)
-    from rnnviz.ui.main_window import MainWindow
     if session is None:
         from rnnviz.state.session import Session
         session = Session.demo()
-    window = MainWindow(session)
+    window = build_window(session)
     reporter = ErrorReporter(window).install()
     window.show()
     try:
@@ -111,3 +117,50 @@ def run_window(session=None, argv=None) -> int:
         reporter.uninstall()
         close_window(window, app)
     return int(code)
+
+
+def export_session(session, path, view: str = "window", size=None, theme: str = "light"):
+    """Build an offscreen window on a session, export one plot or the whole layout ("window"),
+    close it; the path written.
+
+    The window uses the default layout and settings in a temporary folder: an export neither
+    depends on nor changes the user's saved window layout."""
+    from rnnviz.ui.settings import SETTINGS_DIR_ENV
+    previous = os.environ.get(SETTINGS_DIR_ENV)
+    with tempfile.TemporaryDirectory(prefix="rnnviz-export-") as folder:
+        os.environ[SETTINGS_DIR_ENV] = folder
+        try:
+            return _export_session(session, path, view, size, theme)
+        finally:
+            if previous is None:
+                os.environ.pop(SETTINGS_DIR_ENV, None)
+            else:
+                os.environ[SETTINGS_DIR_ENV] = previous
+
+
+def _export_session(session, path, view, size, theme):
+    from rnnviz.ui.actions.export import (
+        VIEW_SIZE,
+        WHOLE,
+        WINDOW_SIZE,
+        export_view,
+        export_window,
+        print_style,
+        settle,
+    )
+    style = print_style(theme)
+    app = make_app([])
+    if session.needs_compute:
+        session.compute_now()
+    window = build_window(session)
+    try:
+        if view == WHOLE:
+            window.resize(*(size or WINDOW_SIZE))
+        window.show()
+        settle(window)
+        if view == WHOLE:
+            return export_window(window, path, size or WINDOW_SIZE, style)
+        return export_view(window, view, path, size or VIEW_SIZE, style)
+    finally:
+        window.close_guards.clear()
+        close_window(window, app)

@@ -4,18 +4,23 @@ from __future__ import annotations
 import logging
 import time
 
-import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from rnnviz.ui.connectivity_view import ConnectivityView, compute_connectivity
-from rnnviz.ui.flow_view import FlowView
-from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
-from rnnviz.ui.settings import app_settings
-from rnnviz.ui.softmax_view import SoftmaxView
-from rnnviz.ui.spectrum_view import SpectrumView
-from rnnviz.ui.status import StatusBar
+from rnnviz.state import presets
+from rnnviz.ui.connectivity_job import compute_connectivity
+from rnnviz.ui.docks.explanation import ExplanationDock
+from rnnviz.ui.docks.parameters import ParameterDock
+from rnnviz.ui.docks.weights import WeightEditorDock
 from rnnviz.ui.style import NORMAL, Style
-from rnnviz.ui.timebar import TimeBar
+from rnnviz.ui.views.connectivity import ConnectivityView
+from rnnviz.ui.views.flow import FlowView
+from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.softmax import SoftmaxView
+from rnnviz.ui.views.spectrum import SpectrumView
+from rnnviz.ui.widgets.axes import cache_axes
+from rnnviz.ui.widgets.status import StatusBar
+from rnnviz.ui.widgets.timebar import TimeBar
+from rnnviz.ui.window_layout import WindowLayout
 from rnnviz.ui.worker import ComputeWorker
 
 log = logging.getLogger(__name__)
@@ -23,23 +28,10 @@ log = logging.getLogger(__name__)
 TIME_VIEWS = ("states", "connectivity", "gradients", "flow")     # left column, shared t axis
 STEP_VIEWS = ("softmax", "spectrum")                             # right column
 COMPUTE_EVENTS = ("config", "params", "batch", "loaded", "view")   # "view": a shown panel may need a stage
-SETTINGS_VERSION = 1
 # Partial results (the flow filling in) redraw the plots: show at most one per PARTIAL_SHOW_MS,
 # and keep the UI thread's share small: wait PARTIAL_DUTY times as long as the last one took.
 PARTIAL_SHOW_MS = 250
 PARTIAL_DUTY = 8
-
-
-def cache_axes(graphics) -> None:
-    """Paint each axis of a pyqtgraph canvas from a pixmap kept until the axis changes.
-
-    An axis with a grid draws its grid lines over the whole plot, and Qt's raster engine draws
-    those faint non-antialiased lines slowly (3-17 ms per axis at 1600x1000), so replaying
-    them whenever anything in the plot changed dominated a result's redraw.
-    """
-    for item in graphics.scene().items():
-        if isinstance(item, pg.AxisItem):
-            item.setCacheMode(QtWidgets.QGraphicsItem.DeviceCoordinateCache)
 
 
 def _placeholder_dock(title: str, name: str, why: str) -> QtWidgets.QDockWidget:
@@ -52,8 +44,10 @@ def _placeholder_dock(title: str, name: str, why: str) -> QtWidgets.QDockWidget:
     return dock
 
 
-class MainWindow(QtWidgets.QMainWindow):
-    """Everything on one screen; talks only to the Session, runs the engine only on the worker."""
+class MainWindow(WindowLayout, QtWidgets.QMainWindow):
+    """Everything on one screen; talks only to the Session, runs the engine only on the worker.
+
+    rnnviz.ui.app.build_window installs the menu actions (file, presentation, help, export)."""
 
     def __init__(self, session, parent=None):
         super().__init__(parent)
@@ -81,7 +75,8 @@ class MainWindow(QtWidgets.QMainWindow):
         self.timebar.setObjectName("timebar")
         self.views: dict[str, QtWidgets.QWidget] = {
             "states": StateHeatmap(session),
-            "connectivity": ConnectivityView(session, self.connectivity_worker, self.params_for),
+            "connectivity": ConnectivityView(session, compute_connectivity, self.connectivity_worker,
+                                             self.params_for),
             "gradients": GradientHeatmap(session),
             "flow": FlowView(session),
             "softmax": SoftmaxView(session),
@@ -106,14 +101,6 @@ class MainWindow(QtWidgets.QMainWindow):
         self._submit_timer.timeout.connect(self.submit_now)
         self._unsubscribe = session.events.subscribe(self._on_event)
         self.apply_style(NORMAL)
-
-        # --- lecture kit (installed by rnnviz/ui/file_actions.py, presentation.py, help.py) ---
-        from rnnviz.ui import export, file_actions, help, presentation
-        file_actions.install(self)
-        presentation.install(self)
-        help.install(self)
-        export.install(self)
-        # --- end of lecture kit ---
 
         if not self.restore_layout():
             self.fit_to_screen()
@@ -165,13 +152,12 @@ class MainWindow(QtWidgets.QMainWindow):
         self.setCentralWidget(central)
 
     def _build_docks(self) -> None:
-        builders = (("editors", "Parameters", "rnnviz.ui.editors", "ParameterDock"),
-                    ("weights", "Weights", "rnnviz.ui.weights", "WeightEditorDock"),
-                    ("explanation", "Explanation", "rnnviz.ui.explanation", "ExplanationDock"))
-        for name, title, module, cls in builders:
+        builders = (("editors", "Parameters", ParameterDock),
+                    ("weights", "Weights", WeightEditorDock),
+                    ("explanation", "Explanation", ExplanationDock))
+        for name, title, cls in builders:
             try:
-                mod = __import__(module, fromlist=[cls])
-                dock = getattr(mod, cls)(self.session, self)
+                dock = cls(self.session, self)
             except Exception as exc:    # noqa: BLE001 - a broken dock must not stop the window
                 log.exception("cannot build the %s dock", name)
                 dock = _placeholder_dock(title, name, str(exc))
@@ -213,7 +199,6 @@ class MainWindow(QtWidgets.QMainWindow):
         view.addAction("Reset layout", self.reset_layout)
 
         try:
-            from rnnviz.state import presets
             for preset in presets.list_presets():
                 action = self.menus["presets"].addAction(preset.title)
                 action.setToolTip(preset.summary)
@@ -255,8 +240,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def params_for(self, result):
         """The parameters a result was computed from (the session's may be newer)."""
-        params = getattr(result, "params", None)
-        return params if params is not None else self.session.params
+        return result.params if result.params is not None else self.session.params
 
     @QtCore.Slot(object)
     def _result_arrived(self, result) -> None:
@@ -320,7 +304,7 @@ class MainWindow(QtWidgets.QMainWindow):
 
     def _show_result(self, result) -> None:
         self.status.show_result(result)
-        self.status.set_progress(getattr(result, "flow_progress", 1.0))
+        self.status.set_progress(result.flow_progress)
 
     # ----- panels, layout, style ------------------------------------------------------------------
     def set_view_visible(self, name: str, visible: bool) -> None:
@@ -350,8 +334,8 @@ class MainWindow(QtWidgets.QMainWindow):
             view.apply_style(style)
         self.timebar.setFont(style.font())
         self.status.apply_style(style)
-        weights = self.docks.get("weights")
-        if hasattr(weights, "apply_style"):
+        weights = self.docks["weights"]
+        if isinstance(weights, WeightEditorDock):      # not the placeholder of a failed build
             weights.apply_style(style)
 
     def load_preset(self, name: str) -> None:
@@ -359,48 +343,6 @@ class MainWindow(QtWidgets.QMainWindow):
             self.session.load_preset(name)
         except Exception as exc:        # noqa: BLE001 - a broken preset is a message
             self.status.error(f"cannot load preset {name!r}: {exc}")
-
-    def fit_to_screen(self) -> None:
-        """First run: fill most of the screen (up to 1920 x 1080)."""
-        screen = QtGui.QGuiApplication.primaryScreen()
-        area = screen.availableGeometry() if screen is not None else QtCore.QRect(0, 0, 1600, 1000)
-        w, h = min(1920, area.width()), min(1080, area.height())
-        self.resize(w, h)
-        self.move(area.x() + (area.width() - w) // 2, area.y() + (area.height() - h) // 2)
-
-    def restore_layout(self) -> bool:
-        """Window geometry, dock and splitter layout from the last run; False when none."""
-        s = app_settings()
-        if s.value("window/version") != str(SETTINGS_VERSION):
-            return False
-        geometry, state = s.value("window/geometry"), s.value("window/state")
-        if geometry is not None:
-            self.restoreGeometry(geometry)
-        if state is not None:
-            self.restoreState(state, SETTINGS_VERSION)
-        for splitter in self.splitters:
-            value = s.value(f"window/{splitter.objectName()}")
-            if value is not None:
-                splitter.restoreState(value)
-        return geometry is not None
-
-    def save_layout(self) -> None:
-        s = app_settings()
-        s.setValue("window/version", str(SETTINGS_VERSION))
-        s.setValue("window/geometry", self.saveGeometry())
-        s.setValue("window/state", self.saveState(SETTINGS_VERSION))
-        for splitter in self.splitters:
-            s.setValue(f"window/{splitter.objectName()}", splitter.saveState())
-        s.sync()
-
-    def reset_layout(self) -> None:
-        app_settings().remove("window")
-        for dock in self.docks.values():
-            dock.setFloating(False)
-            dock.show()
-        for name in self.views:
-            self.set_view_visible(name, True)
-        self.main_splitter.setSizes([3 * self.width() // 4, self.width() // 4])
 
     def _about(self) -> None:
         QtWidgets.QMessageBox.about(

@@ -1,10 +1,11 @@
-"""Looks shared by every plot: fonts, line widths, colours and colour maps for screen, projector, print."""
+"""Looks shared by every plot: fonts, line widths, colours and colour maps for screen, projector,
+print; and saving and restoring the window's own fonts around a change of look."""
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
 
 import pyqtgraph as pg
-from PySide6 import QtGui
+from PySide6 import QtGui, QtWidgets
 
 
 @dataclass(frozen=True)
@@ -67,4 +68,19 @@ PRINT_DARK = replace(
     curves=("#6cb6ff", "#7ee787", "#d2a8ff", "#bbbbbb"), bar="#7f9fcf", eigen="#6cb6ff",
     cursor="#ff5555", warning="#ff6666",
 )
-STYLES = {s.name: s for s in (NORMAL, PRESENTATION, PRINT_LIGHT, PRINT_DARK)}
+
+
+def widget_fonts(window) -> list[tuple[QtWidgets.QWidget, QtGui.QFont]]:
+    """The fonts MainWindow.apply_style sets outside the plots (time bar, status bar), to put back.
+
+    (A window starts in the application's default font, which Style NORMAL does not repeat.)"""
+    status = window.status
+    widgets = (window.timebar, status, status.warning, status.loss, status.rho, status.sigma,
+               status.ms)
+    return [(w, QtGui.QFont(w.font())) for w in widgets]
+
+
+def restore_fonts(fonts) -> None:
+    """Put back the fonts widget_fonts() saved."""
+    for widget, font in fonts:
+        widget.setFont(font)

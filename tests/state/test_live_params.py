@@ -133,7 +133,7 @@ def test_radius_drag_while_the_draw_is_pending_rescales_the_one_draw(deferred, m
     monkeypatch.setattr(derive, "init_parameters", lambda *a, **k: draws.append(1) or real(*a, **k))
     W = s.params.W
     assert len(draws) <= 1                      # one draw (none if cached), at the first radius
-    seeded = derive.draw_params(dataclasses.replace(s.config, spectral_radius=r0))
+    seeded, _ = derive.draw_params_and_eigenvalues(dataclasses.replace(s.config, spectral_radius=r0))
     np.testing.assert_array_equal(W, seeded.W * (1.3 / r0))    # the first radius's draw, rescaled
     assert_rho(s)
     assert "W" in s.to_dict()["params"]        # a rescaled W is stored in session files

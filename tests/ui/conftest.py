@@ -33,14 +33,13 @@ def wait_for_result(qtbot, window, timeout=10000):
 @pytest.fixture
 def make_window(qtbot):
     """A factory for shown main windows on a session; every one is closed cleanly afterwards."""
-    from rnnviz.ui.app import make_app
-    from rnnviz.ui.main_window import MainWindow
+    from rnnviz.ui.app import build_window, make_app
     make_app([])
     windows = []
 
     def make(session=None):
         from rnnviz.state.session import Session
-        w = MainWindow(session if session is not None else Session())
+        w = build_window(session if session is not None else Session())
         windows.append(w)
         w.show()
         qtbot.waitExposed(w)
@@ -78,3 +77,46 @@ def shown(qtbot, view, size=(500, 300)):
     view.show()
     view.refresh()
     return view
+
+
+def new_view(cls, session):
+    """A plot view of class cls on a session, as the window builds it but without workers (the
+    connectivity view gets the window's connectivity computation and runs it in-line)."""
+    from rnnviz.ui.connectivity_job import compute_connectivity
+    from rnnviz.ui.views.connectivity import ConnectivityView
+    return cls(session, compute_connectivity) if cls is ConnectivityView else cls(session)
+
+
+# ----- a user's gestures --------------------------------------------------------------------------
+def drag_slider_to(qtbot, slider, value):
+    """Press the handle, move the mouse to where `value` sits, release: a user's drag."""
+    from PySide6 import QtCore, QtWidgets
+    option = QtWidgets.QStyleOptionSlider()
+    slider.initStyleOption(option)
+    style = slider.style()
+    handle = style.subControlRect(QtWidgets.QStyle.CC_Slider, option, QtWidgets.QStyle.SC_SliderHandle, slider)
+    groove = style.subControlRect(QtWidgets.QStyle.CC_Slider, option, QtWidgets.QStyle.SC_SliderGroove, slider)
+    span = groove.width() - handle.width()
+    x = groove.x() + handle.width() // 2 + round(span * value / slider.maximum())
+    target = QtCore.QPoint(x, handle.center().y())
+    qtbot.mousePress(slider, QtCore.Qt.LeftButton, pos=handle.center())
+    for k in range(1, 5):                      # several events mid-drag
+        qtbot.mouseMove(slider, handle.center() + (target - handle.center()) * k / 4)
+    qtbot.mouseRelease(slider, QtCore.Qt.LeftButton, pos=target)
+
+
+def click_weight(qtbot, dock, i, j):
+    """Click the centre of entry (i, j) of the weight dock's heatmap with the mouse."""
+    from PySide6 import QtCore
+    scene_pos = dock.image.mapToScene(QtCore.QPointF(j + 0.5, i + 0.5))
+    view_pos = dock.graphics.mapFromScene(scene_pos)
+    qtbot.mouseClick(dock.graphics.viewport(), QtCore.Qt.LeftButton, pos=view_pos)
+
+
+def type_weight(qtbot, dock, text):
+    """Type over the value in the weight dock's entry box and press Enter."""
+    from PySide6 import QtCore
+    line = dock.entry_editor.line
+    line.selectAll()
+    qtbot.keyClicks(line, text)
+    qtbot.keyClick(line, QtCore.Qt.Key_Return)

@@ -5,7 +5,7 @@ from PySide6 import QtCore
 
 from rnnviz.state import presets
 from rnnviz.state.session import Session
-from rnnviz.ui.editors import ParameterDock
+from rnnviz.ui.docks.parameters import ParameterDock
 
 
 @pytest.fixture
@@ -165,13 +165,13 @@ def test_redraw_and_reset_buttons(qtbot, dock, session):
 def test_text_input_needs_matching_sizes_and_applies_on_editing_finished(qtbot, dock, session):
     assert session.config.text == "hello world" and session.config.n_x == 8   # 8 distinct chars
     combo = dock.fields["input_pattern"].editor
+    assert session.config.T > len(session.config.text)
     combo.setCurrentIndex(combo.findData("text"))
-    if session.config.T > len(session.config.text):
-        assert session.config.input_pattern != "text"        # refused: T too long for the text
-        assert dock.fields["T"].error.isVisibleTo(dock)
-        assert "text" in dock.fields["T"].error.text()
-        assert dock.fields["input_pattern"].invalid
-        type_into(qtbot, dock.fields["T"].editor, "11")     # the refused choice now fits
+    assert session.config.input_pattern != "text"            # refused: T too long for the text
+    assert dock.fields["T"].error.isVisibleTo(dock)
+    assert "text" in dock.fields["T"].error.text()
+    assert dock.fields["input_pattern"].invalid
+    type_into(qtbot, dock.fields["T"].editor, "11")         # the refused choice now fits
     assert session.config.input_pattern == "text" and session.config.T == 11
     assert not any(b.error.isVisibleTo(dock) for b in dock.fields.values())
     edit = dock.fields["text"].editor

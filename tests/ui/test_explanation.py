@@ -3,8 +3,8 @@ import pytest
 
 from rnnviz.state import presets
 from rnnviz.state.session import Session
-from rnnviz.ui.editors import ParameterDock
-from rnnviz.ui.explanation import ExplanationDock
+from rnnviz.ui.docks.explanation import ExplanationDock
+from rnnviz.ui.docks.parameters import ParameterDock
 
 
 @pytest.fixture
@@ -50,8 +50,9 @@ def test_edit_away_from_preset_says_modified(dock, session):
 
 
 def test_formulas_in_unicode_without_preset(dock, session):
-    if dock.preset() is None:
-        assert "‖∂s_T/∂s_t‖ ≤ (γ·σ_max(W))^(T−t)" in dock.plain_text()
+    assert dock.preset() is None                    # Session(): no preset, the model's text
+    assert "Custom set-up" in dock.plain_text()
+    assert "‖∂s_T/∂s_t‖ ≤ (γ·σ_max(W))^(T−t)" in dock.plain_text()
 
 
 def test_font_scale(dock):

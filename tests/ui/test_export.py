@@ -7,7 +7,8 @@ from PySide6 import QtGui, QtWidgets
 
 from rnnviz.state import presets
 from rnnviz.state.session import Session
-from rnnviz.ui import export
+from rnnviz.ui.actions import export
+from rnnviz.ui.app import export_session
 from rnnviz.ui.style import NORMAL, PRINT_DARK
 
 
@@ -28,8 +29,7 @@ def colours(path) -> int:
 def test_every_preset_loads_computes_and_exports(name, tmp_path, qtbot):
     session = Session()
     session.load_preset(name)
-    out = export.export_session(session, tmp_path / f"{name}.png", view="states",
-                                size=(480, 320))
+    out = export_session(session, tmp_path / f"{name}.png", view="states", size=(480, 320))
     assert png_size(out) == (480, 320)
     assert colours(out) > 20
     assert session.result is not None and session.result.trace.s.shape[2] == session.config.T

@@ -5,7 +5,8 @@ from conftest import flush, wait_for_result
 from PySide6 import QtGui, QtWidgets
 
 from rnnviz.state.session import Session
-from rnnviz.ui import file_actions, help
+from rnnviz.ui.actions import file as file_actions
+from rnnviz.ui.actions import help
 
 B = QtWidgets.QMessageBox.StandardButton
 

@@ -3,8 +3,8 @@ from conftest import flush
 from PySide6 import QtCore, QtGui
 
 from rnnviz.state.session import Session
+from rnnviz.ui.actions.presentation import EXPLANATION_SCALE
 from rnnviz.ui.main_window import TIME_VIEWS
-from rnnviz.ui.presentation import EXPLANATION_SCALE
 from rnnviz.ui.style import NORMAL, PRESENTATION
 
 
@@ -104,7 +104,7 @@ def test_at_1280x800_the_flow_plot_keeps_a_readable_height(qtbot, window):
 
 
 def test_panels_dialog_lists_every_panel(window):
-    from rnnviz.ui.presentation import PanelsDialog
+    from rnnviz.ui.actions.presentation import PanelsDialog
     p = window.presentation
     dialog = PanelsDialog(p.names(), p.panels(), window)
     chosen = dialog.chosen()

@@ -10,13 +10,13 @@ from rnnviz.state import display
 from rnnviz.state.compute import compute
 from rnnviz.state.session import Session
 from rnnviz.ui.app import make_app
-from rnnviz.ui.axes import MAX_GRID_LINES, grid_levels
-from rnnviz.ui.connectivity_view import ConnectivityView
-from rnnviz.ui.flow_view import FlowView
-from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
-from rnnviz.ui.softmax_view import SoftmaxView
-from rnnviz.ui.spectrum_view import SpectrumView
 from rnnviz.ui.style import NORMAL
+from rnnviz.ui.views.connectivity import ConnectivityView
+from rnnviz.ui.views.flow import FlowView
+from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.softmax import SoftmaxView
+from rnnviz.ui.views.spectrum import SpectrumView
+from rnnviz.ui.widgets.axes import MAX_GRID_LINES, grid_levels
 from tests.ui import conftest
 
 
@@ -46,7 +46,7 @@ def staged(monkeypatch):
 def test_partial_results_redraw_only_the_flow(qtbot, monkeypatch, staged):
     s, partials, final = staged
     assert s.accept(partials[0])
-    views = {cls: shown(qtbot, cls(s)) for cls in (StateHeatmap, GradientHeatmap, SpectrumView,
+    views = {cls: shown(qtbot, conftest.new_view(cls, s)) for cls in (StateHeatmap, GradientHeatmap, SpectrumView,
                                                   SoftmaxView, ConnectivityView, FlowView)}
     set_image = {cls: count_calls(monkeypatch, views[cls].image, "setImage")
                  for cls in (StateHeatmap, GradientHeatmap)}
@@ -108,7 +108,7 @@ def test_connectivity_keeps_its_axis_when_the_range_did_not_change(qtbot, monkey
     make_app([])
     s = Session()
     s.compute_now()
-    view = shown(qtbot, ConnectivityView(s))
+    view = shown(qtbot, conftest.new_view(ConnectivityView, s))
     set_ticks = count_calls(monkeypatch, view.plot_item.getAxis("left"), "setTicks")
     first = view.values.copy()
     s.apply(spectral_radius=s.config.spectral_radius * 1.0001)   # a new result, the same range

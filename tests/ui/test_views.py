@@ -3,14 +3,14 @@ import numpy as np
 import pytest
 
 from rnnviz.state.display import gradient_levels, log_magnitude, state_levels
-from rnnviz.ui.connectivity_view import ConnectivityView
-from rnnviz.ui.flow_view import FlowView, rate_words
-from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
-from rnnviz.ui.plotbase import runs
-from rnnviz.ui.softmax_view import SoftmaxView
-from rnnviz.ui.spectrum_view import SpectrumView
 from rnnviz.ui.style import NORMAL, PRESENTATION, PRINT_DARK
-from tests.ui.conftest import shown
+from rnnviz.ui.views.connectivity import ConnectivityView
+from rnnviz.ui.views.flow import FlowView, rate_words
+from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.softmax import SoftmaxView
+from rnnviz.ui.views.spectrum import SpectrumView
+from rnnviz.ui.views.steps import runs
+from tests.ui.conftest import new_view, shown
 
 
 def test_runs_and_rate_words():
@@ -112,7 +112,7 @@ def test_flow_and_spectrum_views_hold_the_results_numbers(qtbot, session):
 def test_connectivity_without_worker_computes_in_place(qtbot, session):
     from rnnviz.engine.analysis import connectivity
     session.set_timestep(10)
-    view = shown(qtbot, ConnectivityView(session))
+    view = shown(qtbot, new_view(ConnectivityView, session))
     np.testing.assert_allclose(view.bars.opts["height"],
                                connectivity(session.params, session.result.trace, 10, b=0))
     assert view.shown_key == (session.result.request_id, 10, 0)
@@ -122,7 +122,7 @@ def test_connectivity_without_worker_computes_in_place(qtbot, session):
 def test_every_view_takes_every_style(qtbot, session, style):
     for cls in (StateHeatmap, GradientHeatmap, SoftmaxView, FlowView, SpectrumView,
                 ConnectivityView):
-        view = shown(qtbot, cls(session))
+        view = shown(qtbot, new_view(cls, session))
         view.apply_style(style)
         axis = view.plot_item.getAxis("bottom")
         assert axis.style["tickFont"].pointSizeF() == style.tick_pt

@@ -9,11 +9,11 @@ from PySide6 import QtCore, QtGui
 
 from rnnviz.state.session import Session
 from rnnviz.ui.app import make_app
-from rnnviz.ui.axes import Log10Axis, power_of_ten, sparse_ticks
-from rnnviz.ui.flow_view import SV_LEGEND, FlowView
-from rnnviz.ui.heatmaps import GradientHeatmap, StateHeatmap
-from rnnviz.ui.plotbase import shown_nonfinite
 from rnnviz.ui.style import NORMAL, PRESENTATION, PRINT_LIGHT
+from rnnviz.ui.views.flow import SV_LEGEND, FlowView
+from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.steps import shown_nonfinite
+from rnnviz.ui.widgets.axes import Log10Axis, power_of_ten, sparse_ticks
 from tests.ui import conftest
 from tests.ui.conftest import flush
 
@@ -127,9 +127,12 @@ def test_readouts_fit_under_their_plots(make_window, qtbot, size):
     window.resize(*size)
     qtbot.wait(50)
     flush(window)
+    checked = []
     for name, view in window.views.items():
         if view.isVisible() and view.readout.text().strip():
             assert view.readout.fits(), (name, view.readout.text(), view.readout.width())
+            checked.append(name)
+    assert {"softmax", "spectrum", "connectivity"} <= set(checked), checked
     softmax = window.views["softmax"].readout
     assert "loss" in softmax.text() and "loss at t" in softmax.toolTip()
 
@@ -200,7 +203,7 @@ def test_partial_flow_keeps_real_overflow_marked(qtbot):
 # ----- overflow ------------------------------------------------------------------------------------
 def test_overflow_preset_exports_without_runtime_warnings(tmp_path):
     """Defect 6: pyqtgraph printed 'overflow encountered in subtract' for the float32 overflow."""
-    from rnnviz.ui.export import export_session
+    from rnnviz.ui.app import export_session
     s = Session()
     s.load_preset("overflow")
     with warnings.catch_warnings(record=True) as caught:

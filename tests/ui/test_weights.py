@@ -1,10 +1,11 @@
 """The weight editor dock: click a heatmap entry or a table cell, type, and see the weight change."""
 import numpy as np
 import pytest
+from conftest import click_weight, type_weight
 from PySide6 import QtCore, QtWidgets
 
 from rnnviz.state.session import Session
-from rnnviz.ui.weights import WeightEditorDock, parse_weight
+from rnnviz.ui.docks.weights import WeightEditorDock, parse_weight
 
 
 @pytest.fixture
@@ -25,20 +26,6 @@ def dock(qtbot, session):
     return widget
 
 
-def click_entry(qtbot, dock, i, j):
-    """Click the centre of heatmap entry (i, j) with the mouse."""
-    scene_pos = dock.image.mapToScene(QtCore.QPointF(j + 0.5, i + 0.5))
-    view_pos = dock.graphics.mapFromScene(scene_pos)
-    qtbot.mouseClick(dock.graphics.viewport(), QtCore.Qt.LeftButton, pos=view_pos)
-
-
-def type_entry(qtbot, dock, text):
-    line = dock.entry_editor.line
-    line.selectAll()
-    qtbot.keyClicks(line, text)
-    qtbot.keyClick(line, QtCore.Qt.Key_Return)
-
-
 def test_parse_weight_messages():
     assert parse_weight(" -1.5e-2 ") == (-0.015, None)
     assert parse_weight("−2")[0] == -2.0
@@ -49,10 +36,10 @@ def test_parse_weight_messages():
 
 def test_click_entry_and_type_value(qtbot, dock, session):
     i, j = 1, 2
-    click_entry(qtbot, dock, i, j)
+    click_weight(qtbot, dock, i, j)
     assert dock.entry_editor.isVisible()
     assert dock.entry_editor.target == ("W", i, j)
-    type_entry(qtbot, dock, "0.75")
+    type_weight(qtbot, dock, "0.75")
     assert session.params.W[i, j] == 0.75
     assert dock.image.image[i, j] == 0.75
     assert not dock.entry_editor.isVisible()
@@ -65,8 +52,8 @@ def test_click_entry_and_type_value(qtbot, dock, session):
 @pytest.mark.parametrize("text", ["nan", "inf", "abc", "1e400"])
 def test_invalid_text_changes_nothing(qtbot, dock, session, text):
     W0 = session.params.W.copy()
-    click_entry(qtbot, dock, 0, 0)
-    type_entry(qtbot, dock, text)
+    click_weight(qtbot, dock, 0, 0)
+    type_weight(qtbot, dock, text)
     np.testing.assert_array_equal(session.params.W, W0)
     assert dock.entry_editor.isVisible()              # the box stays open with its message
     assert dock.entry_editor.message.isVisibleTo(dock)
@@ -77,8 +64,8 @@ def test_invalid_text_changes_nothing(qtbot, dock, session, text):
 
 def test_huge_value_refused_by_session(qtbot, dock, session):
     W0 = session.params.W.copy()
-    click_entry(qtbot, dock, 0, 1)
-    type_entry(qtbot, dock, "1e300")
+    click_weight(qtbot, dock, 0, 1)
+    type_weight(qtbot, dock, "1e300")
     np.testing.assert_array_equal(session.params.W, W0)
     assert dock.entry_editor.message.text()
 
@@ -116,16 +103,16 @@ def test_table_cell_edit(qtbot, dock, session):
 def test_switch_matrix_and_edit_U(qtbot, dock, session):
     dock.matrix_combo.setCurrentIndex(dock.matrix_combo.findData("U"))
     assert dock.image.image.shape == session.params.U.shape
-    click_entry(qtbot, dock, 0, 0)
-    type_entry(qtbot, dock, "2")
+    click_weight(qtbot, dock, 0, 0)
+    type_weight(qtbot, dock, "2")
     assert session.params.U[0, 0] == 2.0
     assert session.edited == {"U"}
 
 
 def test_reset_restores_initial_matrix_and_edit_survives_timestep(qtbot, dock, session):
     W0 = session.params.W.copy()
-    click_entry(qtbot, dock, 0, 0)
-    type_entry(qtbot, dock, "1.25")
+    click_weight(qtbot, dock, 0, 0)
+    type_weight(qtbot, dock, "1.25")
     session.set_timestep(min(2, session.config.T - 1))
     assert session.params.W[0, 0] == 1.25
     assert dock.image.image[0, 0] == 1.25
@@ -144,18 +131,18 @@ def test_large_matrix_has_no_table_but_heatmap(dock, session):
 def test_click_maps_to_the_right_entry_after_a_size_change(qtbot, dock, session):
     assert not session.apply(n_s=5)
     qtbot.wait(20)
-    click_entry(qtbot, dock, 4, 1)
+    click_weight(qtbot, dock, 4, 1)
     assert dock.entry_editor.target == ("W", 4, 1)
-    type_entry(qtbot, dock, "-3")
+    type_weight(qtbot, dock, "-3")
     assert session.params.W[4, 1] == -3.0
     dock.matrix_combo.setCurrentIndex(dock.matrix_combo.findData("V"))   # V is n_y x n_s = 8 x 5
-    click_entry(qtbot, dock, 7, 4)
+    click_weight(qtbot, dock, 7, 4)
     assert dock.entry_editor.target == ("V", 7, 4)
 
 
 def test_escape_closes_the_entry_editor_without_change(qtbot, dock, session):
     W0 = session.params.W.copy()
-    click_entry(qtbot, dock, 3, 3)
+    click_weight(qtbot, dock, 3, 3)
     line = dock.entry_editor.line
     line.selectAll()
     qtbot.keyClicks(line, "0.5")

@@ -1,6 +1,8 @@
-"""The compute worker: latest request wins, stale work is dropped, interruption, failures."""
+"""The compute worker: latest request wins, stale work is dropped, interruption, failures.
+
+No test depends on how fast anything runs: a request can carry a gate that holds its
+computation until the test opens it."""
 import threading
-import time
 from dataclasses import dataclass
 
 from PySide6 import QtCore
@@ -11,7 +13,8 @@ from rnnviz.ui.worker import ComputeWorker
 @dataclass(frozen=True)
 class Req:
     id: int
-    seconds: float = 0.0
+    gate: threading.Event | None = None   # the computation waits for it (none: returns at once)
+    polls: bool = True                    # while waiting, give up when should_stop() says so
 
 
 class Interrupted(Exception):
@@ -48,15 +51,17 @@ def make(compute):
     return worker, rec
 
 
-def slow_compute(started, computed):
-    """A computation that sleeps in small slices, polling should_stop like the engine does."""
+def gated_compute(started, computed):
+    """A computation held by its request's gate; like the engine, it raises Interrupted when
+    should_stop() says so (while it waits if the request polls, and once the gate opens)."""
     def compute(req, should_stop):
         started.append(req.id)
-        deadline = time.perf_counter() + req.seconds
-        while time.perf_counter() < deadline:
+        if req.gate is not None:
+            while not req.gate.wait(0.002):
+                if req.polls and should_stop():
+                    raise Interrupted()
             if should_stop():
                 raise Interrupted()
-            time.sleep(0.002)
         computed.append(req.id)
         return ("result", req.id, threading.current_thread())
     return compute
@@ -64,7 +69,7 @@ def slow_compute(started, computed):
 
 def test_results_come_back_on_the_ui_thread_from_another_thread(qtbot):
     started, computed = [], []
-    worker, rec = make(slow_compute(started, computed))
+    worker, rec = make(gated_compute(started, computed))
     try:
         worker.submit(Req(1))
         qtbot.waitUntil(lambda: len(rec.results) == 1, timeout=5000)
@@ -80,19 +85,19 @@ def test_results_come_back_on_the_ui_thread_from_another_thread(qtbot):
 
 def test_latest_request_wins_and_pending_ones_are_replaced(qtbot):
     started, computed = [], []
-    worker, rec = make(slow_compute(started, computed))
+    worker, rec = make(gated_compute(started, computed))
     try:
-        worker.submit(Req(1, 0.3))
+        gate = threading.Event()
+        worker.submit(Req(1, gate, polls=False))    # held until the whole storm is submitted
         qtbot.waitUntil(lambda: started == [1], timeout=5000)
         for i in range(2, 200):                 # a storm while 1 runs
-            worker.submit(Req(i, 0.01))
+            worker.submit(Req(i))
+        gate.set()
+        qtbot.waitUntil(lambda: [r[1] for r in rec.results] == [199], timeout=5000)
         qtbot.waitUntil(worker.is_idle, timeout=5000)
-        qtbot.wait(20)
-        assert computed[-1] == 199
-        assert rec.results[-1][1] == 199
-        assert 1 not in computed                # interrupted by the newer request
-        assert len(started) <= 3                # 1, maybe one in between, 199: not 199 runs
-        assert worker.interrupted >= 1
+        assert started == [1, 199]              # 2..198 were replaced before they started
+        assert computed == [199]                # 1 gave up: a newer request was waiting
+        assert worker.interrupted == 1
     finally:
         worker.stop()
 
@@ -115,13 +120,11 @@ def test_a_failure_is_a_message_and_the_worker_goes_on(qtbot):
 
 def test_stop_interrupts_a_long_computation_and_joins(qtbot):
     started, computed = [], []
-    worker, rec = make(slow_compute(started, computed))
-    worker.submit(Req(1, 30.0))
+    worker, rec = make(gated_compute(started, computed))
+    worker.submit(Req(1, threading.Event()))  # a gate nobody opens: runs until stopped
     qtbot.waitUntil(lambda: started == [1], timeout=5000)
-    t0 = time.perf_counter()
-    assert worker.stop(timeout_ms=5000)
-    assert time.perf_counter() - t0 < 2.0
-    assert computed == [] and not worker.is_running()
+    assert worker.stop(timeout_ms=5000)         # True: joined, so the computation gave up
+    assert computed == [] and not worker.is_running() and worker.interrupted == 1
     worker.submit(Req(2))                       # ignored after stop, no crash
     qtbot.wait(20)
     assert rec.results == []

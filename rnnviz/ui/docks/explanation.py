@@ -4,7 +4,7 @@ from __future__ import annotations
 from PySide6 import QtGui, QtWidgets
 
 from rnnviz.state import presets
-from rnnviz.ui.editors import current_preset_name, preset_modified
+from rnnviz.ui.docks.parameters import preset_modified
 
 MODEL_TEXT = """\
 The network reads the inputs x₁ … x_T one step at a time:
@@ -53,7 +53,7 @@ class ExplanationDock(QtWidgets.QDockWidget):
 
     def preset(self):
         """The session's current preset, or None."""
-        name = current_preset_name(self.session)
+        name = self.session.preset_name
         if name is None:
             return None
         try:
@@ -77,9 +77,8 @@ class ExplanationDock(QtWidgets.QDockWidget):
         if preset.summary:
             parts.append(f"**{_escape(preset.summary)}**")
         parts.append(preset.explanation)
-        source = getattr(preset, "source", "")
-        if source:
-            parts.append(f"*Source: {source}*")
+        if preset.source:
+            parts.append(f"*Source: {preset.source}*")
         return "\n\n".join(parts)
 
     def refresh(self, force: bool = False) -> None:

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from rnnviz.ui.axes import integer_axes
-from rnnviz.ui.plotbase import PlotView, shown_b, shown_t
+from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.views.steps import shown_b, shown_t
+from rnnviz.ui.widgets.axes import integer_axes
 
 
 class SoftmaxView(PlotView):

@@ -9,8 +9,9 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import display
 from rnnviz.state.display import GRADIENT_DECADES, GRADIENT_PERCENTILES, MIN_DECADES
-from rnnviz.ui.axes import decade_scale, integer_axes
-from rnnviz.ui.plotbase import COLOURBAR_WIDTH, PlotView, colourbar_axis_width, shown_b, shown_nonfinite, time_extent
+from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.views.steps import shown_b, shown_nonfinite, time_extent
+from rnnviz.ui.widgets.axes import COLOURBAR_WIDTH, colourbar_axis_width, decade_scale, integer_axes
 
 
 class HeatmapView(PlotView):

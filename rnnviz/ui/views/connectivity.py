@@ -9,8 +9,9 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
-from rnnviz.ui.axes import decade_scale, integer_axes, sparse_ticks
-from rnnviz.ui.plotbase import PlotView, shown_b, shown_t, time_extent
+from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.views.steps import shown_b, shown_t, time_extent
+from rnnviz.ui.widgets.axes import decade_scale, integer_axes, sparse_ticks
 
 MEMO_SIZE = 256
 AXIS_CAPTION = "‖∂z/∂x′‖"      # short: this plot is low; the readout has the formula
@@ -25,13 +26,6 @@ class ConnectivityRequest:
     trace: Any
 
 
-def compute_connectivity(request: ConnectivityRequest, should_stop=None):
-    """(key, ‖∂z_t[k]/∂x_t′‖ over t′) with k the arg-max class at t; runs on a worker."""
-    from rnnviz.engine.analysis import connectivity
-    _, t, b = request.key
-    return request.key, np.asarray(connectivity(request.params, request.trace, t, b=b))
-
-
 class ConnectivityView(PlotView):
     """Bars over t′ ≤ t: the sensitivity of the output at t to the input at t′."""
 
@@ -41,8 +35,11 @@ class ConnectivityView(PlotView):
                "'Visualizing memorization in RNNs'). Zero for t′ > t. Long bars far back mean "
                "long memory.")
 
-    def __init__(self, session, worker=None, params_for: Callable | None = None, parent=None):
+    def __init__(self, session, compute: Callable, worker=None, params_for: Callable | None = None,
+                 parent=None):
+        """compute(request) -> (request.key, bars): run by `worker` when given, else in-line."""
         super().__init__(session, parent)
+        self.compute = compute
         self.worker = worker
         self.params_for = params_for or (lambda result: session.params)
         self.plot_item = self.graphics.addPlot(axisItems=integer_axes("bottom"))
@@ -63,6 +60,10 @@ class ConnectivityView(PlotView):
         if worker is not None:
             worker.finished.connect(self._arrived)
         self.restyle(self.style_)
+
+    def detached_copy(self) -> ConnectivityView:
+        """A copy computing its bars in-line (no worker)."""
+        return ConnectivityView(self.session, self.compute)
 
     def restyle(self, style) -> None:
         self.bars.setOpts(brush=pg.mkBrush(style.bar), pen=pg.mkPen(None))
@@ -85,7 +86,7 @@ class ConnectivityView(PlotView):
         request = ConnectivityRequest(self._next_id, key, self.params_for(result), result.trace)
         self._next_id += 1
         if self.worker is None:
-            self._store(*compute_connectivity(request))
+            self._store(*self.compute(request))
         else:
             self.worker.submit(request)
 

@@ -2,21 +2,21 @@
 
 Used three ways: a plot's context menu ("Export this plot as PNG/SVG…"), File > Export… (a
 dialog choosing view, format, background and size), and `rnnviz export` (offscreen, no window
-shown). Every export draws with Style PRINT_LIGHT or PRINT_DARK (larger fonts, thicker lines)
-and puts the window's own style back afterwards.
+shown: rnnviz.ui.app.export_session builds the window, then calls export_view or export_window).
+Every export draws with Style PRINT_LIGHT or PRINT_DARK (larger fonts, thicker lines) and puts
+the window's own style back afterwards.
 """
 from __future__ import annotations
 
 import contextlib
-import os
 import re
-import tempfile
 import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
-from rnnviz.ui.style import PRINT_DARK, PRINT_LIGHT, Style
+from rnnviz.ui.style import PRINT_DARK, PRINT_LIGHT, Style, restore_fonts, widget_fonts
+from rnnviz.ui.widgets.axes import shrink_axes
 
 WHOLE = "window"
 VIEW_SIZE = (1280, 800)          # default pixel size of one exported plot
@@ -64,34 +64,6 @@ def settle(window, timeout_s: float = 20.0) -> None:
         time.sleep(0.002)
 
 
-def widget_fonts(window) -> list[tuple[QtWidgets.QWidget, QtGui.QFont]]:
-    """The fonts MainWindow.apply_style sets outside the plots (time bar, status bar), to put back.
-
-    (A window starts in the application's default font, which Style NORMAL does not repeat.)"""
-    status = window.status
-    widgets = [window.timebar, status] + [getattr(status, n) for n in
-                                          ("warning", "loss", "rho", "sigma", "ms")
-                                          if hasattr(status, n)]
-    return [(w, QtGui.QFont(w.font())) for w in widgets]
-
-
-def restore_fonts(fonts) -> None:
-    for widget, font in fonts:
-        widget.setFont(font)
-
-
-def shrink_axes(view) -> None:
-    """Let pyqtgraph's axes give back the text room the larger print fonts took (they only grow)."""
-    for item in view.plot_items():
-        for name in ("left", "right", "top", "bottom"):
-            axis = item.getAxis(name)
-            axis.textWidth, axis.textHeight = 30, 18      # pyqtgraph's initial values
-            axis._updateWidth()
-            axis._updateHeight()
-            axis.picture = None
-            axis.update()
-
-
 @contextlib.contextmanager
 def styled(window, style: Style):
     """Draw the window in `style` inside the block; afterwards its own style, size and layout.
@@ -120,7 +92,7 @@ def standalone(view, size: tuple[int, int], style: Style):
 
     The window's own view is never touched (pyqtgraph axes keep the room larger fonts needed,
     so restyling the live view would change the window's layout). Deleted afterwards."""
-    copy = type(view)(view.session)     # ConnectivityView without a worker computes in-line
+    copy = view.detached_copy()
     canvas = copy.graphics
     copy.layout().removeWidget(canvas)
     canvas.setParent(None)
@@ -240,45 +212,6 @@ def export_window(window, path, size=None, style: Style = PRINT_LIGHT) -> Path:
         finally:
             window.resize(old)
     return path
-
-
-def export_session(session, path, view: str = WHOLE, size=None, theme: str = "light") -> Path:
-    """Build an offscreen window on a session, export one plot or the whole layout, close it.
-
-    The window uses the default layout and settings in a temporary folder: an export neither
-    depends on nor changes the user's saved window layout."""
-    from rnnviz.ui.settings import SETTINGS_DIR_ENV
-    previous = os.environ.get(SETTINGS_DIR_ENV)
-    with tempfile.TemporaryDirectory(prefix="rnnviz-export-") as folder:
-        os.environ[SETTINGS_DIR_ENV] = folder
-        try:
-            return _export_session(session, path, view, size, theme)
-        finally:
-            if previous is None:
-                os.environ.pop(SETTINGS_DIR_ENV, None)
-            else:
-                os.environ[SETTINGS_DIR_ENV] = previous
-
-
-def _export_session(session, path, view, size, theme) -> Path:
-    from rnnviz.ui.app import close_window, make_app
-    from rnnviz.ui.main_window import MainWindow
-    style = print_style(theme)
-    app = make_app([])
-    if session.needs_compute:
-        session.compute_now()
-    window = MainWindow(session)
-    try:
-        if view == WHOLE:
-            window.resize(*(size or WINDOW_SIZE))
-        window.show()
-        settle(window)
-        if view == WHOLE:
-            return export_window(window, path, size or WINDOW_SIZE, style)
-        return export_view(window, view, path, size or VIEW_SIZE, style)
-    finally:
-        window.close_guards.clear()
-        close_window(window, app)
 
 
 # ----- in the window: context menus and File > Export… -------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from rnnviz.ui.plotbase import PlotView
+from rnnviz.ui.views.plotbase import PlotView
 
 _ANGLES = np.linspace(0, 2 * np.pi, 361)
 

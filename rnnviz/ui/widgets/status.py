@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 from PySide6 import QtWidgets
 
-from rnnviz.ui.plotbase import Readout
 from rnnviz.ui.style import NORMAL, Style
+from rnnviz.ui.widgets.readout import Readout
 
 
 class StatusBar(QtWidgets.QStatusBar):
@@ -47,7 +47,7 @@ class StatusBar(QtWidgets.QStatusBar):
         self.loss.setText(f"loss L = {loss:.4g}")
         self.rho.setText(f"ρ(W) = {float(result.spectrum.spectral_radius):.3g}")
         self.sigma.setText(f"σ_max(W) = {float(result.spectrum.sigma_max):.3g}")
-        if getattr(result, "flow_progress", 1.0) < 1.0:
+        if result.flow_progress < 1.0:
             self.ms.setText(f"gradient flow {100 * result.flow_progress:.0f} % …")
         else:
             self.ms.setText(f"computed in {float(result.compute_ms):.1f} ms")

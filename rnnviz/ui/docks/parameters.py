@@ -1,14 +1,13 @@
 """The parameter dock: grouped editors for every Config field, a preset chooser, seed and reset."""
 from __future__ import annotations
 
-import dataclasses
 from typing import Any
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import config as cfg
 from rnnviz.state import presets, schema
-from rnnviz.ui.editor_fields import (
+from rnnviz.ui.docks.parameter_fields import (
     ChoiceField,
     FieldBinding,
     FloatField,
@@ -21,26 +20,14 @@ GROUPS = schema.GROUPS
 NO_PRESET = "Custom set-up"
 
 
-def current_preset_name(session) -> str | None:
-    """The name of the preset the session was last loaded from, if the session records it."""
-    for attr in ("preset_name",):
-        value = getattr(session, attr, None)
-        if value is not None:
-            return getattr(value, "name", value)
-    return None
-
-
 def preset_modified(session, preset) -> bool:
     """Whether the session differs from the preset it came from (settings or hand edits)."""
-    return session.config != preset.config or bool(getattr(session, "edited", ()))
+    return session.config != preset.config or bool(session.edited)
 
 
 def _problems_for(config, changes: dict) -> list:
     """Validate changes against a config without applying them."""
-    replace = getattr(cfg, "replace", None)
-    if replace is not None:
-        return list(replace(config, **changes)[1])
-    return list(cfg.validate(dataclasses.replace(config, **changes)))
+    return list(cfg.replace(config, **changes)[1])
 
 
 class ParameterDock(QtWidgets.QDockWidget):
@@ -204,7 +191,7 @@ class ParameterDock(QtWidgets.QDockWidget):
         name = self.preset_combo.itemData(index)
         if name is None:
             return
-        if name == current_preset_name(self.session) and \
+        if name == self.session.preset_name and \
                 not preset_modified(self.session, presets.get_preset(name)):
             return
         self.session.load_preset(name)
@@ -225,7 +212,7 @@ class ParameterDock(QtWidgets.QDockWidget):
             if name not in self._pending:
                 binding.set_value(getattr(config, name))
         self._update_enabled({**{n: getattr(config, n) for n in self.fields}, **self._pending})
-        preset = current_preset_name(self.session)
+        preset = self.session.preset_name
         index = max(0, self.preset_combo.findData(preset)) if preset else 0
         blocker = QtCore.QSignalBlocker(self.preset_combo)
         self.preset_combo.setCurrentIndex(index)

@@ -4,8 +4,9 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
-from rnnviz.ui.axes import IntegerAxis, Log10Axis
-from rnnviz.ui.plotbase import PlotView, shown_nonfinite, time_extent
+from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.views.steps import shown_nonfinite, time_extent
+from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis
 
 # (attribute of GradientFlow, legend text); the Jacobian and the bound use their exact log10.
 CURVES = (
@@ -37,7 +38,7 @@ def rate_words(rate: float) -> str:
 def log10_curve(flow, attribute: str) -> np.ndarray:
     """The curve's values as log10, NaN where not finite (exact for the Jacobian and the bound)."""
     exact = EXACT_LOG10.get(attribute)
-    if exact is not None and hasattr(flow, exact):
+    if exact is not None:
         attribute = exact
     values = np.asarray(getattr(flow, attribute), dtype=np.float64)
     if not attribute.startswith("log10_"):
@@ -47,12 +48,10 @@ def log10_curve(flow, attribute: str) -> np.ndarray:
 
 
 def singular_value_curve(flow, k: int) -> np.ndarray | None:
-    """log10 σ_{k+1}(∂s_T/∂s_t) over t, NaN where it is rounding noise; None if not computed."""
-    sv = getattr(flow, "log10_jacobian_top_sv", None)
-    if sv is None:
-        return None
-    sv = np.asarray(sv, dtype=np.float64)
-    if sv.ndim != 2 or sv.shape[1] <= k:
+    """log10 σ_{k+1}(∂s_T/∂s_t) over t, NaN where it is rounding noise; None if the flow holds
+    fewer than k + 1 singular values (n_s ≤ k)."""
+    sv = np.asarray(flow.log10_jacobian_top_sv, dtype=np.float64)
+    if sv.shape[1] <= k:
         return None
     top = np.asarray(flow.log10_jacobian_norm, dtype=np.float64)
     with np.errstate(invalid="ignore"):
@@ -61,8 +60,8 @@ def singular_value_curve(flow, k: int) -> np.ndarray | None:
 
 
 def flow_progress(result) -> float:
-    """How much of the gradient flow is computed, 0..1 (1 for results that are always complete)."""
-    progress = float(getattr(result, "flow_progress", 1.0))
+    """How much of the gradient flow is computed, 0..1."""
+    progress = float(result.flow_progress)
     return min(max(progress, 0.0), 1.0) if np.isfinite(progress) else 1.0
 
 

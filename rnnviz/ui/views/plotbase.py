@@ -9,60 +9,10 @@ import pyqtgraph as pg
 import shiboken6
 from PySide6 import QtCore, QtWidgets
 
-from rnnviz.ui.axes import WIDEST_POWER, WIDEST_TICK, bound_grid, plain, vertical_axis_room
 from rnnviz.ui.style import NORMAL, Style
-
-COLOURBAR_WIDTH = 14        # the colour strip of a heatmap's colour bar, pixels
-# Right of a heatmap's plot area its colour bar takes the strip, pyqtgraph's 5 px gap, the
-# margins and spacings of the colour bar's own layout, and its axis; a time plot without a
-# colour bar reserves the same room with an empty right axis.  Measured with pyqtgraph 0.14:
-# room = axis width + COLOURBAR_EXTRA (tests/ui/test_views_look.py checks the t axes line up).
-COLOURBAR_EXTRA = 38
-
-
-def time_extent(result) -> int:
-    """T of a result (its number of steps)."""
-    return int(result.trace.s.shape[2])
-
-
-def shown_t(session, result) -> int:
-    """The selected timestep (0-based) clamped to the shown result's length."""
-    return min(max(int(session.t), 0), time_extent(result) - 1)
-
-
-def shown_b(session, result) -> int:
-    """The selected batch element clamped to the shown result's batch size."""
-    return min(max(int(session.b), 0), int(result.trace.s.shape[1]) - 1)
-
-
-def pending_steps(result) -> np.ndarray:
-    """0-based steps whose gradient flow is not computed yet (NaN while flow_progress < 1)."""
-    if float(getattr(result, "flow_progress", 1.0)) >= 1.0:
-        return np.zeros(0, np.int64)
-    return np.flatnonzero(np.isnan(np.asarray(result.flow.log10_jacobian_norm, dtype=np.float64)))
-
-
-def shown_nonfinite(result) -> np.ndarray:
-    """Steps to mark as non-finite: the result's, except flow steps that are merely not computed
-    yet (a step the forward or backward pass itself flagged stays marked)."""
-    steps = np.asarray(result.nonfinite_steps, dtype=np.int64)
-    pending = pending_steps(result)
-    if not pending.size:
-        return steps
-    own = [np.asarray(getattr(part, "nonfinite_steps", ()), dtype=np.int64).ravel()
-           for part in (result.trace, result.grads)]
-    return np.union1d(np.setdiff1d(steps, pending), np.concatenate(own))
-
-
-def runs(steps) -> list[tuple[int, int]]:
-    """Contiguous runs [first, last] of sorted integer steps."""
-    steps = np.unique(np.asarray(steps, dtype=np.int64))
-    if steps.size == 0:
-        return []
-    breaks = np.nonzero(np.diff(steps) > 1)[0]
-    starts = np.concatenate(([steps[0]], steps[breaks + 1]))
-    ends = np.concatenate((steps[breaks], [steps[-1]]))
-    return list(zip(starts.tolist(), ends.tolist()))
+from rnnviz.ui.views.steps import runs, shown_t
+from rnnviz.ui.widgets.axes import WIDEST_POWER, bound_grid, colourbar_room, plain, vertical_axis_room
+from rnnviz.ui.widgets.readout import Readout
 
 
 def same_key(a: tuple | None, b: tuple | None) -> bool:
@@ -85,56 +35,6 @@ def _ask_no_width(label: pg.LabelItem) -> None:
                        QtCore.Qt.SizeHint.MaximumSize: (-1, -1),
                        QtCore.Qt.SizeHint.MinimumDescent: (0, 0)}
     label.updateGeometry()
-
-
-def colourbar_axis_width(style: Style) -> int:
-    """Width of a colour bar's axis: short tick labels (values scaled by decades) and a caption."""
-    return vertical_axis_room(style.font(style.tick_pt), style.font(), WIDEST_TICK)
-
-
-def colourbar_room(style: Style) -> int:
-    """Horizontal room a heatmap's colour bar takes right of its plot (gap, strip, axis)."""
-    return colourbar_axis_width(style) + COLOURBAR_EXTRA
-
-
-class Readout(QtWidgets.QLabel):
-    """One line under a plot that never runs past its edge: the full text when it fits, else the
-    shorter variant, else the shorter one cut with '…'. The full text is always the tooltip."""
-
-    def __init__(self, parent=None):
-        super().__init__(" ", parent)
-        self.setObjectName("readout")
-        self.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
-        self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Fixed)
-        self.full, self.short = " ", None
-
-    def show_text(self, full: str, short: str | None = None) -> None:
-        self.full, self.short = full, short
-        self.setToolTip(full)
-        self._fit()
-
-    def _fit(self) -> None:
-        metrics, room = self.fontMetrics(), max(self.contentsRect().width() - 2, 0)
-        text = self.full
-        if metrics.horizontalAdvance(text) > room and self.short:
-            text = self.short
-        if metrics.horizontalAdvance(text) > room:
-            text = metrics.elidedText(text, QtCore.Qt.ElideRight, room)
-        if text != self.text():
-            self.setText(text)
-
-    def fits(self) -> bool:
-        """The shown text fits the label's width (what tests check)."""
-        return self.fontMetrics().horizontalAdvance(self.text()) <= self.contentsRect().width()
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self._fit()
-
-    def changeEvent(self, event) -> None:
-        super().changeEvent(event)
-        if event.type() == QtCore.QEvent.FontChange:
-            self._fit()
 
 
 class _ResultDraws:
@@ -268,6 +168,10 @@ class PlotView(QtWidgets.QWidget):
         self._dirty_result = self._dirty_t = True
         self._drawn_key = None
         self.flush()
+
+    def detached_copy(self) -> PlotView:
+        """A new view of this kind on the same session, wired to no worker (export draws it alone)."""
+        return type(self)(self.session)
 
     def draw_key(self, result) -> tuple | None:
         """What draw_result() depends on (objects compared by identity, numbers and strings by

@@ -223,7 +223,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
 
     def ready(self) -> bool:
         """Whether the session's parameters are drawn (the worker draws large ones)."""
-        return bool(getattr(self.session, "params_ready", True))
+        return self.session.params_ready
 
     def matrix(self) -> np.ndarray:
         """The matrix currently shown, as the session holds it."""
@@ -243,7 +243,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
             self.caption.setText(f"<b>{MATRICES[self.name][0]}</b>  — drawing the new weights "
                                  f"on the background worker…")
             return
-        edited = set(getattr(self.session, "edited", ()) or ())
+        edited = self.session.edited
         for index in range(self.matrix_combo.count()):
             name = self.matrix_combo.itemData(index)
             self.matrix_combo.setItemText(index, f"{name} (hand-edited)" if name in edited else name)

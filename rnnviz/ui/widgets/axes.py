@@ -1,15 +1,24 @@
-"""Axis helpers: integer ticks for steps and units, powers of ten for log10 data, no SI prefixes."""
+"""Axis helpers: integer ticks for steps and units, powers of ten for log10 data, no SI prefixes;
+the room axes and colour bars take, and cached axis painting."""
 from __future__ import annotations
 
 import math
 
 import pyqtgraph as pg
-from PySide6 import QtGui
+from PySide6 import QtGui, QtWidgets
+
+from rnnviz.ui.style import Style
 
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 WIDEST_TICK = "−0.25"        # the widest tick label a colour bar or linear axis shows (scaled)
 WIDEST_POWER = "10⁻³⁰⁰"      # the widest tick label of a log10 axis
 MAX_GRID_LINES = 12          # grid lines per axis (coarsest tick levels; see bound_grid)
+COLOURBAR_WIDTH = 14        # the colour strip of a heatmap's colour bar, pixels
+# Right of a heatmap's plot area its colour bar takes the strip, pyqtgraph's 5 px gap, the
+# margins and spacings of the colour bar's own layout, and its axis; a time plot without a
+# colour bar reserves the same room with an empty right axis.  Measured with pyqtgraph 0.14:
+# room = axis width + COLOURBAR_EXTRA (tests/ui/test_views_look.py checks the t axes line up).
+COLOURBAR_EXTRA = 38
 
 
 def superscript(k: int) -> str:
@@ -137,3 +146,37 @@ def sparse_ticks(top: float, factor: float = 1.0) -> list[list[tuple[float, str]
     unit = 10.0 ** math.floor(math.log10(shown_top))
     nice = max(m * unit for m in (1, 2, 5) if m * unit <= shown_top)
     return [[(0.0, "0"), (nice / factor, f"{nice:.3g}")], [(nice / 2 / factor, f"{nice / 2:.3g}")]]
+
+
+def colourbar_axis_width(style: Style) -> int:
+    """Width of a colour bar's axis: short tick labels (values scaled by decades) and a caption."""
+    return vertical_axis_room(style.font(style.tick_pt), style.font(), WIDEST_TICK)
+
+
+def colourbar_room(style: Style) -> int:
+    """Horizontal room a heatmap's colour bar takes right of its plot (gap, strip, axis)."""
+    return colourbar_axis_width(style) + COLOURBAR_EXTRA
+
+
+def shrink_axes(view) -> None:
+    """Let pyqtgraph's axes give back the text room the larger print fonts took (they only grow)."""
+    for item in view.plot_items():
+        for name in ("left", "right", "top", "bottom"):
+            axis = item.getAxis(name)
+            axis.textWidth, axis.textHeight = 30, 18      # pyqtgraph's initial values
+            axis._updateWidth()
+            axis._updateHeight()
+            axis.picture = None
+            axis.update()
+
+
+def cache_axes(graphics) -> None:
+    """Paint each axis of a pyqtgraph canvas from a pixmap kept until the axis changes.
+
+    An axis with a grid draws its grid lines over the whole plot, and Qt's raster engine draws
+    those faint non-antialiased lines slowly (3-17 ms per axis at 1600x1000), so replaying
+    them whenever anything in the plot changed dominated a result's redraw.
+    """
+    for item in graphics.scene().items():
+        if isinstance(item, pg.AxisItem):
+            item.setCacheMode(QtWidgets.QGraphicsItem.DeviceCoordinateCache)

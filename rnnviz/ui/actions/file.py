@@ -235,7 +235,7 @@ class FileActions(QtCore.QObject):
         return True
 
     def export(self) -> None:
-        from rnnviz.ui.export import export_dialog
+        from rnnviz.ui.actions.export import export_dialog
         export_dialog(self.window)
 
     # ----- share codes ----------------------------------------------------------------------------

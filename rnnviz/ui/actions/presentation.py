@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from rnnviz.ui.export import restore_fonts, shrink_axes, widget_fonts
-from rnnviz.ui.style import PRESENTATION
+from rnnviz.ui.docks.explanation import ExplanationDock
+from rnnviz.ui.style import PRESENTATION, restore_fonts, widget_fonts
+from rnnviz.ui.widgets.axes import shrink_axes
 
 EXPLANATION_SCALE = 1.8
 # Shown in presentation mode unless the session says otherwise: every plot but the input
@@ -92,7 +93,7 @@ class Presentation(QtCore.QObject):
 
     def _enter(self) -> None:
         w = self.window
-        explanation = w.docks.get("explanation")
+        explanation = self._explanation()
         self._saved = {
             "geometry": w.saveGeometry(),
             "size": w.size(),
@@ -100,16 +101,21 @@ class Presentation(QtCore.QObject):
             "splitters": [s.saveState() for s in w.splitters],
             "views": {n: not v.isHidden() for n, v in w.views.items()},
             "style": w.style_,
-            "font_scale": getattr(explanation, "font_scale", 1.0),
+            "font_scale": explanation.font_scale if explanation is not None else 1.0,
             "fonts": widget_fonts(w),
         }
         self.active = True
         w.session.set_view(presentation=True)
         w.apply_style(PRESENTATION)
         self._show_panels()
-        if hasattr(explanation, "set_font_scale"):
+        if explanation is not None:
             explanation.set_font_scale(EXPLANATION_SCALE)
         w.status.showMessage("Presentation mode: F5 returns to the normal layout", 6000)
+
+    def _explanation(self) -> ExplanationDock | None:
+        """The explanation dock (None when the window had to put a placeholder in its place)."""
+        dock = self.window.docks["explanation"]
+        return dock if isinstance(dock, ExplanationDock) else None
 
     def _show_panels(self) -> None:
         w, panels = self.window, self.panels()
@@ -132,8 +138,8 @@ class Presentation(QtCore.QObject):
         w, saved = self.window, self._saved or {}
         self.active = False
         w.session.set_view(presentation=False)
-        explanation = w.docks.get("explanation")
-        if hasattr(explanation, "set_font_scale"):
+        explanation = self._explanation()
+        if explanation is not None:
             explanation.set_font_scale(saved.get("font_scale", 1.0))
         w.apply_style(saved.get("style", w.style_))
         restore_fonts(saved.get("fonts", ()))

@@ -1,0 +1,1 @@
+"""The dock widgets beside the plots: parameters, weights, explanation."""

@@ -1,0 +1,1 @@
+"""Small widgets and pyqtgraph helpers the views and the window share: time bar, status bar, axes."""
