@@ -20,7 +20,8 @@ def build(tmp_path_factory):
     src = tmp_path_factory.mktemp("src")
     shutil.copy(ROOT / "pyproject.toml", src)
     shutil.copy(ROOT / "README.md", src)
-    shutil.copytree(ROOT / "rnnviz", src / "rnnviz", ignore=shutil.ignore_patterns("__pycache__"))
+    for folder in ("rnnviz", "resources"):
+        shutil.copytree(ROOT / folder, src / folder, ignore=shutil.ignore_patterns("__pycache__"))
     done = subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation",
                            "-v", "-w", str(out), str(src)], capture_output=True, text=True)
     assert done.returncode == 0, done.stdout + done.stderr
@@ -44,6 +45,9 @@ def test_wheel_holds_every_package_and_the_mit_license(wheel):
     names = zipfile.ZipFile(wheel).namelist()
     source = {str(p.relative_to(ROOT)) for p in (ROOT / "rnnviz").rglob("*.py")}
     assert source <= set(names), sorted(source - set(names))
+    shipped = {"rnnviz/resources/" + str(p.relative_to(ROOT / "resources"))
+               for p in (ROOT / "resources").rglob("*") if p.is_file() and "__pycache__" not in p.parts}
+    assert shipped <= set(names), sorted(shipped - set(names))
     (metadata,) = [n for n in names if n.endswith(".dist-info/METADATA")]
     text = zipfile.ZipFile(wheel).read(metadata).decode()
     assert "License-Expression: MIT" in text

@@ -79,7 +79,7 @@ def test_the_flow_fills_in_live_and_ends_equal_to_the_engine(qtbot, window, monk
     monkeypatch.setattr(main_window_module, "PARTIAL_DUTY", 0)
     s, T, every = window.session, 400, 50
     handed, gate = [], threading.Semaphore(0)
-    window.worker._compute = paced_compute(every, handed, gate)
+    window.worker.add_lane("compute", paced_compute(every, handed, gate))
     s.apply(n_s=256, T=T, spectral_radius=1.05)
     shown = []                     # finite Jacobian steps the flow view drew for each partial
     try:
@@ -157,7 +157,7 @@ def test_closing_mid_computation_stops_the_worker(qtbot, make_window):
             return True
         return compute(request, should_stop=held_should_stop, partial=partial)
 
-    w.worker._compute = compute_until_stopped
+    w.worker.add_lane("compute", compute_until_stopped)
     completed = w.worker.completed
     s.apply(n_s=512, T=800)
     qtbot.waitUntil(inside.is_set, timeout=10000)
