@@ -16,7 +16,7 @@ UI_LAYERS = (
     ("foundation", ("rnnviz.ui.style", "rnnviz.ui.settings", "rnnviz.ui.worker")),
     ("widgets", ("rnnviz.ui.widgets",)),
     ("views", ("rnnviz.ui.views",)),
-    ("docks and actions", ("rnnviz.ui.docks", "rnnviz.ui.actions", "rnnviz.ui.connectivity_job")),
+    ("docks and actions", ("rnnviz.ui.docks", "rnnviz.ui.actions")),
     ("main window", ("rnnviz.ui.main_window", "rnnviz.ui.window_layout")),
     ("app", ("rnnviz.ui.app",)),
 )

@@ -6,8 +6,8 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from rnnviz.state import connectivity as connectivity_job
 from rnnviz.state import presets
-from rnnviz.ui.connectivity_job import compute_connectivity
 from rnnviz.ui.docks.explanation import ExplanationDock
 from rnnviz.ui.docks.parameters import ParameterDock
 from rnnviz.ui.docks.weights import WeightEditorDock
@@ -69,14 +69,14 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self._partial_timer.timeout.connect(self._show_partial)
         self.worker.failed.connect(self._computation_failed)
         self.worker.busy.connect(self._busy)
-        self.connectivity_worker = ComputeWorker(compute_connectivity, name="rnnviz-connectivity")
+        self.worker.add_lane(connectivity_job.LANE, connectivity_job.compute_connectivity)
 
         self.timebar = TimeBar(session)
         self.timebar.setObjectName("timebar")
         self.views: dict[str, QtWidgets.QWidget] = {
             "states": StateHeatmap(session),
-            "connectivity": ConnectivityView(session, compute_connectivity, self.connectivity_worker,
-                                             self.params_for),
+            "connectivity": ConnectivityView(session, connectivity_job.compute_connectivity,
+                                             self.worker, self.params_for),
             "gradients": GradientHeatmap(session),
             "flow": FlowView(session),
             "softmax": SoftmaxView(session),
@@ -368,7 +368,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         super().closeEvent(event)
 
     def shutdown(self) -> None:
-        """Stop playing, stop and join both worker threads, stop listening (idempotent)."""
+        """Stop playing, stop and join the worker thread, stop listening (idempotent)."""
         if self._shut_down:
             return
         self._shut_down = True
@@ -382,4 +382,3 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
             view._unsubscribe()
             view._timer.stop()
         self.worker.stop()
-        self.connectivity_worker.stop()

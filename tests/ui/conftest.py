@@ -82,7 +82,7 @@ def shown(qtbot, view, size=(500, 300)):
 def new_view(cls, session):
     """A plot view of class cls on a session, as the window builds it but without workers (the
     connectivity view gets the window's connectivity computation and runs it in-line)."""
-    from rnnviz.ui.connectivity_job import compute_connectivity
+    from rnnviz.state.connectivity import compute_connectivity
     from rnnviz.ui.views.connectivity import ConnectivityView
     return cls(session, compute_connectivity) if cls is ConnectivityView else cls(session)
 

@@ -52,12 +52,12 @@ def settle(window, timeout_s: float = 20.0) -> None:
         app.processEvents()
         if session.needs_compute:
             window.submit_now()
-        idle = window.worker.is_idle() and window.connectivity_worker.is_idle()
+        idle = window.worker.is_idle()
         if not session.needs_compute and idle:
             for view in window.views.values():
                 view.flush()
             app.processEvents()
-            if window.worker.is_idle() and window.connectivity_worker.is_idle():
+            if window.worker.is_idle():
                 return
         if time.monotonic() > deadline:
             raise ExportError("the computation did not finish in time; nothing was exported")

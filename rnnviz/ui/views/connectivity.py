@@ -2,28 +2,18 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from rnnviz.state.connectivity import LANE, ConnectivityRequest
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.steps import shown_b, shown_t, time_extent
 from rnnviz.ui.widgets.axes import decade_scale, integer_axes, sparse_ticks
 
 MEMO_SIZE = 256
 AXIS_CAPTION = "‖∂z/∂x′‖"      # short: this plot is low; the readout has the formula
-
-
-@dataclass(frozen=True)
-class ConnectivityRequest:
-    """One connectivity computation: the trace of result `result_id` at step t for element b."""
-    id: int
-    key: tuple[int, int, int]         # (result id, t, b)
-    params: Any
-    trace: Any
 
 
 class ConnectivityView(PlotView):
@@ -37,7 +27,8 @@ class ConnectivityView(PlotView):
 
     def __init__(self, session, compute: Callable, worker=None, params_for: Callable | None = None,
                  parent=None):
-        """compute(request) -> (request.key, bars): run by `worker` when given, else in-line."""
+        """compute(request) -> (request.key, bars): run in the worker's connectivity lane when a
+        worker is given (the window's; its "connectivity" lane must run compute), else in-line."""
         super().__init__(session, parent)
         self.compute = compute
         self.worker = worker
@@ -58,7 +49,7 @@ class ConnectivityView(PlotView):
         self._top = 0.0
         self._suffix = ""
         if worker is not None:
-            worker.finished.connect(self._arrived)
+            worker.done.connect(self._arrived)
         self.restyle(self.style_)
 
     def detached_copy(self) -> ConnectivityView:
@@ -88,11 +79,12 @@ class ConnectivityView(PlotView):
         if self.worker is None:
             self._store(*self.compute(request))
         else:
-            self.worker.submit(request)
+            self.worker.submit(request, lane=LANE)
 
-    @QtCore.Slot(object)
-    def _arrived(self, payload) -> None:
-        self._store(*payload)
+    @QtCore.Slot(str, object)
+    def _arrived(self, lane: str, payload) -> None:
+        if lane == LANE:
+            self._store(*payload)
 
     def _store(self, key, values) -> None:
         if len(self.memo) >= MEMO_SIZE:
