@@ -128,3 +128,80 @@ def test_opening_a_session_while_presenting_keeps_presenting(window):
     window.session.from_dict(doc)
     flush(window)
     assert p.active and window.docks["editors"].isHidden()
+
+
+# ----- issue 13 item 1: F5, F5 leaves every plot's axes exactly as they were ------------------
+def axis_picture(axis):
+    """What an axis draws: its tick labels (text and where) and its size."""
+    from PySide6 import QtGui
+    picture = QtGui.QPicture()
+    painter = QtGui.QPainter(picture)
+    try:
+        specs = axis.generateDrawSpecs(painter)
+    finally:
+        painter.end()
+    texts = [] if specs is None else [(text, round(rect.center().x()), round(rect.center().y()))
+                                      for rect, _, text in specs[2]]
+    g = axis.geometry()
+    return {"size": (round(g.width()), round(g.height())), "texts": texts,
+            "font": axis.style["tickFont"].pointSizeF() if axis.style["tickFont"] else None,
+            "spacing": axis.tickSpacing(*sorted(axis.range), max(g.width(), g.height()))}
+
+
+def axes_snapshot(window):
+    """Every shown plot's axes (fonts, sizes, tick spacing, tick labels) and view ranges."""
+    flush(window)
+    out = {}
+    for name, view in window.views.items():
+        if view.isHidden():
+            continue
+        vb = view.plot_item.vb
+        width = max(vb.width(), 1.0)
+        out[name] = {"axes": [axis_picture(axis) for axis in view.axes()],
+                     "range": vb.viewRange(), "pixel": [(r[1] - r[0]) / width
+                                                         for r in vb.viewRange()]}
+    return out
+
+
+# x-linked time plots align by screen position: where their plot areas differ by a pixel, the
+# range a plot shows depends on which of them set it last, by up to that pixel or two.
+PIXELS = 2
+
+
+def assert_same_axes(before, after):
+    assert before.keys() == after.keys()
+    for name in before:
+        b, a = before[name], after[name]
+        for axis_b, axis_a in zip(b["axes"], a["axes"], strict=True):
+            assert {k: v for k, v in axis_a.items() if k != "texts"} == \
+                {k: v for k, v in axis_b.items() if k != "texts"}, name
+            # the same labels in the same places, to PIXELS (see the ranges below)
+            assert [t for t, _, _ in axis_a["texts"]] == [t for t, _, _ in axis_b["texts"]], name
+            for (_, xa, ya), (_, xb, yb) in zip(axis_a["texts"], axis_b["texts"]):
+                assert abs(xa - xb) <= PIXELS and abs(ya - yb) <= PIXELS, (name, axis_a, axis_b)
+        for (lo0, hi0), (lo1, hi1), pixel in zip(b["range"], a["range"], b["pixel"]):
+            assert abs(lo1 - lo0) <= PIXELS * pixel and abs(hi1 - hi0) <= PIXELS * pixel, (name, b["range"],
+                                                                          a["range"])
+
+
+def test_f5_twice_leaves_every_axis_as_it_was(qtbot, window):
+    """F5, F5 used to pin every time axis's width to one tick label's ("10203040")."""
+    window.resize(1280, 800)
+    flush(window)
+    qtbot.wait(20)
+    before = axes_snapshot(window)
+    assert all(len(v["axes"][1]["texts"]) >= 3 for v in before.values())   # bottom ticks
+    window.activateWindow()
+    for _ in range(2):                      # twice there and back
+        qtbot.keyClick(window, QtCore.Qt.Key_F5)
+        flush(window)
+        assert window.presentation.active
+        qtbot.keyClick(window, QtCore.Qt.Key_F5)
+        flush(window)
+        qtbot.wait(20)
+        assert_same_axes(before, axes_snapshot(window))
+    window.session.load_preset("vanishing")     # and new results draw on healthy axes
+    flush(window)
+    for name, view in window.views.items():
+        bottom = view.plot_item.getAxis("bottom")
+        assert bottom.geometry().width() >= 0.9 * view.plot_item.vb.width(), name

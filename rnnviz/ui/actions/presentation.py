@@ -10,7 +10,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.ui.docks.explanation import ExplanationDock
 from rnnviz.ui.style import PRESENTATION, restore_fonts, widget_fonts
-from rnnviz.ui.widgets.axes import shrink_axes
+from rnnviz.ui.widgets.axes import axis_room, restore_axis_room
 
 EXPLANATION_SCALE = 1.8
 # Shown in presentation mode unless the session says otherwise: every plot but the input
@@ -95,14 +95,14 @@ class Presentation(QtCore.QObject):
         w = self.window
         explanation = self._explanation()
         self._saved = {
-            "geometry": w.saveGeometry(),
-            "size": w.size(),
+            "rect": w.geometry(),
             "state": w.saveState(),
             "splitters": [s.saveState() for s in w.splitters],
             "views": {n: not v.isHidden() for n, v in w.views.items()},
             "style": w.style_,
             "font_scale": explanation.font_scale if explanation is not None else 1.0,
             "fonts": widget_fonts(w),
+            "axes": [axis_room(view) for view in w.views.values()],
         }
         self.active = True
         w.session.set_view(presentation=True)
@@ -143,14 +143,16 @@ class Presentation(QtCore.QObject):
             explanation.set_font_scale(saved.get("font_scale", 1.0))
         w.apply_style(saved.get("style", w.style_))
         restore_fonts(saved.get("fonts", ()))
-        for view in w.views.values():
-            shrink_axes(view)
+        for room in saved.get("axes", ()):
+            restore_axis_room(room)
         for name, visible in saved.get("views", {}).items():
             w.set_view_visible(name, visible)
         QtWidgets.QApplication.processEvents()     # minimum sizes shrink back first
-        if "geometry" in saved:
-            w.restoreGeometry(saved["geometry"])
-            w.resize(saved["size"])
+        # Presentation mode never moves or resizes the window itself, but larger minimum
+        # sizes may have grown it: put back the very same rectangle (restoreGeometry() would
+        # add the frame once more where no window manager draws one, moving it down).
+        if "rect" in saved and w.geometry() != saved["rect"]:
+            w.setGeometry(saved["rect"])
         if "state" in saved:
             w.restoreState(saved["state"])
         for splitter, state in zip(w.splitters, saved.get("splitters", ())):

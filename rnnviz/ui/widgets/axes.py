@@ -158,16 +158,43 @@ def colourbar_room(style: Style) -> int:
     return colourbar_axis_width(style) + COLOURBAR_EXTRA
 
 
-def shrink_axes(view) -> None:
-    """Let pyqtgraph's axes give back the text room the larger print fonts took (they only grow)."""
+def _view_axes(view) -> list[pg.AxisItem]:
+    """Every axis of a view: its plots' four sides and any colour bar's."""
+    axes = view.axes() if hasattr(view, "axes") else []
     for item in view.plot_items():
-        for name in ("left", "right", "top", "bottom"):
-            axis = item.getAxis(name)
-            axis.textWidth, axis.textHeight = 30, 18      # pyqtgraph's initial values
-            axis._updateWidth()
-            axis._updateHeight()
-            axis.picture = None
-            axis.update()
+        axes.extend(item.getAxis(name) for name in ("left", "right", "top", "bottom"))
+    return list(dict.fromkeys(axes))
+
+
+def _readjust(axis: pg.AxisItem) -> None:
+    """Re-derive the axis's room from its text room (only its own dimension: a left or right
+    axis its width, a top or bottom axis its height) and repaint it."""
+    axis._adjustSize()
+    axis.picture = None
+    axis.update()
+
+
+def axis_room(view) -> list[tuple[pg.AxisItem, float, float]]:
+    """The text room every axis of a view has grown to (pyqtgraph keeps the widest and tallest
+    tick text it has drawn: larger fonts widen axes for good), to put back with restore_axis_room."""
+    return [(axis, axis.textWidth, axis.textHeight) for axis in _view_axes(view)]
+
+
+def restore_axis_room(saved) -> None:
+    """Put back the text room axis_room() saved (after a change of fonts and back)."""
+    for axis, width, height in saved:
+        axis.textWidth, axis.textHeight = width, height
+        _readjust(axis)
+
+
+def shrink_axes(view) -> None:
+    """Let pyqtgraph's axes give back the text room the larger print fonts took (they only grow).
+
+    A left or right axis gets back its width, a top or bottom one its height: never the other
+    way round (pinning a time axis's width to a tick label's pins every tick into its corner)."""
+    for axis in _view_axes(view):
+        axis.textWidth, axis.textHeight = 30, 18      # pyqtgraph's initial values
+        _readjust(axis)
 
 
 def cache_axes(graphics) -> None:
