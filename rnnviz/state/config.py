@@ -206,6 +206,44 @@ def replace(config: Config, **changes: Any) -> tuple[Config, list[Problem]]:
     return (config, problems) if problems else (new, [])
 
 
+def fit_text(config: Config, changes: dict[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """Changes completed by what a text input decides: n_x (its alphabet size), n_y (= n_x for
+    next and copy targets) and T (the whole text), with a message saying what was derived.
+
+    Applies when the change sets a new text or switches the input to text; a size given in the
+    same change is kept. T follows the text when it followed the old one (T = its length), when
+    the input just became text, or when it no longer fits; a shorter T chosen by hand stays.
+    """
+    if not any(k in changes for k in ("text", "input_pattern")):
+        return changes, []
+    get = {**to_dict(config), **changes}.get
+    text = get("text")
+    if get("input_pattern") != "text" or not isinstance(text, str) or not text \
+            or len(text) > LIMITS["text"][1] or SURROGATES.search(text):
+        return changes, []          # nothing to derive (validation says what is wrong)
+    derived: dict[str, Any] = {}
+    n_x = len(text_alphabet(text))
+    if "n_x" not in changes:
+        derived["n_x"] = n_x
+    if "n_y" not in changes and get("target_pattern") in ("next", "copy"):
+        derived["n_y"] = changes.get("n_x", n_x)
+    if "T" not in changes:
+        followed = config.input_pattern != "text" or config.T == len(config.text)
+        if followed or config.T > len(text):
+            derived["T"] = len(text)
+    T = changes.get("T", derived.get("T", config.T))
+    if "copy_delay" not in changes and get("target_pattern") == "copy" and _is_int(T) \
+            and get("copy_delay") > T - 1:
+        derived["copy_delay"] = max(T - 1, 0)
+    derived = {k: v for k, v in derived.items() if getattr(config, k) != v}
+    if not derived:
+        return changes, []
+    said = ", ".join(f"{k} = {v}" for k, v in derived.items())
+    message = (f"set {said} from the text ({len(text)} characters, an alphabet of "
+               f"{n_x}: one step reads one character)")
+    return {**changes, **derived}, [message]
+
+
 def to_dict(config: Config) -> dict[str, Any]:
     """The config as a plain JSON-ready dict."""
     return dataclasses.asdict(config)

@@ -9,6 +9,8 @@ Rules (the behaviour users see):
   parameter from the seed; hand edits are replaced and a message says so.
 - Changing the spectral radius rescales the current W to it (W * r_new / rho(W)), so hand
   edits survive a radius drag; when rho(W) is 0 W is re-drawn instead.
+- A new text (or switching the input to text) derives n_x, n_y and T from it (config.fit_text)
+  and says so.
 - Other changes (activation, T, m, patterns) keep the parameters; a precision change re-draws
   the seed's matrices in the new precision and converts hand-edited ones.
 - Drawing from the seed solves an eigenvalue problem (seconds at n_s = 1024), so it never runs
@@ -88,6 +90,7 @@ def fresh(config: Config, preset: str | None = None) -> SetUp:
 
 def change(setup: SetUp, **changes) -> Change:
     """The set-up with settings changed; Refused (nothing changed) on problems."""
+    changes, derived = cfg.fit_text(setup.config, changes)
     new, problems = cfg.replace(setup.config, **changes)
     if problems:
         raise Refused(problems)
@@ -109,7 +112,7 @@ def change(setup: SetUp, **changes) -> Change:
     if derive.TARGET_FIELDS.intersection(fields):
         targets = derive.read_only(derive.draw_targets(new, x))
     out = SetUp(new, derive.settle(state), x, s0, targets, fixed, setup.preset)
-    return Change(out, fields, tuple(changed_params), tuple(messages))
+    return Change(out, fields, tuple(changed_params), tuple(derived + messages))
 
 
 def with_matrix(setup: SetUp, params: Parameters, name: str, M: np.ndarray) -> SetUp:

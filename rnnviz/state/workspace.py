@@ -20,12 +20,14 @@ import numpy as np
 
 from rnnviz.engine.parameters import Parameters
 from rnnviz.state import config as cfg
-from rnnviz.state import presets, sessionfile, sharecode, values
+from rnnviz.state import presets, readouts, sessionfile, sharecode, values
 from rnnviz.state import selection as sel
 from rnnviz.state import setup as su
 from rnnviz.state.compute import ALL_STAGES, ComputeRequest, Result, compute
 from rnnviz.state.config import Config, Problem
 from rnnviz.state.events import Events
+from rnnviz.state.sharing import share as _share
+from rnnviz.state.sharing import unshare as _unshare
 
 PARAM_NAMES = su.PARAM_NAMES
 MAX_WEIGHT = su.MAX_WEIGHT
@@ -128,6 +130,11 @@ class Workspace:
     def edited(self) -> set[str]:
         """Names of the hand-edited matrices (a copy)."""
         return set(self.setup.params.edited)
+
+    def radius_note(self) -> str | None:
+        """Why the spectral-radius field does not describe the W in use (a hand edit), or None."""
+        st = self.setup.params
+        return readouts.radius_note(self.config.spectral_radius, st.rho, "W" in st.edited)
 
     @property
     def inputs_fixed(self) -> bool:
@@ -369,19 +376,30 @@ class Workspace:
         self.dirty = False
 
     def share_code(self) -> str:
-        """The configuration as a copy-pasteable share code (hand-edited weights not included)."""
-        return sharecode.encode(self.config)
+        """The set-up as a copy-pasteable share code (see share() for what it leaves out)."""
+        return self.share()[0]
+
+    def share(self) -> tuple[str, list[str]]:
+        """(share code, notes): the code brings back the configuration, the preset (its
+        explanation), the view choices, the selected t and b, and the hand-edited weights
+        while the code stays within sharecode.SHARE_BUDGET characters; each note says
+        plainly what the code leaves out."""
+        code, notes = _share(self)
+        return code, notes
 
     def paste_share_code(self, text: str) -> list[Problem]:
-        """Replace the set-up by a share code's; on a bad code nothing changes."""
+        """Replace the set-up by a share code's; on a bad code nothing changes.
+
+        A message event says what the code did not bring (unknown preset, weights)."""
         try:
-            c = sharecode.decode(text)
-        except ValueError as exc:
+            shared = sharecode.unpack(text)
+            parsed, notes = _unshare(shared, self.view)
+            self._replace_all(parsed, "sharecode")
+        except (ValueError, sessionfile.SessionFileError) as exc:
             return self._refuse("share code", str(exc))
-        view = {**self.view, "t": min(self.t, c.T - 1), "b": min(self.b, c.m - 1)}
-        self._replace_all({"config": c, "params": {}, "edited": frozenset(), "inputs": {},
-                           "view": view, "preset": None}, "sharecode")
         self.dirty = True
+        for note in notes:
+            self.events.emit("message", text=note)
         return []
 
 

@@ -338,10 +338,12 @@ def test_duplicate_keys_are_refused(tmp_path):
 
 def test_bytes_after_the_zlib_stream_are_refused():
     good = sharecode.encode(cfg.Config(seed=7))
-    packed = base64.urlsafe_b64decode(good[8:] + "=" * (-len(good[8:]) % 4))
+    packed = sharecode.unbase62(good[8:])
+    old = zlib.compress(b'{"seed": 7}')             # format 1 (rnnviz 0.1's codes)
     for extra in (b"x", b"\0", zlib.compress(b"{}")):
-        code = "rnnviz1:" + base64.urlsafe_b64encode(packed + extra).decode().rstrip("=")
-        assert "follows its end" in Session().paste_share_code(code)[0].message
+        for code in ("rnnviz1:" + base64.urlsafe_b64encode(old + extra).decode().rstrip("="),
+                     "rnnviz2:" + sharecode.base62(packed + extra)):
+            assert "follows its end" in Session().paste_share_code(code)[0].message
 
 
 class NoSplit(str):

@@ -241,12 +241,13 @@ class FileActions(QtCore.QObject):
     # ----- share codes ----------------------------------------------------------------------------
     def copy_setup(self) -> None:
         try:
-            code = self.session.share_code()
+            code, notes = self.session.share()
         except ValueError as exc:
             self.error("cannot copy the set-up", str(exc))
             return
         QtWidgets.QApplication.clipboard().setText(code)
-        self.window.status.showMessage(f"set-up copied to the clipboard: {code}", 10000)
+        said = f"set-up copied to the clipboard as one line of {len(code):,} characters"
+        self.window.status.showMessage("; ".join([said, *notes]), 15000 if notes else 8000)
 
     def paste_setup(self) -> bool:
         text = QtWidgets.QApplication.clipboard().text()
