@@ -22,7 +22,7 @@ import stat  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-VIEWS = ("states", "gradients", "softmax", "flow", "spectrum", "connectivity")
+VIEWS = ("inputs", "states", "gradients", "softmax", "flow", "spectrum", "connectivity")
 WHOLE = "window"                      # --view window: the whole layout (the default)
 FORMATS = (".png", ".svg")
 SIZE_LIMITS = (64, 8000)              # pixels, each side

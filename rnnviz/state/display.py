@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 
 FIXED_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}   # the activation's value range
+NON_NEGATIVE = ("sigmoid", "relu")     # states never below 0: a one-sided scale from 0
 GRADIENT_DECADES = 10.0    # the colour scale spans at most this many powers of ten ...
 MIN_DECADES = 1.0          # ... and at least this many
 GRADIENT_PERCENTILES = (2.0, 99.9)   # robust ends of the colour scale among finite log10|g|
@@ -29,17 +30,27 @@ class Heatmap:
     levels: tuple[float, float]         # the colour scale's ends
     caption: str                        # the colour bar's caption
     nonfinite_steps: np.ndarray         # 0-based steps where any value is not finite
+    colour: str = "diverging"           # colour map kind: "diverging", "positive", "magnitude"
 
 
 def state_levels(s: np.ndarray, activation: str) -> tuple[tuple[float, float], str]:
-    """Colour levels for hidden states and the colour bar's caption saying how they were chosen."""
+    """Colour levels for hidden states and the colour bar's caption saying how they were chosen:
+    the activation's range (tanh, sigmoid), 0 to the 99th percentile for ReLU (never negative),
+    ± the 99th percentile of |s| for linear."""
     if activation in FIXED_RANGES:
         lo, hi = FIXED_RANGES[activation]
         return (lo, hi), f"s_t  ({activation} range)"
     finite = np.abs(s[np.isfinite(s)]).astype(np.float64)
     top = float(np.percentile(finite, 99)) if finite.size else 1.0
     top = top if 0 < top < np.inf else 1.0
+    if activation in NON_NEGATIVE:
+        return (0.0, top), "s_t  (0 to 99th pct)"
     return (-top, top), "s_t  (99th pct)"
+
+
+def state_colour(activation: str) -> str:
+    """The colour map kind of a state heatmap: one-sided from 0 for non-negative states."""
+    return "positive" if activation in NON_NEGATIVE else "diverging"
 
 
 def drawable(values: np.ndarray, levels: tuple[float, float]) -> np.ndarray:
@@ -110,9 +121,27 @@ def state_heatmap(result, b: int) -> Heatmap:
     """Hidden states s_t of element b, coloured over the activation's range (or the 99th pct)."""
     def make() -> Heatmap:
         s = np.ascontiguousarray(result.trace.s[:, b, :])
-        levels, caption = state_levels(s, result.trace.activation)
-        return Heatmap(s, drawable(s, levels), levels, caption, _nonfinite_steps(s))
+        f = result.trace.activation
+        levels, caption = state_levels(s, f)
+        return Heatmap(s, drawable(s, levels), levels, caption, _nonfinite_steps(s),
+                       state_colour(f))
     return cached(result, ("states", b), make)
+
+
+def input_heatmap(result, b: int) -> Heatmap:
+    """The inputs x_t of element b (n_x × T): 0 to the largest value for inputs that are never
+    negative (one-hot symbols and characters, impulses), ± the largest |x| for the others."""
+    def make() -> Heatmap:
+        x = np.ascontiguousarray(result.trace.x[:, b, :], dtype=np.float64)
+        finite = x[np.isfinite(x)]
+        top = float(np.max(np.abs(finite))) if finite.size else 1.0
+        top = top if 0 < top < np.inf else 1.0
+        if not finite.size or finite.min() >= 0:
+            levels, caption, colour = (0.0, top), "x_t", "positive"
+        else:
+            levels, caption, colour = (-top, top), "x_t", "diverging"
+        return Heatmap(x, drawable(x, levels), levels, caption, _nonfinite_steps(x), colour)
+    return cached(result, ("inputs", b), make)
 
 
 def shown_gradient(result, which: str = "total") -> np.ndarray:
@@ -133,7 +162,8 @@ def gradient_heatmap(result, b: int, which: str = "total") -> Heatmap:
         g = np.ascontiguousarray(shown_gradient(result, which)[:, b, :])
         logs, levels = log_magnitude(g, batch_gradient_levels(result, which))
         symbol = "∂L_T/∂s_t" if which == "last" else "∂L/∂s_t"
-        return Heatmap(g, logs, levels, f"log₁₀|{symbol}|", _nonfinite_steps(g))
+        return Heatmap(g, logs, levels, f"|{symbol}|  (log scale)", _nonfinite_steps(g),
+                       "magnitude")
     return cached(result, ("gradients", which, b), make)
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, field
 from rnnviz.state import sessionfile
 from rnnviz.state.config import Config
 
-DEFAULT_PANELS = {"editors": True, "weights": True, "explanation": True, "states": True,
+DEFAULT_PANELS = {"editors": True, "weights": True, "explanation": True, "inputs": True,
+                  "states": True,
                   "gradients": True, "softmax": True, "flow": True, "spectrum": True,
                   "connectivity": True}
 

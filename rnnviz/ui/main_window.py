@@ -15,6 +15,7 @@ from rnnviz.ui.style import NORMAL, Style
 from rnnviz.ui.views.connectivity import ConnectivityView
 from rnnviz.ui.views.flow import FlowView
 from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.inputs import InputsView
 from rnnviz.ui.views.softmax import SoftmaxView
 from rnnviz.ui.views.spectrum import SpectrumView
 from rnnviz.ui.widgets.axes import cache_axes
@@ -25,7 +26,7 @@ from rnnviz.ui.worker import ComputeWorker
 
 log = logging.getLogger(__name__)
 
-TIME_VIEWS = ("states", "connectivity", "gradients", "flow")     # left column, shared t axis
+TIME_VIEWS = ("inputs", "states", "connectivity", "gradients", "flow")   # left column, shared t
 STEP_VIEWS = ("softmax", "spectrum")                             # right column
 COMPUTE_EVENTS = ("config", "params", "batch", "loaded", "view")   # "view": a shown panel may need a stage
 # Partial results (the flow filling in) redraw the plots: show at most one per PARTIAL_SHOW_MS,
@@ -74,6 +75,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.timebar = TimeBar(session)
         self.timebar.setObjectName("timebar")
         self.views: dict[str, QtWidgets.QWidget] = {
+            "inputs": InputsView(session),
             "states": StateHeatmap(session),
             "connectivity": ConnectivityView(session, connectivity_job.compute_connectivity,
                                              self.worker, self.params_for),
@@ -87,6 +89,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
             cache_axes(view.graphics)
         self._link_time_axes()
         self._build_central()
+        self._caption_time_axes()
         self.status = StatusBar(self)
         self.setStatusBar(self.status)
         self.docks: dict[str, QtWidgets.QDockWidget] = {}
@@ -112,7 +115,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
     # ----- construction -----------------------------------------------------------------------
     def _link_time_axes(self) -> None:
         states = self.views["states"].plot_item
-        for name in ("connectivity", "gradients", "flow"):
+        for name in ("inputs", "connectivity", "gradients", "flow"):
             self.views[name].plot_item.setXLink(states)
         for name in TIME_VIEWS:         # same left-axis width so the t axes line up
             self.views[name].plot_item.getAxis("left").setWidth(64)
@@ -127,7 +130,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.time_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         self.time_splitter.setObjectName("time_splitter")
         # the flow plot carries a legend and a rate line: it gets the largest share
-        for name, stretch in zip(TIME_VIEWS, (4, 2, 4, 7)):
+        for name, stretch in zip(TIME_VIEWS, (3, 4, 2, 4, 7), strict=True):
             self.time_splitter.addWidget(self.views[name])
             self.time_splitter.setStretchFactor(self.time_splitter.count() - 1, stretch)
         self.step_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -313,6 +316,14 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         action = self.view_actions.get(name)
         if action is not None and action.isChecked() != visible:
             action.setChecked(visible)
+        self._caption_time_axes()
+
+    def _caption_time_axes(self) -> None:
+        """Only the lowest shown plot of the time column captions its t axis (the column
+        shares it; every caption would cost each plot a line of height)."""
+        shown = [n for n in TIME_VIEWS if not self.views[n].isHidden()]
+        for name in TIME_VIEWS:
+            self.views[name].set_time_caption(bool(shown) and name == shown[-1])
 
     def apply_panels(self, panels: dict, hide_only: bool = False) -> None:
         """Show the plots and docks a session's view state asks for (missing keys: shown).

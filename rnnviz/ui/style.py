@@ -45,8 +45,12 @@ class Style:
         return p
 
     def colormap(self, kind: str) -> pg.ColorMap:
-        """The diverging ("diverging") or magnitude ("magnitude") colour map."""
-        return pg.colormap.get(self.diverging_map if kind == "diverging" else self.magnitude_map)
+        """The diverging ("diverging", white at 0), one-sided ("positive": the diverging map's
+        upper half, white at 0 to red) or magnitude ("magnitude") colour map."""
+        if kind == "magnitude":
+            return pg.colormap.get(self.magnitude_map)
+        diverging = pg.colormap.get(self.diverging_map)
+        return diverging.getSubset(0.5, 0.5) if kind == "positive" else diverging
 
 
 NORMAL = Style(

@@ -1,4 +1,5 @@
-"""Help menu: Keyboard shortcuts (F1), a window listing every shortcut, and About with the model."""
+"""Help menu: the guide (F1: what each panel shows, how to read it, its formula; every
+shortcut and mouse gesture) and About with the model and its sources."""
 from __future__ import annotations
 
 from PySide6 import QtCore, QtGui, QtWidgets
@@ -10,6 +11,65 @@ MOUSE_HINTS = (
     ("Right-click a plot", "export it as PNG or SVG, or copy it as an image"),
     ("Hover over any control or plot", "what it shows, with its formula"),
 )
+
+# What each panel shows and how to read it, with its formula: name (window.views / docks) ->
+# (title, HTML). Notation as in the seed notebook; t = 1..T as the window numbers steps.
+PANEL_GUIDE = {
+    "inputs": ("Inputs x<sub>t</sub>", """One row per input unit, one column per step: what the
+network reads, <i>a<sub>t</sub> = U x<sub>t</sub> + W s<sub>t−1</sub> + b<sub>a</sub></i>.
+One-hot inputs light one row per step; a text input names its rows and steps by character."""),
+    "states": ("Hidden state s<sub>t</sub>", """<i>s<sub>t</sub> = f(U x<sub>t</sub> + W
+s<sub>t−1</sub> + b<sub>a</sub>)</i>, one row per hidden unit, one column per step. White is 0,
+red positive, blue negative; tanh fills −1…1, sigmoid and ReLU never go below 0. Stripes that
+persist across columns are memory; saturated red/blue units have f′ ≈ 0 and pass no gradient."""),
+    "connectivity": ("Input connectivity", """Bars over the input steps t′ ≤ t:
+<i>‖∂z<sub>t</sub>[k]/∂x<sub>t′</sub>‖<sub>2</sub></i>, how strongly the output at the selected
+step t (its arg-max class k) depends on the input at t′ (Distill, Madsen 2019). Bars that fall
+off quickly to the left mean a short memory."""),
+    "gradients": ("Gradient heatmap", """<i>log<sub>10</sub>|∂L<sub>T</sub>/∂s<sub>t</sub>|</i>
+(last loss only, the default) or <i>log<sub>10</sub>|∂L/∂s<sub>t</sub>|</i> (all losses): each
+colour step is a factor of ten. <i>∂L<sub>T</sub>/∂s<sub>t</sub> = (∂s<sub>T</sub>/∂s<sub>t</sub>)<sup>T</sup>
+∂L<sub>T</sub>/∂s<sub>T</sub></i> fades to the left when gradients vanish and grows when they
+explode; the total <i>∂L/∂s<sub>t</sub> = V<sup>T</sup>(y<sub>t</sub> − onehot<sub>t</sub>)/m +
+W<sup>T</sup> diag(f′(a<sub>t+1</sub>)) ∂L/∂s<sub>t+1</sub></i> stays level because every step's
+own loss feeds it."""),
+    "flow": ("Gradient flow", """Norms on a log scale over t, read from right (t = T) to left:
+back-propagation runs back in time. <i>‖∂s<sub>T</sub>/∂s<sub>t</sub>‖ = ‖Π<sub>k=t+1..T</sub>
+diag(f′(a<sub>k</sub>)) W‖</i> (σ<sub>1</sub>; thin: σ<sub>2</sub>, σ<sub>3</sub>), the gradients
+<i>‖∂L/∂s<sub>t</sub>‖</i> and <i>‖∂L<sub>T</sub>/∂s<sub>t</sub>‖</i>, and the dashed bound
+<i>(γ σ<sub>max</sub>(W))<sup>T−t</sup></i>, γ = sup|f′|. A straight line means a constant factor
+per step: the title gives it (below 1: vanishing, above 1: exploding). Red bands: steps whose
+values are not finite (overflow)."""),
+    "softmax": ("Softmax output y<sub>t</sub>", """<i>y<sub>t</sub> = softmax(V s<sub>t</sub> +
+b<sub>y</sub>)</i> at the selected step, one bar per class (for a text input: per next
+character). Green: the target; orange: the arg max. The title gives the loss at t,
+<i>−log y<sub>t</sub>[target]</i>; L sums it over t and averages over the batch."""),
+    "spectrum": ("Eigenvalues of W", """The eigenvalues λ<sub>i</sub> of W in the complex plane
+with the unit circle |λ| = 1 (dashed) and the spectral radius ρ(W) = max|λ<sub>i</sub>|
+(dotted). σ<sub>max</sub>(W), the largest singular value, bounds the flow:
+<i>‖∂s<sub>T</sub>/∂s<sub>t</sub>‖ ≤ (γ σ<sub>max</sub>(W))<sup>T−t</sup></i>; the line under
+the plot counts eigenvalues inside, on (within 10<sup>−9</sup>) and outside the circle."""),
+    "explanation": ("Explanation", """What the current preset shows and why, with its sources;
+it says when you have changed the set-up since."""),
+    "editors": ("Parameters", """Every setting: sizes, the activation f, the initialisation and
+spectral radius of W (dragging it rescales W), data and seed. A red message says what a refused
+value must be; a note under ρ(W) says when hand edits have changed W's radius."""),
+    "weights": ("Weights", """W, U or V as a heatmap (blue negative, red positive): click an
+entry to type a new value; small matrices also as a table."""),
+}
+
+
+def guide_html(names=None) -> str:
+    """The panel guide as HTML (the panels named, in that order; all of them by default)."""
+    names = list(PANEL_GUIDE) if names is None else [n for n in names if n in PANEL_GUIDE]
+    parts = ["<h2>Reading the panels</h2><p>Every plot shares one time axis t = 1..T (left "
+             "column) or shows the selected step t (right column): drag the red line, click a "
+             "heatmap column or use ← →. Hover over anything for its formula.</p>"]
+    for name in names:
+        title, text = PANEL_GUIDE[name]
+        parts.append(f"<h3>{title}</h3><p>{' '.join(text.split())}</p>")
+    return "\n".join(parts)
+
 
 ABOUT_HTML = """
 <h2>rnnviz</h2>
@@ -56,13 +116,19 @@ def shortcuts(window) -> list[tuple[str, str]]:
 
 
 class ShortcutsDialog(QtWidgets.QDialog):
-    """A window listing every keyboard shortcut and the mouse gestures."""
+    """The guide: what each panel shows (with its formula), then every shortcut and gesture."""
 
     def __init__(self, window):
         super().__init__(window)
-        self.setWindowTitle("rnnviz: keyboard shortcuts")
+        self.setWindowTitle("rnnviz: reading the panels, keys and mouse")
         self.setObjectName("shortcuts_dialog")
         layout = QtWidgets.QVBoxLayout(self)
+        self.tabs = QtWidgets.QTabWidget()
+        self.guide = QtWidgets.QTextBrowser()
+        self.guide.setObjectName("panel_guide")
+        names = [*getattr(window, "views", {}), *getattr(window, "docks", {})]
+        self.guide.setHtml(guide_html(names or None))
+        self.tabs.addTab(self.guide, "The panels")
         self.table = QtWidgets.QTableWidget(0, 2)
         self.table.setHorizontalHeaderLabels(["Key", "Does"])
         self.table.verticalHeader().setVisible(False)
@@ -74,11 +140,12 @@ class ShortcutsDialog(QtWidgets.QDialog):
             self.table.setItem(i, 1, QtWidgets.QTableWidgetItem(does))
         self.table.resizeColumnsToContents()
         self.table.horizontalHeader().setStretchLastSection(True)
-        layout.addWidget(self.table)
+        self.tabs.addTab(self.table, "Keys and mouse")
+        layout.addWidget(self.tabs)
         close = QtWidgets.QDialogButtonBox(QtWidgets.QDialogButtonBox.Close)
         close.rejected.connect(self.close)
         layout.addWidget(close)
-        self.resize(560, 520)
+        self.resize(680, 620)
 
     def rows(self) -> list[tuple[str, str]]:
         return [(self.table.item(i, 0).text(), self.table.item(i, 1).text())
@@ -86,7 +153,7 @@ class ShortcutsDialog(QtWidgets.QDialog):
 
 
 def show_shortcuts(window) -> ShortcutsDialog:
-    """Open (non-modal) the shortcuts window."""
+    """Open (non-modal) the guide: the panels first, then the keys."""
     dialog = ShortcutsDialog(window)
     dialog.setAttribute(QtCore.Qt.WA_DeleteOnClose)
     dialog.show()
@@ -103,12 +170,12 @@ def show_about(window) -> None:
 
 
 def install(window) -> None:
-    """Help > Keyboard shortcuts (F1) and Help > About (the model's equations and sources)."""
+    """Help > Guide (F1: the panels, keys and mouse) and Help > About (the model and sources)."""
     menu = window.menus["help"]
     for action in menu.actions():          # the window's own short About is replaced by ours
         if action.text().replace("&", "").startswith("About"):
             action.setVisible(False)
-    keys = QtGui.QAction("&Keyboard shortcuts", window)
+    keys = QtGui.QAction("&Guide: the panels, keys and mouse", window)
     keys.setObjectName("keyboard_shortcuts")
     keys.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key_F1))
     keys.triggered.connect(lambda *_: show_shortcuts(window))

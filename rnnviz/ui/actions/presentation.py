@@ -12,7 +12,13 @@ from rnnviz.ui.docks.explanation import ExplanationDock
 from rnnviz.ui.style import PRESENTATION, restore_fonts, widget_fonts
 from rnnviz.ui.widgets.axes import axis_room, restore_axis_room
 
-EXPLANATION_SCALE = 1.8
+EXPLANATION_SCALE = 1.8        # the explanation's text scale, at most (fitted to its dock)
+# The explanation dock's width in presentation mode, as a share of the window: the plots
+# (the gradient flow above all) take the rest; its text is fitted to it without scrolling.
+EXPLANATION_SHARE, EXPLANATION_MIN_WIDTH = 0.22, 230
+TIME_COLUMN_SHARE = 0.7        # the time column's share of the plots' width
+PRESENTING_ICON = 26           # px of the time bar's play, step buttons when presenting
+DOCKS_SCALED = ("editors", "weights")     # editor docks shown in presentation: larger text
 # Shown in presentation mode unless the session says otherwise: every plot but the input
 # connectivity strip (four stacked time plots leave the gradient flow almost no height at
 # 1280x800 in projector fonts), and the explanation; the editor docks are hidden.
@@ -20,7 +26,7 @@ DEFAULT_SHOWN_DOCKS = ("explanation",)
 DEFAULT_HIDDEN_VIEWS = ("connectivity",)
 # Shares of the time column's height in presentation mode: the flow plot's title and legend take
 # ~130 px in projector fonts, so it gets about half the column to keep a plot worth reading.
-TIME_SHARES = {"states": 4, "connectivity": 1, "gradients": 4, "flow": 7}
+TIME_SHARES = {"inputs": 3, "states": 4, "connectivity": 2, "gradients": 4, "flow": 10}
 
 
 class Presentation(QtCore.QObject):
@@ -101,16 +107,27 @@ class Presentation(QtCore.QObject):
             "views": {n: not v.isHidden() for n, v in w.views.items()},
             "style": w.style_,
             "font_scale": explanation.font_scale if explanation is not None else 1.0,
-            "fonts": widget_fonts(w),
+            "fonts": widget_fonts(w) + [(d, QtGui.QFont(d.font())) for n, d in w.docks.items()
+                                        if n in DOCKS_SCALED],
             "axes": [axis_room(view) for view in w.views.values()],
+            "icons": w.timebar.play_button.iconSize(),
         }
         self.active = True
         w.session.set_view(presentation=True)
         w.apply_style(PRESENTATION)
+        for name in DOCKS_SCALED:           # controls used live in front of a class
+            w.docks[name].setFont(PRESENTATION.font())
+        self._set_icons(QtCore.QSize(PRESENTING_ICON, PRESENTING_ICON))
         self._show_panels()
         if explanation is not None:
-            explanation.set_font_scale(EXPLANATION_SCALE)
+            explanation.present(EXPLANATION_SCALE)
         w.status.showMessage("Presentation mode: F5 returns to the normal layout", 6000)
+
+    def _set_icons(self, size: QtCore.QSize) -> None:
+        bar = self.window.timebar
+        for button in (bar.first_button, bar.back_button, bar.play_button, bar.forward_button,
+                       bar.last_button):
+            button.setIconSize(size)
 
     def _explanation(self) -> ExplanationDock | None:
         """The explanation dock (None when the window had to put a placeholder in its place)."""
@@ -126,10 +143,21 @@ class Presentation(QtCore.QObject):
         self._share_time_column()
 
     def _share_time_column(self) -> None:
-        """Split the time column's height by TIME_SHARES among the plots shown."""
-        splitter = self.window.time_splitter
+        """Split the width between the explanation, the time column and the step column, and
+        the time column's height by TIME_SHARES among the plots shown."""
+        w = self.window
+        explanation = w.docks["explanation"]
+        if not explanation.isHidden() and not explanation.isFloating():
+            width = max(EXPLANATION_MIN_WIDTH, int(EXPLANATION_SHARE * w.width()))
+            w.resizeDocks([explanation], [width], QtCore.Qt.Horizontal)
+        QtWidgets.QApplication.processEvents()          # the docks take their room first
+        main = w.main_splitter
+        if not w.step_splitter.isHidden():
+            total = max(sum(main.sizes()), 100)
+            main.setSizes([int(TIME_COLUMN_SHARE * total), total - int(TIME_COLUMN_SHARE * total)])
+        splitter = w.time_splitter
         widgets = [splitter.widget(i) for i in range(splitter.count())]
-        shares = [0 if w.isHidden() else TIME_SHARES.get(w.objectName(), 4) for w in widgets]
+        shares = [0 if v.isHidden() else TIME_SHARES.get(v.objectName(), 4) for v in widgets]
         total = max(sum(shares), 1)
         height = max(splitter.height(), 100)
         splitter.setSizes([height * share // total for share in shares])
@@ -140,7 +168,10 @@ class Presentation(QtCore.QObject):
         w.session.set_view(presentation=False)
         explanation = self._explanation()
         if explanation is not None:
+            explanation.present(None)
             explanation.set_font_scale(saved.get("font_scale", 1.0))
+        if "icons" in saved:
+            self._set_icons(saved["icons"])
         w.apply_style(saved.get("style", w.style_))
         restore_fonts(saved.get("fonts", ()))
         for room in saved.get("axes", ()):

@@ -18,6 +18,7 @@ from rnnviz.ui.docks.parameter_fields import (
 
 GROUPS = schema.GROUPS
 NO_PRESET = "Custom set-up"
+NOTE_COLOUR = "#9a5b00"
 
 
 def preset_modified(session, preset) -> bool:
@@ -68,6 +69,7 @@ class ParameterDock(QtWidgets.QDockWidget):
                                + scroll.verticalScrollBar().sizeHint().width() + 4)
 
         self._sync_all()
+        self.update_radius_note()
         unsubscribe = session.events.subscribe(self._on_event)
         self.destroyed.connect(lambda *_: unsubscribe())
 
@@ -105,6 +107,13 @@ class ParameterDock(QtWidgets.QDockWidget):
             binding.add_to(grid)
             binding.error.linkActivated.connect(lambda _link, n=name: self.revert(n))
             self.fields[name] = binding
+            if name == "spectral_radius":      # says when W no longer has this radius
+                self.radius_note = QtWidgets.QLabel()
+                self.radius_note.setObjectName("radius_note")
+                self.radius_note.setWordWrap(True)
+                self.radius_note.setStyleSheet(f"color: {NOTE_COLOUR};")
+                self.radius_note.hide()
+                grid.addWidget(self.radius_note, grid.rowCount(), 0, 1, 2)
             if name == "seed":
                 self.redraw_button = QtWidgets.QPushButton("Re-draw")
                 self.redraw_button.setObjectName("redraw_seed")
@@ -198,6 +207,8 @@ class ParameterDock(QtWidgets.QDockWidget):
 
     # ----- session -> editors -------------------------------------------------------------
     def _on_event(self, name: str, *args, **payload) -> None:
+        if name in ("params", "result", "config", "loaded"):
+            self.update_radius_note()
         if name not in ("config", "loaded") or self._applying:
             return
         # A change from elsewhere (preset, file, paste, re-draw): refused edits no longer apply.
@@ -217,6 +228,16 @@ class ParameterDock(QtWidgets.QDockWidget):
         blocker = QtCore.QSignalBlocker(self.preset_combo)
         self.preset_combo.setCurrentIndex(index)
         del blocker
+
+    def update_radius_note(self) -> None:
+        """Under the ρ field: whether it still describes the W in use (a hand edit changes ρ)."""
+        note = self.session.radius_note()
+        self.radius_note.setVisible(bool(note))
+        self.radius_note.setText(note or "")
+        field = self.fields["spectral_radius"]
+        for widget in (field.spin, field.slider, field.label):
+            widget.setToolTip(f"{note}\n\n{schema.FIELDS['spectral_radius'].help}" if note
+                              else schema.FIELDS["spectral_radius"].help)
 
     def _update_enabled(self, values: dict) -> None:
         """Grey out the fields that do not matter for the current choices."""

@@ -115,6 +115,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.setObjectName("weights")
         self.session = session
         self.name = "W"
+        self.hovered: tuple[int, int] | None = None    # the entry the line under the heatmap names
         self._label_style: dict = {}
         self._layout = None            # (matrix, shape, style) the axes were last set up for
         self._table_stale = True
@@ -273,6 +274,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self._table_stale = True
         if self.tabs.currentIndex() == 1:
             self._fill_table()
+        self._describe_hovered()            # an edit changes the number the line shows
         if self.entry_editor.isVisible() and self.entry_editor.target is not None:
             name, i, j = self.entry_editor.target
             if i >= M.shape[0] or j >= M.shape[1] or name != self.name:
@@ -327,12 +329,18 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         return None
 
     def _hovered(self, scene_pos) -> None:
-        entry = self.entry_at(scene_pos)
-        if entry is None:
+        self.hovered = self.entry_at(scene_pos)
+        self._describe_hovered()
+
+    def _describe_hovered(self) -> None:
+        """The line under the heatmap: the hovered entry's value as the session holds it now."""
+        M = self.matrix() if self.ready() else None
+        if self.hovered is None or M is None or not (self.hovered[0] < M.shape[0]
+                                                     and self.hovered[1] < M.shape[1]):
             self.hover_label.setText(" ")
             return
-        i, j = entry
-        self.hover_label.setText(f"{entry_name(self.name, i, j)} = {self.matrix()[i, j]:.6g}")
+        i, j = self.hovered
+        self.hover_label.setText(f"{entry_name(self.name, i, j)} = {M[i, j]:.6g}")
 
     def _clicked(self, event) -> None:
         entry = self.entry_at(event.scenePos())

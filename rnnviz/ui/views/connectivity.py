@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore
 
+from rnnviz.state import readouts
 from rnnviz.state.connectivity import LANE, ConnectivityRequest
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.steps import shown_b, shown_t, time_extent
@@ -109,11 +110,4 @@ class ConnectivityView(PlotView):
                 self._suffix = suffix
                 self.set_label(self.plot_item, "left", AXIS_CAPTION + suffix)
         self.values, self.shown_key = values, key
-        t = key[1]
-        older = values[: t + 1]
-        reach = int(np.sum(older >= 0.01 * older.max())) if older.size and older.max() > 0 else 0
-        self.readout.show_text(
-            f"▲ Input connectivity ‖∂z_t[k]/∂x_t′‖ of the output at t = {t + 1} "
-            f"(k = arg max): {reach} of {t + 1} inputs within 1 % of the strongest",
-            f"▲ connectivity of the output at t = {t + 1} (k = arg max): {reach} of {t + 1} "
-            f"within 1 % of the strongest")
+        self.readout.show_text(*readouts.connectivity_reach(values, key[1]))

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtGui
 
+from rnnviz.state import display, readouts
 from rnnviz.ui.views.plotbase import PlotView
-from rnnviz.ui.views.steps import shown_nonfinite, time_extent
-from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis
+from rnnviz.ui.views.steps import gradient_choice, pending_steps, shown_b, time_extent
+from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis, power_of_ten, text_width
 
 # (attribute of GradientFlow, legend text); the Jacobian and the bound use their exact log10.
 CURVES = (
@@ -15,24 +17,29 @@ CURVES = (
     ("log10_jacobian_norm", "σ₁ = ‖∂s_T/∂s_t‖"),
     ("log10_bound", "bound (γσ_max)^(T−t)"),
 )
+MEASURED = ("grad_norm", "last_loss_grad_norm", "log10_jacobian_norm")   # the y range follows these
+BOUND_LABEL = "bound"      # written on the dashed line itself (the legend gives its formula)
+# The gradient heatmap's choice is drawn bold here too; the other gradient curve thin.
+CHOSEN_CURVE = {"last": "last_loss_grad_norm", "total": "grad_norm"}
+TIME_CAPTIONS = ("time step t        ← back-propagation runs back in time, from t = T to t = 1",
+                 "time step t      ← BPTT runs back in time",
+                 "t    ← back in time")
 EXACT_LOG10 = {"last_loss_grad_norm": "log10_last_loss_grad_norm"}   # exact even past overflow
 SINGULAR_VALUES = (1, 2)         # columns of log10_jacobian_top_sv drawn thin: σ₂ and σ₃
 SV_LEGEND = "σ₂, σ₃"             # the next singular values of ∂s_T/∂s_t (thin lines)
 SV_NOISE_DECADES = 14.0          # σ_k this far below σ₁ is rounding noise (not drawn)
-VANISHING, EXPLODING = 0.98, 1.02
+VANISHING, EXPLODING = readouts.VANISHING, readouts.EXPLODING
 # Longer curves are drawn without antialiasing: 1000 steps of six 2-px antialiased curves
 # take Qt's raster engine ~6 ms per repaint (about 0.5 ms without), and at a step per pixel
 # smoothing shows little.
 SMOOTH_MAX_STEPS = 300
 LEGEND_SAMPLE = 46               # pixels of a legend entry besides its text (line sample, gaps)
+LEGEND_SHORT = {"log10_jacobian_norm": "‖∂s_T/∂s_t‖", "log10_bound": "bound"}   # when narrow
 
 
-def rate_words(rate: float) -> str:
-    """'×0.83 per step: vanishing' and the like."""
-    if not np.isfinite(rate):
-        return "rate per step: not finite (overflow)"
-    kind = "vanishing" if rate < VANISHING else "exploding" if rate > EXPLODING else "near 1: neither"
-    return f"×{rate:.3g} per step back in time: {kind}"
+def rate_words(rate: float, T: int | None = None, overflowed: bool | None = None) -> str:
+    """'×0.83 per step back in time: vanishing' and the like (see state.readouts)."""
+    return readouts.rate_words(rate, T, overflowed)
 
 
 def log10_curve(flow, attribute: str) -> np.ndarray:
@@ -85,15 +92,28 @@ class FlowView(PlotView):
             row=2, col=0, axisItems={"bottom": IntegerAxis("bottom"), "left": Log10Axis("left")})
         self.plot_item.setMenuEnabled(False)
         self.plot_item.setMouseEnabled(x=True, y=False)
-        self.set_label(self.plot_item, "bottom", "time step t")
-        self.set_label(self.plot_item, "left", "norm (log scale)")
+        self.set_axis_label(self.plot_item.getAxis("bottom"), *TIME_CAPTIONS)
+        self.set_axis_label(self.plot_item.getAxis("left"), "norm (log scale)", "norm")
         self.curves: dict[str, pg.PlotDataItem] = {}
+        self.legend_names: dict[int, tuple[str, str, str]] = {}   # curve -> (name, short, note)
+        self.legend_short = False
         for attribute, text in CURVES:
             curve = pg.PlotDataItem(connect="finite", name=text)
             curve.setToolTip(self.tooltip)
             self.plot_item.addItem(curve)
             self.legend.addItem(curve, text)
+            self.legend_names[id(curve)] = (text, LEGEND_SHORT.get(attribute, text), "")
             self.curves[attribute] = curve
+        self.bound_label = pg.TextItem(BOUND_LABEL, anchor=(0.0, 1.0))
+        self.bound_label.setZValue(45)
+        self.plot_item.addItem(self.bound_label, ignoreBounds=True)
+        self.bound_label.setVisible(False)
+        self.bound_t = np.zeros(0)
+        self.bound_y = np.zeros(0)
+        self.plot_item.vb.sigXRangeChanged.connect(lambda *_: self.place_bound_label())
+        self.plot_item.vb.sigResized.connect(lambda *_: self.fit_y())
+        self.measured = (-1.0, 1.0)          # log10 range of the measured curves
+        self.emphasis = gradient_choice(session)
         self.sv_curves: dict[int, pg.PlotDataItem] = {}
         for k in SINGULAR_VALUES:
             curve = pg.PlotDataItem(connect="finite", name=SV_LEGEND)
@@ -102,6 +122,7 @@ class FlowView(PlotView):
             self.plot_item.addItem(curve)
             self.sv_curves[k] = curve
         self.legend.addItem(self.sv_curves[SINGULAR_VALUES[0]], SV_LEGEND)
+        self.legend_names[id(self.sv_curves[SINGULAR_VALUES[0]])] = (SV_LEGEND, SV_LEGEND, "")
         self.progress_label = pg.TextItem("", anchor=(0.0, 0.0))
         self.progress_label.setParentItem(self.plot_item.vb)
         self.progress_label.setPos(8, 6)
@@ -114,33 +135,121 @@ class FlowView(PlotView):
         self.restyle(self.style_)
 
     def restyle(self, style) -> None:
+        thin = CHOSEN_CURVE["total" if self.emphasis == "last" else "last"]
         for (attribute, _), colour in zip(CURVES, style.curves):
             dash = attribute == "log10_bound"
-            self.curves[attribute].setPen(style.pen(colour, dash=dash))
+            width = max(1.0, style.line_width / 2) if attribute == thin else None
+            self.curves[attribute].setPen(style.pen(colour, width, dash=dash))
+        self.bound_label.setColor(style.curves[3])
+        self.bound_label.setFont(style.font(style.tick_pt))
+        self.bound_label.fill = pg.mkBrush(pg.mkColor(style.background).red(),
+                                           pg.mkColor(style.background).green(),
+                                           pg.mkColor(style.background).blue(), 200)
         for curve in self.sv_curves.values():
             curve.setPen(style.pen(style.curves[2], max(1.0, style.line_width / 2.5)))
-        size = f"{style.tick_pt + 1}pt"        # a little smaller than captions: fewer rows
+        size = f"{self.legend_pt()}pt"
         self.legend.setLabelTextColor(style.foreground)
         self.legend.setLabelTextSize(size)
-        for _, label in self.legend.items:
-            label.setText(label.text, size=size, color=style.foreground)
+        for sample, label in self.legend.items:
+            label.setText(self.legend_text(sample.item, self.legend_short), size=size,
+                          color=style.foreground)
         self.fit_legend()
         self.progress_label.setColor(style.warning)
         self.progress_label.setFont(style.font(style.font_pt, bold=True))
         self.progress_label.fill = pg.mkBrush(style.background)
 
     def fit_legend(self) -> None:
-        """As many legend columns as fit the canvas width (the legend never widens the plot)."""
-        widths = [label.itemRect().width() + LEGEND_SAMPLE for _, label in self.legend.items]
+        """As many legend columns as fit the canvas width (the legend never widens the plot);
+        shorter names when the full ones would take more than two rows (narrow, large fonts)."""
         room = self.graphics.width() - 16
-        for columns in range(len(widths), 0, -1):      # grid columns: the widest entry each
-            if sum(max(widths[j::columns]) for j in range(columns)) <= room:
-                break
+        font = self.style_.font(self.legend_pt())
+
+        def layout(short: bool) -> tuple[int, int]:
+            widths = [text_width(font, self.legend_text(sample.item, short)) + LEGEND_SAMPLE
+                      for sample, _ in self.legend.items]
+            for columns in range(len(widths), 0, -1):      # grid columns: the widest entry each
+                if sum(max(widths[j::columns]) for j in range(columns)) <= room:
+                    break
+            return columns, -(-len(widths) // columns)
+        columns, rows = layout(False)
+        short = rows > 2 and layout(True)[1] < rows
+        if short:
+            columns, rows = layout(True)
+        for sample, label in self.legend.items:
+            text = self.legend_text(sample.item, short)
+            if label.text != text:
+                label.setText(text, size=f"{self.legend_pt()}pt", color=self.style_.foreground)
+        self.legend_short = short
         self.legend.setColumnCount(columns)
+
+    def legend_pt(self) -> float:
+        """The legend's text size: a little smaller than captions (fewer rows)."""
+        return self.style_.tick_pt + 1
+
+    def legend_text(self, curve, short: bool = False) -> str:
+        """A curve's legend entry: its name (shorter when asked) and any note."""
+        full, brief, note = self.legend_names.get(id(curve), ("", "", ""))
+        return (brief if short else full) + note
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.fit_legend()
+
+    def set_legend_note(self, curve, note: str) -> None:
+        """A note after a curve's legend entry (e.g. that it has no finite point to draw)."""
+        full, brief, old = self.legend_names[id(curve)]
+        if note != old:
+            self.legend_names[id(curve)] = (full, brief, note)
+            self.fit_legend()
+
+    def _on_event(self, name: str, **payload) -> None:
+        super()._on_event(name, **payload)
+        if name in ("view", "loaded") and gradient_choice(self.session) != self.emphasis:
+            self.emphasis = gradient_choice(self.session)
+            self.restyle(self.style_)
+
+    def fit_y(self) -> None:
+        """The y range: the measured curves (never the bound, which may reach 10³⁰), with a
+        band above them for the bound's label when the bound runs off the top."""
+        lo, hi = self.measured
+        pad = max(0.3, 0.05 * (hi - lo))
+        top = hi + pad
+        y = self.bound_y
+        if y.size and np.isfinite(y).any() and np.nanmax(y) > top:
+            height = max(self.plot_item.vb.height(), 40.0)
+            band = QtGui.QFontMetrics(self.style_.font(self.style_.tick_pt)).height() + 4
+            top += (top - (lo - pad)) * band / max(height - band, 1.0)
+        self.plot_item.setYRange(lo - pad, top, padding=0)
+        self.place_bound_label()
+
+    def place_bound_label(self) -> None:
+        """Write the bound's name on its dashed line: at its left end when that is in view,
+        else where the line leaves the top of the plot (the y range follows the measured
+        curves, so a bound of 10¹⁹ runs off the top), with its value at the left edge."""
+        t, y = self.bound_t, self.bound_y
+        if not t.size or not np.isfinite(y).any():
+            self.bound_label.setVisible(False)
+            return
+        (x0, x1), (y0, y1) = self.plot_item.vb.viewRange()
+        shown = (t >= x0) & (t <= x1) & np.isfinite(y)
+        inside = shown & (y <= y1) & (y >= y0)
+        if not inside.any():
+            self.bound_label.setVisible(False)
+            return
+        first = int(np.flatnonzero(inside)[0])
+        left = int(np.flatnonzero(shown)[0])
+        if first == left:                       # the line starts in view: name it there
+            self.bound_label.setText(BOUND_LABEL)
+            self.bound_label.setAnchor((0.0, 1.0))
+            self.bound_label.setPos(t[first], y[first])
+        else:                   # it comes in over the top edge at t[first]: say how high it is
+            self.bound_label.setText(f"{BOUND_LABEL} ↑ {power_of_ten(round(float(y[left])))} "
+                                     f"at t = {int(t[left])}")
+            room = (t[first] - x0) * self.plot_item.vb.width() / max(x1 - x0, 1e-9)
+            fits_left = room >= self.bound_label.boundingRect().width() + 4
+            self.bound_label.setAnchor((1.0, 0.0) if fits_left else (0.0, 0.0))
+            self.bound_label.setPos(t[first], y1)
+        self.bound_label.setVisible(True)
 
     def draw_result(self, result) -> None:
         flow = result.flow
@@ -158,30 +267,48 @@ class FlowView(PlotView):
                 highs.append(finite.max())
 
         for attribute, _ in CURVES:
-            show(self.curves[attribute], log10_curve(flow, attribute))
-        for k, curve in self.sv_curves.items():
+            y = log10_curve(flow, attribute)
+            if attribute in MEASURED:
+                show(self.curves[attribute], y)
+                none = not np.isfinite(y).any() and flow_progress(result) >= 1.0
+                self.set_legend_note(self.curves[attribute], ": not finite" if none else "")
+            else:                               # the bound: drawn, but not fitted
+                self.curves[attribute].setData(t_axis, y, antialias=smooth)
+                self.bound_t, self.bound_y = t_axis, y
+        for k, curve in self.sv_curves.items():   # σ₂, σ₃ may run off the bottom
             y = singular_value_curve(flow, k)
             curve.setVisible(y is not None)
-            show(curve, y if y is not None else np.full(T, np.nan))
-        lo, hi = (min(lows), max(highs)) if lows else (-1.0, 1.0)
-        pad = max(0.3, 0.05 * (hi - lo))
+            curve.setData(t_axis, y if y is not None else np.full(T, np.nan), antialias=smooth)
+        self.measured = (min(lows), max(highs)) if lows else (-1.0, 1.0)
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)
-        self.plot_item.setRange(xRange=(0.5, T + 0.5), yRange=(lo - pad, hi + pad), padding=0)
+        self.plot_item.setXRange(0.5, T + 0.5, padding=0)
+        self.fit_y()
         self.progress = flow_progress(result)
         self.rate = float(flow.rate_per_step)
         computing = self.progress < 1.0
+        marked = self.marked_steps(result)
+        overflowed = bool(marked.size)
         if computing:
             words = "computing the Jacobian ∂s_T/∂s_t …"
         else:
-            words = rate_words(self.rate)
-        colour = self.style_.warning if not computing and (
-            self.rate > EXPLODING or not np.isfinite(self.rate)) else self.style_.curves[2]
+            words = rate_words(self.rate, T, overflowed)
+        alarming = not computing and readouts.rate_is_alarming(self.rate, T, overflowed)
+        colour = self.style_.warning if alarming else self.style_.curves[2]
         self.fit_label(self.rate_label, (f"Gradient flow:  {words}", words), color=colour,
                        bold=True)
         self.progress_label.setText(f"computing ∂s_T/∂s_t … {100 * self.progress:.0f} %"
                                     if computing else "")
         self.progress_label.setVisible(computing)
-        self.shade_nonfinite(self.plot_item, self._regions, shown_nonfinite(result))
+        self.shade_nonfinite(self.plot_item, self._regions, marked)
+
+    def marked_steps(self, result) -> np.ndarray:
+        """0-based steps shaded as non-finite: where the states of the shown sequence or the
+        Jacobian ∂s_T/∂s_t overflowed (not the steps still being computed)."""
+        b = shown_b(self.session, result)
+        states = display.state_heatmap(result, b).nonfinite_steps
+        jacobian = np.flatnonzero(~np.isfinite(np.asarray(result.flow.log10_jacobian_norm,
+                                                          dtype=np.float64)))
+        return np.union1d(states, np.setdiff1d(jacobian, pending_steps(result)))
 
     def curve_data(self, attribute: str) -> tuple[np.ndarray, np.ndarray]:
         """(t, log10 values) of one curve as drawn."""

@@ -10,8 +10,14 @@ from PySide6 import QtCore, QtGui, QtWidgets
 from rnnviz.state import display
 from rnnviz.state.display import GRADIENT_DECADES, GRADIENT_PERCENTILES, MIN_DECADES
 from rnnviz.ui.views.plotbase import PlotView
-from rnnviz.ui.views.steps import shown_b, shown_nonfinite, time_extent
-from rnnviz.ui.widgets.axes import COLOURBAR_WIDTH, colourbar_axis_width, decade_scale, integer_axes
+from rnnviz.ui.views.steps import GRADIENT_CHOICE_KEYS, gradient_choice, shown_b, time_extent
+from rnnviz.ui.widgets.axes import (
+    COLOURBAR_WIDTH,
+    Log10Axis,
+    colourbar_axis_width,
+    decade_scale,
+    integer_axes,
+)
 
 
 class HeatmapView(PlotView):
@@ -38,7 +44,8 @@ class HeatmapView(PlotView):
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
         self.colorbar.setToolTip(self.colourbar_tooltip)
         self.caption = ""
-        self._label_shown: tuple | None = None
+        self.shown_colour = self.colour_kind
+        self.hovered: tuple[int, int] | None = None     # the cell the readout describes
         self.levels = (0.0, 1.0)
         self.add_cursor(self.plot_item)
         self._regions: list = []
@@ -59,38 +66,55 @@ class HeatmapView(PlotView):
         values, image, levels, caption = self.data(result)
         self.values, self.levels = values, levels
         n, T = values.shape
+        kind = self.colour(result)
+        if kind != self.shown_colour:
+            self.shown_colour = kind
+            self.colorbar.setColorMap(self.style_.colormap(kind))
         self.image.setImage(image, autoLevels=False, levels=levels)
         self.image.setRect(QtCore.QRectF(0.5, 0.5, T, n))
         self.colorbar.setLevels(levels)
-        factor, suffix = decade_scale(max(abs(levels[0]), abs(levels[1])))
+        factor, suffix = self.colourbar_scale(levels)
         self.colorbar.axis.setScale(factor)      # short tick labels; the caption says ×10ᵏ
         base, _, note = caption.partition("  ")
-        label = (base + suffix + ("  " + note if note else ""), self.style_.font_pt,
-                 self.style_.foreground)
-        if label != self._label_shown:          # a new label lays the whole plot out again
-            self._label_shown = label
-            self.caption = label[0]
-            self.colorbar.axis.setLabel(self.caption, **{"font-size": f"{self.style_.font_pt}pt",
-                                                         "color": self.style_.foreground})
+        self.caption = base + suffix + ("  " + note if note else "")
+        # the whole caption where the colour bar is tall enough, else its symbol alone, else
+        # none (the title says what the colours are)
+        self.set_axis_label(self.colorbar.axis, self.caption, base + suffix, "")
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5, yMin=0.5, yMax=n + 0.5)
         self.plot_item.setRange(xRange=(0.5, T + 0.5), yRange=(0.5, n + 0.5), padding=0)
         self.shade_nonfinite(self.plot_item, self._regions, self.marked_steps(result))
         self.set_title(self.plot_item, *self.heading(result))
+        if self.hovered is not None:             # the readout describes the new numbers
+            i, t = self.hovered
+            if i < n and t < T:
+                self.readout.show_text(self.describe(i, t, float(values[i, t])))
+
+    def colour(self, result) -> str:
+        """The colour map kind for a result."""
+        return self.colour_kind
+
+    def colourbar_scale(self, levels) -> tuple[float, str]:
+        """(tick factor, caption suffix) of the colour bar (see axes.decade_scale)."""
+        return decade_scale(max(abs(levels[0]), abs(levels[1])))
 
     def heading(self, result) -> tuple[str, ...]:
         """The title, then shorter variants for narrow windows."""
         return (self.title,)
 
     def marked_steps(self, result) -> np.ndarray:
-        """0-based steps shaded as non-finite."""
-        return shown_nonfinite(result)
+        """0-based steps shaded as non-finite: where the numbers this heatmap shows are (of
+        the shown sequence; an overflow late in the forward pass leaves earlier states fine)."""
+        return self.heatmap(result).nonfinite_steps
+
+    def heatmap(self, result) -> display.Heatmap:  # pragma: no cover - abstract
+        raise NotImplementedError
 
     def axes(self):
         return super().axes() + [self.colorbar.axis]
 
     def restyle(self, style) -> None:
         self.colorbar.axis.setWidth(colourbar_axis_width(style))
-        self.colorbar.setColorMap(style.colormap(self.colour_kind))
+        self.colorbar.setColorMap(style.colormap(self.shown_colour))
         self.colorbar.axis.setPen(style.foreground)
         self.colorbar.axis.setTextPen(style.foreground)
         self.colorbar.axis.setTickFont(style.font(style.tick_pt))
@@ -110,6 +134,7 @@ class HeatmapView(PlotView):
         if cell is None:
             return
         i, t = cell
+        self.hovered = cell
         self.readout.show_text(self.describe(i, t, float(self.values[i, t])))
 
     def describe(self, i: int, t: int, value: float) -> str:
@@ -131,13 +156,20 @@ class StateHeatmap(HeatmapView):
                "(columns) for the selected batch element. Colour range fixed by the activation "
                "(−1…1 for tanh, 0…1 for sigmoid). Click a column to select t.")
     colourbar_tooltip = ("Colour scale of s_t: the activation's whole range for tanh (−1…1) and "
-                         "sigmoid (0…1); ± the 99th percentile of |s| for relu and linear. "
-                         "Diverging: white is 0, red positive, blue negative.")
+                         "sigmoid (0…1); 0 to the 99th percentile for ReLU; ± the 99th "
+                         "percentile of |s| for linear. White is 0, red positive, blue negative "
+                         "(sigmoid and ReLU states are never negative: white to red).")
     symbol = "s"
 
+    def heatmap(self, result) -> display.Heatmap:
+        return display.state_heatmap(result, shown_b(self.session, result))   # cached (worker)
+
     def data(self, result):
-        h = display.state_heatmap(result, shown_b(self.session, result))   # cached (worker)
+        h = self.heatmap(result)
         return h.values, h.image, h.levels, h.caption
+
+    def colour(self, result) -> str:
+        return self.heatmap(result).colour
 
     def heading(self, result):
         b = shown_b(self.session, result)
@@ -150,9 +182,10 @@ class StateHeatmap(HeatmapView):
 # What the gradient heatmap can show (the session's view entry "gradient").
 # key -> (combo text, right-click menu text, symbol)
 GRADIENT_CHOICES = {
-    "total": ("all losses", "Show ∂L/∂s_t (all losses)", "∂L/∂s"),
     "last": ("last loss only", "Show ∂L_T/∂s_t (the last step's loss only)", "∂L_T/∂s"),
+    "total": ("all losses", "Show ∂L/∂s_t (all losses)", "∂L/∂s"),
 }
+assert tuple(sorted(GRADIENT_CHOICES)) == tuple(sorted(GRADIENT_CHOICE_KEYS))
 GRADIENT_CHOICE_TIP = (
     "Which gradient the heatmap shows (also in the plot's right-click menu):\n"
     "• ∂L/∂s_t, all losses (L = Σ_t L_t): ∂L/∂s_t = Vᵀ(y_t − onehot_t)/m + Wᵀ diag(f′(a_{t+1})) "
@@ -160,12 +193,6 @@ GRADIENT_CHOICE_TIP = (
     "• ∂L_T/∂s_t, the last step's loss alone: ∂L_T/∂s_T = Vᵀ(y_T − onehot_T)/m, "
     "∂L_T/∂s_t = Wᵀ diag(f′(a_{t+1})) ∂L_T/∂s_{t+1} = (∂s_T/∂s_t)ᵀ ∂L_T/∂s_T. It fades "
     "(vanishing) or blows up (exploding) going back in time, as the Jacobian ∂s_T/∂s_t does.")
-
-
-def gradient_choice(session) -> str:
-    """"total" or "last": what the session's view asks the gradient heatmap to show."""
-    choice = session.view.get("gradient", "total")
-    return choice if choice in GRADIENT_CHOICES else "total"
 
 
 class GradientHeatmap(HeatmapView):
@@ -188,6 +215,9 @@ class GradientHeatmap(HeatmapView):
 
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
+        # The colour bar's axis labels its log10 values as powers of ten (10⁻³), as the flow
+        # plot does (Log10Axis adds methods only, so its own axis can take the class).
+        self.colorbar.axis.__class__ = Log10Axis
         self.choice = QtWidgets.QComboBox(self.graphics)
         self.choice.setObjectName("gradient_choice")
         for key, (label, _, _) in GRADIENT_CHOICES.items():
@@ -235,14 +265,24 @@ class GradientHeatmap(HeatmapView):
         self.choice.move(4, 2)
         self.choice.raise_()
 
-    def label_room(self) -> int:
-        """Titles are centred: keep clear of the combo at the top left on both sides."""
-        return super().label_room() - 2 * (self.choice.width() + 8)
+    def label_room(self, label=None) -> int:
+        """The title is centred over the plot area: keep it clear of the box at the top left
+        on both sides (the box reaches over the left axis, maybe into the plot area's span)."""
+        room = super().label_room(label)
+        vb = self.plot_item.vb.sceneBoundingRect()
+        if label is not self.plot_item.titleLabel or vb.width() <= 1:
+            return room
+        centre = vb.center().x()
+        free = centre - (self.choice.x() + self.choice.width() + 8)   # half the title, at most
+        return int(max(40.0, min(room, 2 * free)))
 
     def restyle(self, style) -> None:
         super().restyle(style)
         self.choice.setFont(style.font())
         self._place_choice()
+
+    def colourbar_scale(self, levels) -> tuple[float, str]:
+        return 1.0, ""      # log10 values, labelled as powers of ten
 
     def gradient(self, result) -> np.ndarray:
         """The shown gradient of the whole batch, (n_s, m, T)."""
@@ -255,12 +295,6 @@ class GradientHeatmap(HeatmapView):
     def heatmap(self, result) -> display.Heatmap:
         """The shown gradient's heatmap of the selected element (cached, made on the worker)."""
         return display.gradient_heatmap(result, shown_b(self.session, result), self.shown_choice)
-
-    def marked_steps(self, result) -> np.ndarray:
-        steps = shown_nonfinite(result)
-        if self.shown_choice == "last":               # where dL_T/ds_t itself overflowed
-            steps = np.union1d(steps, self.heatmap(result).nonfinite_steps)
-        return steps
 
     def heading(self, result):
         T = time_extent(result)
@@ -280,3 +314,4 @@ class GradientHeatmap(HeatmapView):
     def describe(self, i, t, value):
         mag = f"log₁₀|·| = {np.log10(abs(value)):.2f}" if np.isfinite(value) and value else ""
         return f"unit {i + 1}, t = {t + 1}: {self.symbol} = {value:.3e}  {mag}"
+

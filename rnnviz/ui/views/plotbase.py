@@ -11,7 +11,15 @@ from PySide6 import QtCore, QtWidgets
 
 from rnnviz.ui.style import NORMAL, Style
 from rnnviz.ui.views.steps import runs, shown_t
-from rnnviz.ui.widgets.axes import WIDEST_POWER, bound_grid, colourbar_room, plain, vertical_axis_room
+from rnnviz.ui.widgets.axes import (
+    WIDEST_POWER,
+    bound_grid,
+    colourbar_room,
+    plain,
+    readable,
+    text_width,
+    vertical_axis_room,
+)
 from rnnviz.ui.widgets.readout import Readout
 
 
@@ -95,8 +103,15 @@ class PlotView(QtWidgets.QWidget):
         self.style_ = NORMAL
         self.graphics = pg.GraphicsLayoutWidget()
         self.graphics.setToolTip(self.tooltip)
+        # pyqtgraph's 9 px above and below every canvas (and 6 px between its rows) cost a
+        # column of stacked time plots a plot's height: 6 and 2 px, and 2 px; the sides stay
+        # 9 px (the time axes line up by the same side margins).
+        self.graphics.ci.layout.setContentsMargins(9, 6, 9, 2)
+        self.graphics.ci.layout.setVerticalSpacing(2)
         self.readout = Readout()
         self.readout.setFixedHeight(self.readout.fontMetrics().height() + 4)
+        self.readout.setVisible(False)      # until it has something to say (a line of height)
+        self.readout.shown.connect(lambda: self.readout.setVisible(True))
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
@@ -117,6 +132,8 @@ class PlotView(QtWidgets.QWidget):
         self._fitted: dict[int, tuple] = {}      # labels shown in the longest variant that fits
         self._titles: dict[int, tuple] = {}      # what set_title last showed, per plot item
         self._fitted_pt: dict[int, float] = {}   # the title size each label was fitted in
+        self._axis_labels: dict[int, tuple] = {}  # axis -> (axis, caption variants, shown)
+        self.time_caption = True                  # the bottom axis's caption is shown
         self._unsubscribe = session.events.subscribe(self._on_event)
         self.destroyed.connect(lambda *_: self._unsubscribe())
 
@@ -143,7 +160,7 @@ class PlotView(QtWidgets.QWidget):
         if not self._axes_plain:
             self._axes_plain = True
             for axis in self.axes():
-                plain(axis)
+                readable(plain(axis))
         result = self.session.result
         if result is None:
             return
@@ -248,7 +265,7 @@ class PlotView(QtWidgets.QWidget):
         self.graphics.setBackground(style.background)
         tick_font = style.font(style.tick_pt)
         for axis in self.axes():
-            plain(axis)
+            readable(plain(axis))
         for item in self.plot_items():
             self.fit_side_axes(item, style)
             for name in ("left", "bottom", "right", "top"):
@@ -256,7 +273,7 @@ class PlotView(QtWidgets.QWidget):
                 axis.setPen(style.foreground)
                 axis.setTextPen(style.foreground)
                 axis.setTickFont(tick_font)
-                if axis.label is not None and axis.labelText:
+                if axis.label is not None and axis.labelText and id(axis) not in self._axis_labels:
                     axis.setLabel(axis.labelText, axis.labelUnits,
                                   **{"font-size": f"{style.font_pt}pt", "color": style.foreground})
             if item.titleLabel.text and id(item.titleLabel) not in self._fitted:
@@ -271,7 +288,10 @@ class PlotView(QtWidgets.QWidget):
             line.setPen(style.pen(style.cursor, max(2.0, style.line_width)))
         self.readout.setFont(style.font())
         self.readout.setFixedHeight(self.readout.fontMetrics().height() + 4)
+        for key, (axis, variants, _) in list(self._axis_labels.items()):
+            self._axis_labels[key] = (axis, variants, None)     # set again in the new size
         self.restyle(style)
+        self._keep_caption()
         self.refresh()          # titles and fitted labels are set again in the new sizes
 
     def restyle(self, style: Style) -> None:
@@ -306,6 +326,8 @@ class PlotView(QtWidgets.QWidget):
         label asks for no width and shows the longest variant that fits. Re-fitted on resize."""
         if id(label) not in self._fitted:
             label.updateMin = types.MethodType(_ask_no_width, label)   # also called on resize
+            for item in self.plot_items():
+                self._watch_resizes(item)
         entry = (label, tuple(variants), dict(opts))
         if self._fitted.get(id(label)) == entry and self._fitted_pt.get(id(label)) == \
                 self.style_.title_pt:
@@ -314,12 +336,20 @@ class PlotView(QtWidgets.QWidget):
         self._fitted_pt[id(label)] = self.style_.title_pt
         self._fit(label, tuple(variants), opts)
 
-    def label_room(self) -> int:
-        """Width a fitted label may take (the canvas less a margin)."""
-        return self.graphics.width() - 16
+    def label_room(self, label: pg.LabelItem | None = None) -> int:
+        """Width a fitted label may take: the canvas less a margin; a plot's title is centred
+        over its plot area, so it may reach as far on either side as the nearer edge allows."""
+        room = self.graphics.width() - 16
+        for item in self.plot_items():
+            if label is item.titleLabel:
+                vb = item.vb.sceneBoundingRect()
+                if vb.width() > 1:
+                    centre = vb.center().x()
+                    room = min(room, int(2 * min(centre, self.graphics.width() - centre)) - 8)
+        return max(room, 40)
 
     def _fit(self, label: pg.LabelItem, variants, opts) -> None:
-        room = self.label_room()
+        room = self.label_room(label)
         for text in variants:
             label.setText(text, size=f"{self.style_.title_pt}pt", **opts)
             if label.itemRect().width() <= room:
@@ -336,6 +366,80 @@ class PlotView(QtWidgets.QWidget):
             for label, variants, opts in list(self._fitted.values()):
                 self._fit(label, variants, opts)
 
+    # ----- axis captions that fit their axis ------------------------------------------------
+    def set_axis_label(self, axis: pg.AxisItem, *variants: str) -> None:
+        """An axis caption: the first variant that fits along the axis (a caption longer than
+        a short axis runs into the legend or is cut); re-fitted on resize and restyle."""
+        key = id(axis)
+        old = self._axis_labels.get(key)
+        if old is not None and old[1] == variants:
+            return
+        self._axis_labels[key] = (axis, variants, None)
+        for item in self.plot_items():         # plot areas resize when the layout settles
+            self._watch_resizes(item)
+        self._fit_axis_label(key)
+
+    def refit_titles(self) -> None:
+        """Fit every title again (its plot area moved or changed width)."""
+        for label, variants, opts in list(self._fitted.values()):
+            self._fit(label, variants, opts)
+
+    def fit_axis_labels(self) -> None:
+        """Fit every caption set with set_axis_label to its axis's current length."""
+        if not shiboken6.isValid(self):
+            return
+        for key in list(self._axis_labels):
+            self._fit_axis_label(key)
+
+    def axis_length(self, axis: pg.AxisItem) -> float:
+        """Pixels along an axis (a colour bar's axis: its strip's height)."""
+        g = axis.geometry()
+        return g.height() if axis.orientation in ("left", "right") else g.width()
+
+    def _fit_axis_label(self, key: int) -> None:
+        axis, variants, shown = self._axis_labels[key]
+        room = self.axis_length(axis) - 4
+        font = self.style_.font()
+        text = next((v for v in variants if text_width(font, v) <= room), variants[-1])
+        look = (text, self.style_.font_pt, self.style_.foreground)
+        if look == shown:
+            return
+        self._axis_labels[key] = (axis, variants, look)
+        axis.setLabel(text, **{"font-size": f"{self.style_.font_pt}pt",
+                               "color": self.style_.foreground})
+        self._keep_caption()
+
+    def axis_label_fits(self, axis: pg.AxisItem) -> bool:
+        """The caption is no longer than its axis (what tests check)."""
+        return text_width(self.style_.font(), axis.labelText) <= self.axis_length(axis)
+
+    def _watch_resizes(self, item: pg.PlotItem) -> None:
+        """Re-fit captions and titles when a plot area resizes (the layout settling)."""
+        if not getattr(item.vb, "_fits_labels", False):
+            item.vb._fits_labels = True
+            item.vb.sigResized.connect(lambda *_: self._plot_resized())
+
+    def _plot_resized(self) -> None:
+        if shiboken6.isValid(self):
+            self.fit_axis_labels()
+            self.refit_titles()
+
     def set_label(self, item: pg.PlotItem, side: str, text: str) -> None:
         item.setLabel(side, text, **{"font-size": f"{self.style_.font_pt}pt",
                                      "color": self.style_.foreground})
+        self._keep_caption()
+
+    def set_time_caption(self, on: bool) -> None:
+        """Show or hide the caption of the bottom (time) axis; its ticks stay."""
+        self.time_caption = bool(on)
+        bottom = self.plot_item.getAxis("bottom")
+        if on and not bottom.label.isVisible() and bottom.labelText:
+            bottom.showLabel(True)
+        self._keep_caption()
+
+    def _keep_caption(self) -> None:
+        """pyqtgraph shows an axis caption again whenever it is set: hide it again if off."""
+        if not self.time_caption and hasattr(self, "plot_item"):
+            bottom = self.plot_item.getAxis("bottom")
+            if bottom.label.isVisible():
+                bottom.showLabel(False)

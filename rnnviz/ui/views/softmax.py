@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from rnnviz.state import labels
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.steps import shown_b, shown_t
 from rnnviz.ui.widgets.axes import integer_axes
@@ -15,7 +16,8 @@ class SoftmaxView(PlotView):
     title = "Softmax output y_t"
     tooltip = ("The network's output at the selected step, y_t = softmax(V s_t + b_y): one bar "
                "per class. Green: the target class; orange: the class the network picks (arg max). "
-               "Loss at t: −log y_t[target].")
+               "Loss at t: −log y_t[target]. With a text input each class is the next "
+               "character.")
 
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
@@ -31,8 +33,7 @@ class SoftmaxView(PlotView):
         self.argmax_text = pg.TextItem("arg max", anchor=(0.5, 1.0))
         for item in (self.target_text, self.argmax_text):
             self.plot_item.addItem(item, ignoreBounds=True)
-        self.loss_text = pg.TextItem("", anchor=(1.0, 0.0))
-        self.loss_text.setParentItem(self.plot_item.vb)
+        self.class_names: list[str] | None = None     # characters (text input), else numbers
         self.nonfinite_text = pg.TextItem("y_t is not finite here (overflow):\nno bars to show",
                                           anchor=(0.5, 0.5))
         self.nonfinite_text.setPos(0.5 * (1 + 1), 0.5)
@@ -41,6 +42,7 @@ class SoftmaxView(PlotView):
         ticks = [(v / 10, f"{v / 10:.1f}") for v in range(0, 11, 2)]
         self.plot_item.getAxis("left").setTicks([ticks, [(v / 10, "") for v in range(1, 11, 2)]])
         self.heights = np.zeros(0)
+        self.shown_t = 0
         self.target: int | None = None
         self.argmax: int | None = None
         self.loss_at_t = float("nan")
@@ -50,23 +52,42 @@ class SoftmaxView(PlotView):
     def restyle(self, style) -> None:
         self.target_text.setColor(style.target)
         self.argmax_text.setColor(style.argmax)
-        self.loss_text.setColor(style.foreground)
         self.nonfinite_text.setColor(style.warning)
         self.nonfinite_text.setFont(style.font(bold=True))
-        for item in (self.target_text, self.argmax_text, self.loss_text):
+        for item in (self.target_text, self.argmax_text):
             item.setFont(style.font(bold=True))
 
     def draw_key(self, result):
-        return (int(result.trace.y.shape[0]),)     # the bars themselves follow t
+        return (int(result.trace.y.shape[0]), tuple(self.names()))   # bars follow t
+
+    def names(self) -> list[str]:
+        """The class names on the axis: characters for a text input, else 1..n_y."""
+        return labels.classes(self.session.config) or []
 
     def draw_result(self, result) -> None:
-        self.set_title(self.plot_item, "Softmax output y_t")
         n_y = int(result.trace.y.shape[0])
         if n_y != self._n_y:
             self._n_y = n_y
             self.plot_item.setLimits(xMin=0.4, xMax=n_y + 0.6)
+        names = self.names()
+        self.class_names = names if len(names) == n_y else None
+        bottom = self.plot_item.getAxis("bottom")
+        if self.class_names:
+            bottom.setTicks([[(k + 1, c) for k, c in enumerate(self.class_names)]])
+            self.set_axis_label(bottom, "next character k", "class k")
+        else:
+            bottom.setTicks(None)
+            self.set_axis_label(bottom, "class k")
         self.plot_item.setRange(xRange=(0.4, n_y + 0.6), yRange=(0, 1.12), padding=0)
         self.nonfinite_text.setPos(0.5 * (n_y + 1), 0.5)
+
+    def name(self, k: int | None) -> str:
+        """How class k (0-based) is written: its character in quotes, or its number."""
+        if k is None:
+            return "–"
+        if self.class_names and 0 <= k < len(self.class_names):
+            return f"'{self.class_names[k]}'"
+        return str(k + 1)
 
     def _target_at(self, result, b: int, t: int) -> int | None:
         targets = np.asarray(self.session.targets)
@@ -93,29 +114,58 @@ class SoftmaxView(PlotView):
         heights = np.where(finite, y, 0.0)
         self.bars.setOpts(x=np.arange(1, n_y + 1), height=heights, width=0.8,
                           brushes=brushes, pens=pens)
-        self.heights, self.target, self.argmax = y, target, argmax
-        self._place(self.target_text, target, heights, 0.0)
-        self._place(self.argmax_text, argmax, heights, 0.07 if target == argmax else 0.0)
+        self.target, self.argmax = target, argmax
+        self.heights, self.shown_t = heights, t
+        self.place_labels()
         loss = float(result.grads.loss_t[b, t])
         self.loss_at_t = loss
-        self.loss_text.setText(f"t = {t + 1}: loss = {loss:.3g}" if np.isfinite(loss)
-                               else f"t = {t + 1}: loss not finite")
-        self.loss_text.setPos(self.plot_item.vb.width() - 6, 2)
+        # The loss at t goes in the title (drawn over the bars it collided with "arg max").
+        said = f"loss {loss:.3g}" if np.isfinite(loss) else "loss not finite"
+        self.set_title(self.plot_item, f"Softmax output y_t at t = {t + 1}:  {said}",
+                       f"y_t at t = {t + 1}:  {said}", f"t = {t + 1}: {said}")
         self.set_cursors(t + 1)
-        where = f"target class {target + 1}" if target is not None else "target unknown"
-        picked = f"arg max class {argmax + 1}" if argmax is not None else "no arg max (not finite)"
+        where = f"target {self.name(target)}" if target is not None else "target unknown"
+        picked = f"arg max {self.name(argmax)}" if argmax is not None else \
+            "no arg max (not finite)"
         self.readout.show_text(
             f"sequence {b + 1}: {where}, {picked}; loss at t = −log y_t[target] = {loss:.4g}",
-            f"target {target + 1 if target is not None else '–'} · arg max "
-            f"{argmax + 1 if argmax is not None else '–'} · loss {loss:.3g}")
+            f"target {self.name(target)} · arg max {self.name(argmax)} · loss {loss:.3g}")
         self.nonfinite_text.setVisible(not finite.all())
 
-    @staticmethod
-    def _place(item: pg.TextItem, k: int | None, heights: np.ndarray, lift: float) -> None:
-        item.setVisible(k is not None and 0 <= k < heights.size)
-        if item.isVisible():
-            item.setPos(k + 1, heights[k] + 0.02 + lift)
+    def place_labels(self) -> None:
+        """'target' and 'arg max' over their bars; when their texts would overlap (adjacent or
+        the same bar) the second sits one text height above the first. The y range grows to
+        keep both in view."""
+        heights, target, argmax = self.heights, self.target, self.argmax
+        if not len(heights):
+            return
+        px_x, px_y = self.plot_item.vb.viewPixelSize()
+        px_x, px_y = (px_x or 0.01), (px_y or 0.005)
+        rect_t, rect_a = self.target_text.boundingRect(), self.argmax_text.boundingRect()
+        gap = 2 * px_y
+        spots = {}
+        if target is not None and 0 <= target < heights.size:
+            spots["target"] = heights[target] + gap
+        if argmax is not None and 0 <= argmax < heights.size:
+            spots["argmax"] = heights[argmax] + gap
+            if "target" in spots:
+                apart = abs(argmax - target) / px_x          # pixels between the bar centres
+                overlap_x = apart < 0.5 * (rect_t.width() + rect_a.width()) + 4
+                overlap_y = abs(spots["argmax"] - spots["target"]) < rect_t.height() * px_y
+                if overlap_x and overlap_y:
+                    spots["argmax"] = spots["target"] + rect_t.height() * px_y
+        (x0, x1), _ = self.plot_item.vb.viewRange()
+        for item, key, k in ((self.target_text, "target", target),
+                             (self.argmax_text, "argmax", argmax)):
+            item.setVisible(key in spots)
+            if key in spots:            # centred on its bar, but inside the plot at the ends
+                half = 0.5 * item.boundingRect().width() * px_x
+                x = min(max(k + 1, x0 + half), x1 - half)
+                item.setPos(x, spots[key])
+        top = max([1.12] + [y + rect_a.height() * px_y * 1.1 for y in spots.values()])
+        if abs(self.plot_item.vb.viewRange()[1][1] - top) > 1e-9:
+            self.plot_item.setYRange(0, top, padding=0)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self.loss_text.setPos(self.plot_item.vb.width() - 6, 2)
+        self.place_labels()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from rnnviz.state import readouts
 from rnnviz.ui.views.plotbase import PlotView
 
 _ANGLES = np.linspace(0, 2 * np.pi, 361)
@@ -60,11 +61,8 @@ class SpectrumView(PlotView):
         self.radius_circle.setData(r * np.cos(_ANGLES), r * np.sin(_ANGLES))
         extent = 1.15 * max(1.0, r)
         self.plot_item.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
-        self.set_title(self.plot_item, f"Eigenvalues of W<br>ρ(W) = {rho:.3g}  ·  σ_max(W) = {sigma:.3g}",
-                       f"ρ(W) = {rho:.3g}<br>σ_max(W) = {sigma:.3g}")
-        outside = int(np.sum(np.abs(shown) > 1))
-        self.readout.show_text(f"{lam.size} eigenvalues; {outside} outside the unit circle",
-                               f"{outside} of {lam.size} outside |λ| = 1")
+        self.set_title(self.plot_item, *readouts.spectrum_title(rho, sigma))
+        self.readout.show_text(*readouts.spectrum_readout(lam))   # |λ| = 1 within a tolerance
 
     def draw_timestep(self, result) -> None:
         pass

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 import numpy as np
 
+# What the gradient heatmap (and the flow plot's emphasis) shows: the session's view entry
+# "gradient": dL_T/ds_t of the last step's loss alone (the default: it shows the fade at once)
+# or the total dL/ds_t over all losses.
+GRADIENT_CHOICE_KEYS = ("last", "total")
+DEFAULT_GRADIENT = "last"
+
+
+def gradient_choice(session) -> str:
+    """"last" or "total": what the session's view asks the gradient heatmap to show."""
+    choice = session.view.get("gradient", DEFAULT_GRADIENT)
+    return choice if choice in GRADIENT_CHOICE_KEYS else DEFAULT_GRADIENT
+
 
 def time_extent(result) -> int:
     """T of a result (its number of steps)."""

@@ -12,6 +12,7 @@ from rnnviz.ui.style import Style
 _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 WIDEST_TICK = "−0.25"        # the widest tick label a colour bar or linear axis shows (scaled)
 WIDEST_POWER = "10⁻³⁰⁰"      # the widest tick label of a log10 axis
+WIDEST_BAR_POWER = "10⁻³⁰"    # the widest a log colour bar shows (ends on whole decades)
 MAX_GRID_LINES = 12          # grid lines per axis (coarsest tick levels; see bound_grid)
 COLOURBAR_WIDTH = 14        # the colour strip of a heatmap's colour bar, pixels
 # Right of a heatmap's plot area its colour bar takes the strip, pyqtgraph's 5 px gap, the
@@ -26,11 +27,18 @@ def superscript(k: int) -> str:
 
 
 def power_of_ten(k: float) -> str:
-    """'10⁻⁶' for k = -6 ('1' and '10' for 0 and 1); never evaluates 10**k (k may be 400)."""
-    if abs(k - round(k)) > 1e-9:
-        return f"10^{k:.2g}"
-    k = int(round(k))
-    return "1" if k == 0 else "10" if k == 1 else "10" + superscript(k)
+    """'10⁻⁶' for k = -6 ('1' and '10' for 0 and 1), '2×10⁻³' for k = log10(0.002), '30' for
+    log10(30); never evaluates 10**k for the whole k (k may be 400)."""
+    whole = math.floor(k + 1e-9)
+    mantissa = 10.0 ** (k - whole)
+    if abs(mantissa - round(mantissa)) < 1e-6 * mantissa and round(mantissa) == 1:
+        return "1" if whole == 0 else "10" if whole == 1 else "10" + superscript(whole)
+    m = f"{mantissa:.2g}"
+    if whole == 0:
+        return m
+    if whole == 1:
+        return f"{mantissa * 10:.2g}"
+    return f"{m}×10{superscript(whole)}"
 
 
 def decade_scale(top: float) -> tuple[float, str]:
@@ -43,6 +51,50 @@ def decade_scale(top: float) -> tuple[float, str]:
     if -2 <= k <= 2:
         return 1.0, ""
     return 10.0 ** -k, f" ×10{superscript(k)}"
+
+
+def readable(axis: pg.AxisItem) -> pg.AxisItem:
+    """The axis labels its first tick level no closer than its text allows (pyqtgraph always
+    labels that level, however short the axis: a 60 px colour bar got five labels on top of
+    each other): a coarser spacing (2, 5, 10 times) where the labels would collide."""
+    if getattr(axis, "_readable", False):
+        return axis
+    axis._readable = True
+    own_spacing = axis.tickSpacing
+
+    def tick_spacing(minVal, maxVal, size):
+        levels = own_spacing(minVal, maxVal, size)
+        span = abs(maxVal - minVal)
+        if not levels or size <= 0 or not span or not math.isfinite(span):
+            return levels
+        metrics = QtGui.QFontMetrics(axis.style["tickFont"] or QtGui.QFont())
+        if axis.orientation in ("left", "right"):
+            gap = 1.4 * metrics.height()
+        else:                   # the widest label of the first level, and half a line
+            first, offset = levels[0]
+            lo, hi = sorted((minVal, maxVal))
+            ends = [math.ceil((lo - offset) / first) * first + offset,
+                    math.floor((hi - offset) / first) * first + offset] if first else [lo, hi]
+            scale = axis.scale * axis.autoSIPrefixScale
+            words = axis.tickStrings([v / axis.scale for v in ends], scale, first or 1.0)
+            gap = max(metrics.horizontalAdvance(str(w)) for w in words) + 0.6 * metrics.height()
+        least = gap * span / size                  # the smallest spacing that fits, data units
+        kept = [(s, o) for s, o in levels if s is None or s >= least]
+        if kept:
+            return kept
+        first, offset = levels[0]
+        factor = next(f for f in (2, 5, 10, 20, 50, 100, 200, 500, 1000, 1e4, 1e5, 1e6, 1e9)
+                      if first * f >= least or f >= 1e9)
+        spacing = first * factor
+        lo, hi = sorted((minVal, maxVal))
+        start = math.ceil((lo - offset) / spacing) * spacing + offset
+        if start + spacing > hi and size >= 2 * gap:     # fewer than two labels: the two ends
+            if getattr(axis, "whole_decades", False) and math.floor(hi) - math.ceil(lo) >= 1:
+                return [(math.floor(hi) - math.ceil(lo), math.ceil(lo))]   # 10⁻⁷ … 10⁻²
+            return [(span * (1 - 1e-9), lo)]
+        return [(spacing, offset)]
+    axis.tickSpacing = tick_spacing
+    return axis
 
 
 def plain(axis: pg.AxisItem) -> pg.AxisItem:
@@ -58,6 +110,8 @@ def plain(axis: pg.AxisItem) -> pg.AxisItem:
 class IntegerAxis(pg.AxisItem):
     """An axis whose ticks fall on whole numbers only (time steps, unit and class indices)."""
 
+    whole_decades = True      # readable(): a short axis labels whole decades at its ends
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         plain(self)
@@ -68,10 +122,13 @@ class IntegerAxis(pg.AxisItem):
 
 
 class Log10Axis(pg.AxisItem):
-    """Axis for data that are already log10 values: ticks on whole decades labelled 10⁻⁶.
+    """Axis for data that are already log10 values: ticks on whole decades labelled 10⁻⁶, and
+    within a decade on 2 and 5 times a power of ten ('2×10⁻³'): one format, never '10^-0.5'.
 
     (pyqtgraph's own log mode computes 10**value for its labels and SI prefix, which
     overflows for the exponents an exploding network reaches.)"""
+
+    whole_decades = True      # readable(): a short axis labels whole decades at its ends
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -79,7 +136,21 @@ class Log10Axis(pg.AxisItem):
 
     def tickSpacing(self, minVal, maxVal, size):
         levels = [(s, o) for s, o in super().tickSpacing(minVal, maxVal, size) if s >= 1]
-        return levels or super().tickSpacing(minVal, maxVal, size)
+        return levels or [(1.0, 0.0)]
+
+    def tickValues(self, minVal, maxVal, size):
+        ticks = super().tickValues(minVal, maxVal, size)
+        lo, hi = sorted((minVal * self.scale, maxVal * self.scale))
+        shown = sum(len(values) for _, values in ticks)
+        if shown >= 2 or not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo > 3:
+            return ticks
+        # Less than two decades in view: add 2 and 5 (then every) times a power of ten.
+        for mantissas in ((2, 5), (2, 3, 4, 5, 6, 7, 8, 9)):
+            extra = [math.log10(m) + k for k in range(math.floor(lo), math.ceil(hi) + 1)
+                     for m in mantissas if lo <= math.log10(m) + k <= hi]
+            if shown + len(extra) >= 2:
+                break
+        return ticks + [(None, [v / self.scale for v in extra])]
 
     def tickStrings(self, values, scale, spacing):
         return [power_of_ten(v * scale) for v in values]
@@ -149,8 +220,11 @@ def sparse_ticks(top: float, factor: float = 1.0) -> list[list[tuple[float, str]
 
 
 def colourbar_axis_width(style: Style) -> int:
-    """Width of a colour bar's axis: short tick labels (values scaled by decades) and a caption."""
-    return vertical_axis_room(style.font(style.tick_pt), style.font(), WIDEST_TICK)
+    """Width of a colour bar's axis: short tick labels (values scaled by decades, or powers of
+    ten on whole decades) and a caption."""
+    font = style.font(style.tick_pt)
+    widest = max((WIDEST_TICK, WIDEST_BAR_POWER), key=lambda t: text_width(font, t))
+    return vertical_axis_room(font, style.font(), widest)
 
 
 def colourbar_room(style: Style) -> int:

@@ -6,7 +6,10 @@ from PySide6 import QtCore, QtWidgets
 
 class Readout(QtWidgets.QLabel):
     """One line under a plot that never runs past its edge: the full text when it fits, else the
-    shorter variant, else the shorter one cut with '…'. The full text is always the tooltip."""
+    shorter variant, else the shorter one cut with '…'. The full text is always the tooltip.
+    `shown` is emitted when it is given a text that is not blank."""
+
+    shown = QtCore.Signal()
 
     def __init__(self, parent=None):
         super().__init__(" ", parent)
@@ -19,6 +22,8 @@ class Readout(QtWidgets.QLabel):
         self.full, self.short = full, short
         self.setToolTip(full)
         self._fit()
+        if full.strip():
+            self.shown.emit()
 
     def _fit(self) -> None:
         metrics, room = self.fontMetrics(), max(self.contentsRect().width() - 2, 0)

@@ -40,12 +40,15 @@ class StatusBar(QtWidgets.QStatusBar):
         self.addWidget(self.warning, 1)
         for w in (self.busy, self.loss, self.rho, self.sigma, self.ms):
             self.addPermanentWidget(w)
+        # One message at a time: Qt hides the warning while a transient message shows, but a
+        # warning set meanwhile would be drawn over it; it waits until the message has gone.
+        self.messageChanged.connect(self._message_changed)
 
     def show_result(self, result) -> None:
         """The numbers of a newly shown result, and its warning if any."""
         loss = float(result.grads.loss)
         self.loss.setText(f"loss L = {loss:.4g}")
-        self.rho.setText(f"ρ(W) = {float(result.spectrum.spectral_radius):.3g}")
+        self.rho.setText(f"ρ(W) = {float(result.spectrum.spectral_radius):.3g},")
         self.sigma.setText(f"σ_max(W) = {float(result.spectrum.sigma_max):.3g}")
         if result.flow_progress < 1.0:
             self.ms.setText(f"gradient flow {100 * result.flow_progress:.0f} % …")
@@ -59,10 +62,23 @@ class StatusBar(QtWidgets.QStatusBar):
     def set_warning(self, text: str | None) -> None:
         """A red warning that stays until the next result (None clears it)."""
         self.warning_text = text or None
-        self.warning.setVisible(bool(text))
+        self.warning.setVisible(bool(text) and not self.currentMessage())
         self.warning.show_text(f"⚠ {text}" if text else "")
         self.warning.setToolTip(text or "")
         self.warning.setStyleSheet(f"color: {self.style_.warning}; font-weight: bold;")
+
+    def _message_changed(self, text: str) -> None:
+        if text:
+            self.warning.setVisible(False)
+        elif self.warning_text:
+            self.warning.setVisible(True)
+
+    def shown_texts(self) -> list[str]:
+        """What the left part of the bar shows now: the transient message or the warning."""
+        texts = [self.currentMessage()] if self.currentMessage() else []
+        if self.warning.isVisible():
+            texts.append(self.warning.text())
+        return texts
 
     def set_busy(self, busy: bool) -> None:
         """Show the indicator (indeterminate until a partial result says how far it is)."""
