@@ -162,17 +162,17 @@ def test_redraw_and_reset_buttons(qtbot, dock, session):
     assert "W" not in session.edited
 
 
-def test_text_input_needs_matching_sizes_and_applies_on_editing_finished(qtbot, dock, session):
+def test_text_input_derives_its_sizes_and_applies_on_editing_finished(qtbot, dock, session):
+    """Issue 13 item 5: choosing text input or typing a new sentence sets T, n_x and n_y from
+    the text (it used to be refused until they were fixed by hand) and says so."""
+    said = []
+    session.events.subscribe(lambda name, **p: said.append(p["text"]) if name == "message" else None)
     assert session.config.text == "hello world" and session.config.n_x == 8   # 8 distinct chars
     combo = dock.fields["input_pattern"].editor
     assert session.config.T > len(session.config.text)
     combo.setCurrentIndex(combo.findData("text"))
-    assert session.config.input_pattern != "text"            # refused: T too long for the text
-    assert dock.fields["T"].error.isVisibleTo(dock)
-    assert "text" in dock.fields["T"].error.text()
-    assert dock.fields["input_pattern"].invalid
-    type_into(qtbot, dock.fields["T"].editor, "11")         # the refused choice now fits
     assert session.config.input_pattern == "text" and session.config.T == 11
+    assert dock.fields["T"].value() == 11 and said and "T = 11" in said[-1]
     assert not any(b.error.isVisibleTo(dock) for b in dock.fields.values())
     edit = dock.fields["text"].editor
     assert edit.isEnabled()
@@ -181,13 +181,10 @@ def test_text_input_needs_matching_sizes_and_applies_on_editing_finished(qtbot, 
     qtbot.keyClicks(edit, "hello world!")                   # 9 distinct characters
     assert session.config.text == "hello world"             # nothing applied while typing
     qtbot.keyClick(edit, QtCore.Qt.Key_Return)
-    assert session.config.text == "hello world"             # refused: n_x is 8
-    assert dock.fields["n_x"].error.isVisibleTo(dock)
-    assert dock.fields["text"].invalid
-    edit.selectAll()
-    qtbot.keyClicks(edit, "dlrow olleh")
-    qtbot.keyClick(edit, QtCore.Qt.Key_Return)
-    assert session.config.text == "dlrow olleh"
+    c = session.config
+    assert (c.text, c.n_x, c.n_y, c.T) == ("hello world!", 9, 9, 12)
+    assert (dock.fields["n_x"].value(), dock.fields["n_y"].value()) == (9, 9)
+    assert "n_x = 9" in said[-1] and "T = 12" in said[-1]
     assert not dock.fields["text"].invalid
 
 

@@ -97,7 +97,7 @@ def test_copy_and_paste_set_up_through_the_clipboard(qtbot, make_window, boxes):
     first.session.apply(activation="relu", T=25, spectral_radius=1.2, seed=11)
     first.file_actions.actions["copy_setup"].trigger()
     code = QtWidgets.QApplication.clipboard().text()
-    assert code.startswith("rnnviz1:")
+    assert code.startswith("rnnviz2:") and code[8:].isalnum()
     second = make_window()
     boxes["answers"].append(B.Discard)       # not asked: the fresh session has no changes
     second.file_actions.actions["paste_setup"].trigger()
@@ -111,7 +111,7 @@ def test_pasting_garbage_shows_a_message_and_changes_nothing(window, boxes):
     before = window.session.to_dict()
     QtWidgets.QApplication.clipboard().setText("hello, this is not a set-up")
     assert window.file_actions.paste_setup() is False
-    assert len(boxes["warning"]) == 1 and "rnnviz1:" in boxes["warning"][0]
+    assert len(boxes["warning"]) == 1 and "rnnviz2:" in boxes["warning"][0]
     assert window.session.to_dict() == before
 
 

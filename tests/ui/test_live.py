@@ -69,7 +69,7 @@ def test_dragging_the_radius_at_256x300_redraws_flow_and_status(qtbot, window):
     np.testing.assert_allclose(y, want.log10_jacobian_norm, rtol=1e-12, atol=1e-12)
     rho = np.max(np.abs(np.linalg.eigvals(s.params.W)))
     assert rho == pytest.approx(s.config.spectral_radius, rel=1e-9)
-    assert window.status.rho.text() == f"ρ(W) = {rho:.3g}"
+    assert window.status.rho.text() == f"ρ(W) = {rho:.3g},"
     assert window.status.ms.text().startswith("computed in")
     assert not window.status.busy.isVisible()
 

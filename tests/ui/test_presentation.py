@@ -4,6 +4,7 @@ from PySide6 import QtCore, QtGui
 
 from rnnviz.state.session import Session
 from rnnviz.ui.actions.presentation import EXPLANATION_SCALE
+from rnnviz.ui.docks.explanation import MIN_PRESENTING_SCALE
 from rnnviz.ui.main_window import TIME_VIEWS
 from rnnviz.ui.style import NORMAL, PRESENTATION
 
@@ -42,8 +43,10 @@ def test_f5_toggles_and_restores_the_exact_layout(qtbot, window):
     assert not during["docks"]["weights"]
     # every plot but the connectivity strip (its height goes to the gradient flow)
     assert during["views"] == {n: n != "connectivity" for n in window.views}
-    assert during["explanation"] == EXPLANATION_SCALE
-    assert during["text_pt"] > before["text_pt"] * 1.5
+    # the explanation's text as large as fits its dock without scrolling (issue 13 item 2)
+    assert MIN_PRESENTING_SCALE <= during["explanation"] <= EXPLANATION_SCALE
+    assert during["text_pt"] >= before["text_pt"] * MIN_PRESENTING_SCALE - 0.01
+    assert not window.docks["explanation"].needs_scrolling()
     assert window.session.view["presentation"] is True
     qtbot.keyClick(window, QtCore.Qt.Key_F5)
     assert not p.active and window.session.view["presentation"] is False

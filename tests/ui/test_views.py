@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from rnnviz.state.display import gradient_levels, log_magnitude, state_levels
+from rnnviz.state.display import gradient_levels, log_magnitude, state_colour, state_levels
 from rnnviz.ui.style import NORMAL, PRESENTATION, PRINT_DARK
 from rnnviz.ui.views.connectivity import ConnectivityView
 from rnnviz.ui.views.flow import FlowView, rate_words
@@ -26,9 +26,14 @@ def test_state_levels_follow_the_activation():
     s = np.linspace(-3, 3, 1001)
     assert state_levels(s, "tanh")[0] == (-1.0, 1.0)
     assert state_levels(s, "sigmoid")[0] == (0.0, 1.0)
-    (lo, hi), caption = state_levels(np.append(s, [np.inf, np.nan]), "relu")
+    (lo, hi), caption = state_levels(np.append(s, [np.inf, np.nan]), "linear")
     assert hi == pytest.approx(np.percentile(np.abs(s), 99)) and lo == -hi
     assert "99th" in caption
+    relu = np.maximum(s, 0)                  # never negative: 0 to the 99th percentile
+    (lo, hi), caption = state_levels(relu, "relu")
+    assert (lo, hi) == (0.0, pytest.approx(np.percentile(relu, 99))) and "0 to 99th" in caption
+    assert state_colour("relu") == state_colour("sigmoid") == "positive"
+    assert state_colour("tanh") == "diverging"
 
 
 def test_log_magnitude_puts_zeros_at_the_bottom_and_hides_non_finite():
@@ -54,6 +59,7 @@ def pg_point(x, y):
 
 
 def test_gradient_heatmap_is_log10_of_dL_ds(qtbot, session):
+    session.set_view(gradient="total")          # (the default is the last loss's gradient)
     view = shown(qtbot, GradientHeatmap(session))
     g = session.result.grads.ds[:, session.b, :]
     np.testing.assert_array_equal(view.values, g)
@@ -62,12 +68,13 @@ def test_gradient_heatmap_is_log10_of_dL_ds(qtbot, session):
     np.testing.assert_array_equal(view.image.image, np.log10(np.abs(g)))
     np.testing.assert_array_equal(view.image.image, logs)
     assert tuple(view.image.getLevels()) == levels
-    assert "log₁₀" in view.colorbar.axis.labelText
+    assert view.caption == "|∂L/∂s_t|  (log scale)"
 
 
 def test_gradient_colours_have_contrast_and_stay_put(qtbot, session):
     """Defect 3: at the default demo the colours spread over the values (robust percentiles,
     not min..max), and the scale does not move while scrubbing t or changing the sequence."""
+    session.set_view(gradient="total")
     view = shown(qtbot, GradientHeatmap(session))
     lo, hi = view.image.getLevels()
     logs = np.log10(np.abs(session.result.grads.ds))

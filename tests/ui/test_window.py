@@ -9,7 +9,7 @@ from rnnviz.ui.views.flow import CURVES
 
 
 def test_window_exposes_the_contract(window):
-    assert set(window.views) == {"states", "gradients", "softmax", "flow", "spectrum",
+    assert set(window.views) == {"inputs", "states", "gradients", "softmax", "flow", "spectrum",
                                  "connectivity"}
     for name, view in window.views.items():
         assert view.plot_item in view.plot_items() and view.plot_item.scene() is view.graphics.scene()
@@ -20,10 +20,13 @@ def test_window_exposes_the_contract(window):
     assert {"editors", "weights", "explanation"} <= set(window.docks)
     assert set(window.menus) == {"file", "edit", "view", "presets", "help"}
     assert window.worker.is_running() and window.timebar is not None
-    for view in ("states", "gradients", "flow", "connectivity"):
+    for view in ("inputs", "states", "gradients", "flow", "connectivity"):
         item = window.views[view].plot_item
-        assert item.getAxis("bottom").labelText in ("time step t", "input step t′")
+        bottom = item.getAxis("bottom")
+        assert bottom.labelText.startswith(("time step t", "input step t′", "t "))
+        assert bottom.label.isVisible() == (view == "flow")   # one caption for the column
         assert item.getAxis("left").labelText
+    assert "←" in window.views["flow"].plot_item.getAxis("bottom").labelText  # BPTT's way
 
 
 def test_first_result_is_drawn_with_status(window):
@@ -119,12 +122,13 @@ def test_switching_activation_redraws_with_its_colour_range(qtbot, window, activ
     view = window.views["states"]
     np.testing.assert_array_equal(view.image.image, r.trace.s[:, s.b, :])
     lo, hi = view.image.getLevels()
-    if levels is None:       # symmetric around 0, the robust max of |s|
+    if levels is None:       # the robust max of |s|: symmetric around 0, from 0 for ReLU
         top = np.percentile(np.abs(r.trace.s[:, s.b, :]), 99)
-        assert (lo, hi) == pytest.approx((-top, top))
+        assert (lo, hi) == pytest.approx((0.0 if activation == "relu" else -top, top))
     else:
         assert (lo, hi) == levels
-    assert (f"({activation} range)" if levels else "(99th pct)") in view.colorbar.axis.labelText
+    assert (f"({activation} range)" if levels else "99th pct)") in view.caption
+    assert view.colorbar.axis.labelText in (view.caption, "s_t", "")   # as long as fits
 
 
 def test_play_advances_and_space_pauses(qtbot, window):

@@ -138,7 +138,7 @@ class FlowView(PlotView):
         thin = CHOSEN_CURVE["total" if self.emphasis == "last" else "last"]
         for (attribute, _), colour in zip(CURVES, style.curves):
             dash = attribute == "log10_bound"
-            width = max(1.0, style.line_width / 2) if attribute == thin else None
+            width = max(1.25, 0.6 * style.line_width) if attribute == thin else None
             self.curves[attribute].setPen(style.pen(colour, width, dash=dash))
         self.bound_label.setColor(style.curves[3])
         self.bound_label.setFont(style.font(style.tick_pt))

@@ -13,10 +13,10 @@ from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.steps import GRADIENT_CHOICE_KEYS, gradient_choice, shown_b, time_extent
 from rnnviz.ui.widgets.axes import (
     COLOURBAR_WIDTH,
-    Log10Axis,
     colourbar_axis_width,
     decade_scale,
     integer_axes,
+    log10_ticks,
 )
 
 
@@ -182,8 +182,8 @@ class StateHeatmap(HeatmapView):
 # What the gradient heatmap can show (the session's view entry "gradient").
 # key -> (combo text, right-click menu text, symbol)
 GRADIENT_CHOICES = {
-    "last": ("last loss only", "Show ∂L_T/∂s_t (the last step's loss only)", "∂L_T/∂s"),
     "total": ("all losses", "Show ∂L/∂s_t (all losses)", "∂L/∂s"),
+    "last": ("last loss only", "Show ∂L_T/∂s_t (the last step's loss only)", "∂L_T/∂s"),
 }
 assert tuple(sorted(GRADIENT_CHOICES)) == tuple(sorted(GRADIENT_CHOICE_KEYS))
 GRADIENT_CHOICE_TIP = (
@@ -216,8 +216,8 @@ class GradientHeatmap(HeatmapView):
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
         # The colour bar's axis labels its log10 values as powers of ten (10⁻³), as the flow
-        # plot does (Log10Axis adds methods only, so its own axis can take the class).
-        self.colorbar.axis.__class__ = Log10Axis
+        # plot's axis does.
+        log10_ticks(self.colorbar.axis)
         self.choice = QtWidgets.QComboBox(self.graphics)
         self.choice.setObjectName("gradient_choice")
         for key, (label, _, _) in GRADIENT_CHOICES.items():
@@ -239,6 +239,7 @@ class GradientHeatmap(HeatmapView):
         separator.setSeparator(True)
         self.graphics.addAction(separator)
         self.shown_choice = gradient_choice(session)
+        self.plot_item.titleLabel.setAttr("justify", "right")     # clear of the box
         self._sync_choice()
 
     def choose(self, key: str) -> None:
@@ -266,15 +267,12 @@ class GradientHeatmap(HeatmapView):
         self.choice.raise_()
 
     def label_room(self, label=None) -> int:
-        """The title is centred over the plot area: keep it clear of the box at the top left
-        on both sides (the box reaches over the left axis, maybe into the plot area's span)."""
-        room = super().label_room(label)
+        """The title ends at the plot area's right edge (it is right-justified, clear of the
+        box at the top left): from there back to the box."""
         vb = self.plot_item.vb.sceneBoundingRect()
         if label is not self.plot_item.titleLabel or vb.width() <= 1:
-            return room
-        centre = vb.center().x()
-        free = centre - (self.choice.x() + self.choice.width() + 8)   # half the title, at most
-        return int(max(40.0, min(room, 2 * free)))
+            return super().label_room(label)
+        return int(max(40.0, vb.right() - (self.choice.x() + self.choice.width() + 8)))
 
     def restyle(self, style) -> None:
         super().restyle(style)

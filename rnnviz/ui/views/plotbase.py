@@ -134,6 +134,7 @@ class PlotView(QtWidgets.QWidget):
         self._fitted_pt: dict[int, float] = {}   # the title size each label was fitted in
         self._axis_labels: dict[int, tuple] = {}  # axis -> (axis, caption variants, shown)
         self.time_caption = True                  # the bottom axis's caption is shown
+        self._refitting = False
         self._unsubscribe = session.events.subscribe(self._on_event)
         self.destroyed.connect(lambda *_: self._unsubscribe())
 
@@ -291,6 +292,7 @@ class PlotView(QtWidgets.QWidget):
         for key, (axis, variants, _) in list(self._axis_labels.items()):
             self._axis_labels[key] = (axis, variants, None)     # set again in the new size
         self.restyle(style)
+        self.fit_axis_labels()
         self._keep_caption()
         self.refresh()          # titles and fitted labels are set again in the new sizes
 
@@ -348,13 +350,28 @@ class PlotView(QtWidgets.QWidget):
                     room = min(room, int(2 * min(centre, self.graphics.width() - centre)) - 8)
         return max(room, 40)
 
+    def _text_width(self, text: str, opts) -> float:
+        """Width of a title's text (its widest line) in the title size, without laying it out."""
+        font = self.style_.font(self.style_.title_pt, bold=bool(opts.get("bold")))
+        return max(text_width(font, line) for line in text.split("<br>"))
+
     def _fit(self, label: pg.LabelItem, variants, opts) -> None:
+        """Show the longest variant that fits; keep the one shown unless it no longer fits or
+        a longer one fits with room to spare (a title's choice changes the plot's layout,
+        which changes the room: without the margin two variants could take turns forever)."""
         room = self.label_room(label)
-        for text in variants:
+        widths = [self._text_width(v, opts) for v in variants]
+        shown = label.text if label.text in variants else None
+        choice = next((i for i, w in enumerate(widths) if w <= room), len(variants) - 1)
+        if shown is not None:
+            current = variants.index(shown)
+            if widths[current] <= room and choice < current and widths[choice] > room - 12:
+                choice = current              # the longer one would only just fit: stay
+        text = variants[choice]
+        if text != label.text or getattr(label, "_fitted_opts", None) != (self.style_.title_pt, opts):
             label.setText(text, size=f"{self.style_.title_pt}pt", **opts)
-            if label.itemRect().width() <= room:
-                break
-        label.updateMin()
+            label._fitted_opts = (self.style_.title_pt, dict(opts))
+            label.updateMin()
 
     def title_fits(self, label: pg.LabelItem) -> bool:
         """The label's text is no wider than the canvas (what tests check)."""
@@ -420,9 +437,14 @@ class PlotView(QtWidgets.QWidget):
             item.vb.sigResized.connect(lambda *_: self._plot_resized())
 
     def _plot_resized(self) -> None:
-        if shiboken6.isValid(self):
+        if not shiboken6.isValid(self) or self._refitting:
+            return
+        self._refitting = True          # a re-fit resizes the plot once more: not again
+        try:
             self.fit_axis_labels()
             self.refit_titles()
+        finally:
+            self._refitting = False
 
     def set_label(self, item: pg.PlotItem, side: str, text: str) -> None:
         item.setLabel(side, text, **{"font-size": f"{self.style_.font_pt}pt",

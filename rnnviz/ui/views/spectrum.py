@@ -6,6 +6,7 @@ import pyqtgraph as pg
 
 from rnnviz.state import readouts
 from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.widgets.axes import vertical_axis_room
 
 _ANGLES = np.linspace(0, 2 * np.pi, 361)
 
@@ -38,6 +39,11 @@ class SpectrumView(PlotView):
         self.restyle(self.style_)
 
     def restyle(self, style) -> None:
+        # A fixed width: with the aspect locked, a left axis that widened for '−0.5' would
+        # narrow the plot, which widens the range to whole ticks ('−1'), which narrows the
+        # axis, ... for ever.
+        self.plot_item.getAxis("left").setWidth(
+            vertical_axis_room(style.font(style.tick_pt), style.font(), "−1.5"))
         self.unit_circle.setPen(style.pen(style.foreground, 1.5, dash=True))
         p = style.pen(style.cursor, 1.5)
         p.setStyle(pg.QtCore.Qt.DotLine)

@@ -121,27 +121,19 @@ class IntegerAxis(pg.AxisItem):
         return levels or [(1.0, 0.0)]
 
 
-class Log10Axis(pg.AxisItem):
-    """Axis for data that are already log10 values: ticks on whole decades labelled 10⁻⁶, and
-    within a decade on 2 and 5 times a power of ten ('2×10⁻³'): one format, never '10^-0.5'.
+def log10_ticks(axis: pg.AxisItem) -> pg.AxisItem:
+    """Make an axis label data that are already log10 values (see Log10Axis); works on any
+    AxisItem, e.g. a colour bar's own."""
+    spacing, values = axis.tickSpacing, axis.tickValues
 
-    (pyqtgraph's own log mode computes 10**value for its labels and SI prefix, which
-    overflows for the exponents an exploding network reaches.)"""
-
-    whole_decades = True      # readable(): a short axis labels whole decades at its ends
-
-    def __init__(self, *args, **kwargs):
-        super().__init__(*args, **kwargs)
-        plain(self)
-
-    def tickSpacing(self, minVal, maxVal, size):
-        levels = [(s, o) for s, o in super().tickSpacing(minVal, maxVal, size) if s >= 1]
+    def tick_spacing(minVal, maxVal, size):
+        levels = [(s, o) for s, o in spacing(minVal, maxVal, size) if s >= 1]
         return levels or [(1.0, 0.0)]
 
-    def tickValues(self, minVal, maxVal, size):
-        ticks = super().tickValues(minVal, maxVal, size)
-        lo, hi = sorted((minVal * self.scale, maxVal * self.scale))
-        shown = sum(len(values) for _, values in ticks)
+    def tick_values(minVal, maxVal, size):
+        ticks = values(minVal, maxVal, size)
+        lo, hi = sorted((minVal * axis.scale, maxVal * axis.scale))
+        shown = sum(len(v) for _, v in ticks)
         if shown >= 2 or not (math.isfinite(lo) and math.isfinite(hi)) or hi - lo > 3:
             return ticks
         # Less than two decades in view: add 2 and 5 (then every) times a power of ten.
@@ -150,10 +142,24 @@ class Log10Axis(pg.AxisItem):
                      for m in mantissas if lo <= math.log10(m) + k <= hi]
             if shown + len(extra) >= 2:
                 break
-        return ticks + [(None, [v / self.scale for v in extra])]
+        return ticks + [(None, [v / axis.scale for v in extra])]
 
-    def tickStrings(self, values, scale, spacing):
-        return [power_of_ten(v * scale) for v in values]
+    axis.tickSpacing, axis.tickValues = tick_spacing, tick_values
+    axis.tickStrings = lambda values, scale, spacing: [power_of_ten(v * scale) for v in values]
+    axis.whole_decades = True       # readable(): a short axis labels whole decades at its ends
+    return plain(axis)
+
+
+class Log10Axis(pg.AxisItem):
+    """Axis for data that are already log10 values: ticks on whole decades labelled 10⁻⁶, and
+    within a decade on 2 and 5 times a power of ten ('2×10⁻³'): one format, never '10^-0.5'.
+
+    (pyqtgraph's own log mode computes 10**value for its labels and SI prefix, which
+    overflows for the exponents an exploding network reaches.)"""
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        log10_ticks(self)
 
 
 def grid_levels(tick_specs: list, limit: int) -> list:
