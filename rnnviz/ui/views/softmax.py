@@ -134,36 +134,44 @@ class SoftmaxView(PlotView):
 
     def place_labels(self) -> None:
         """'target' and 'arg max' over their bars; when their texts would overlap (adjacent or
-        the same bar) the second sits one text height above the first. The y range grows to
-        keep both in view."""
+        the same bar) the arg max sits one text height above the target. The y range grows to
+        keep both in view (the lift is worked out for the range it ends with)."""
         heights, target, argmax = self.heights, self.target, self.argmax
         if not len(heights):
             return
-        px_x, px_y = self.plot_item.vb.viewPixelSize()
-        px_x, px_y = (px_x or 0.01), (px_y or 0.005)
+        vb = self.plot_item.vb
+        (x0, x1), _ = vb.viewRange()
+        px_x = (x1 - x0) / max(vb.width(), 1.0)          # data units per pixel
         rect_t, rect_a = self.target_text.boundingRect(), self.argmax_text.boundingRect()
-        gap = 2 * px_y
-        spots = {}
-        if target is not None and 0 <= target < heights.size:
-            spots["target"] = heights[target] + gap
-        if argmax is not None and 0 <= argmax < heights.size:
-            spots["argmax"] = heights[argmax] + gap
-            if "target" in spots:
-                apart = abs(argmax - target) / px_x          # pixels between the bar centres
-                overlap_x = apart < 0.5 * (rect_t.width() + rect_a.width()) + 4
-                overlap_y = abs(spots["argmax"] - spots["target"]) < rect_t.height() * px_y
-                if overlap_x and overlap_y:
-                    spots["argmax"] = spots["target"] + rect_t.height() * px_y
-        (x0, x1), _ = self.plot_item.vb.viewRange()
-        for item, key, k in ((self.target_text, "target", target),
-                             (self.argmax_text, "argmax", argmax)):
+        has_t = target is not None and 0 <= target < heights.size
+        has_a = argmax is not None and 0 <= argmax < heights.size
+        def centre(item, k):            # centred on its bar, but inside the plot at the ends
+            half = 0.5 * item.boundingRect().width() * px_x
+            return min(max(k + 1, x0 + half), x1 - half)
+        xs = {"target": centre(self.target_text, target) if has_t else 0.0,
+              "argmax": centre(self.argmax_text, argmax) if has_a else 0.0}
+        top = 1.12
+        for _ in range(4):                               # the lift and the range settle
+            px_y = top / max(vb.height(), 1.0)
+            spots = {}
+            if has_t:
+                spots["target"] = heights[target] + 2 * px_y
+            if has_a:
+                spots["argmax"] = heights[argmax] + 2 * px_y
+                if has_t:
+                    apart = abs(xs["argmax"] - xs["target"]) / px_x   # pixels between the texts
+                    overlap_x = apart < 0.5 * (rect_t.width() + rect_a.width()) + 4
+                    overlap_y = abs(spots["argmax"] - spots["target"]) < \
+                        (rect_t.height() + 2) * px_y
+                    if overlap_x and overlap_y:
+                        spots["argmax"] = max(spots["argmax"],
+                                              spots["target"] + (rect_t.height() + 2) * px_y)
+            top = max([1.12] + [y + (rect_a.height() + 4) * px_y for y in spots.values()])
+        for item, key in ((self.target_text, "target"), (self.argmax_text, "argmax")):
             item.setVisible(key in spots)
-            if key in spots:            # centred on its bar, but inside the plot at the ends
-                half = 0.5 * item.boundingRect().width() * px_x
-                x = min(max(k + 1, x0 + half), x1 - half)
-                item.setPos(x, spots[key])
-        top = max([1.12] + [y + rect_a.height() * px_y * 1.1 for y in spots.values()])
-        if abs(self.plot_item.vb.viewRange()[1][1] - top) > 1e-9:
+            if key in spots:
+                item.setPos(xs[key], spots[key])
+        if abs(vb.viewRange()[1][1] - top) > 1e-9:
             self.plot_item.setYRange(0, top, padding=0)
 
     def resizeEvent(self, event) -> None:
