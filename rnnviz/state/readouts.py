@@ -43,7 +43,7 @@ def spectrum_readout(eigenvalues) -> tuple[str, str]:
 def spectrum_title(rho: float, sigma: float) -> tuple[str, ...]:
     """The eigenvalue plot's title and shorter variants (a comma, never a product-like dot)."""
     return (f"Eigenvalues of W<br>ρ(W) = {rho:.3g},  σ_max(W) = {sigma:.3g}",
-            f"ρ(W) = {rho:.3g},<br>σ_max(W) = {sigma:.3g}")
+            f"ρ(W) = {rho:.3g},<br>σ_max(W) = {sigma:.3g}", f"ρ = {rho:.3g},<br>σ_max = {sigma:.3g}")
 
 
 def connectivity_reach(values, t: int) -> tuple[str, str]:

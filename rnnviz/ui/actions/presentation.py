@@ -111,6 +111,7 @@ class Presentation(QtCore.QObject):
                                         if n in DOCKS_SCALED],
             "axes": [axis_room(view) for view in w.views.values()],
             "icons": w.timebar.play_button.iconSize(),
+            "hidden": {x: x.isHidden() for x in self._spare_controls()},
         }
         self.active = True
         w.session.set_view(presentation=True)
@@ -118,10 +119,18 @@ class Presentation(QtCore.QObject):
         for name in DOCKS_SCALED:           # controls used live in front of a class
             w.docks[name].setFont(PRESENTATION.font())
         self._set_icons(QtCore.QSize(PRESENTING_ICON, PRESENTING_ICON))
+        for control in self._spare_controls():      # room for the slider and the numbers
+            control.hide()
         self._show_panels()
         if explanation is not None:
             explanation.present(EXPLANATION_SCALE)
-        w.status.showMessage("Presentation mode: F5 returns to the normal layout", 6000)
+        w.status.showMessage("F5: back to the normal layout", 6000)
+
+    def _spare_controls(self) -> list:
+        """What a class does not need on screen (set before the lecture, or noise): the
+        playback speed and loop, the compute time."""
+        w = self.window
+        return [w.timebar.speed, w.timebar.loop, w.status.ms]
 
     def _set_icons(self, size: QtCore.QSize) -> None:
         bar = self.window.timebar
@@ -165,6 +174,7 @@ class Presentation(QtCore.QObject):
     def _leave(self) -> None:
         w, saved = self.window, self._saved or {}
         self.active = False
+        w.status.clearMessage()             # "F5: back to the normal layout" is done
         w.session.set_view(presentation=False)
         explanation = self._explanation()
         if explanation is not None:
@@ -172,6 +182,8 @@ class Presentation(QtCore.QObject):
             explanation.set_font_scale(saved.get("font_scale", 1.0))
         if "icons" in saved:
             self._set_icons(saved["icons"])
+        for control, hidden in saved.get("hidden", {}).items():
+            control.setHidden(hidden)
         w.apply_style(saved.get("style", w.style_))
         restore_fonts(saved.get("fonts", ()))
         for room in saved.get("axes", ()):

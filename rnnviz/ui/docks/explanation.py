@@ -170,10 +170,20 @@ class ExplanationDock(QtWidgets.QDockWidget):
         """The longest start of the text, cut after a sentence, that fits in room (px)."""
         ends = [m.start() for m in SENTENCE_END.finditer(text)]
         for end in reversed(ends):
-            shorter = text[:end].rstrip() + " …"
+            shorter = self._tidy(text[:end].rstrip()) + " …"
             if self._height_needed(shorter) <= room:
                 return shorter
         return text[:ends[0]] + " …" if ends else text
+
+    @staticmethod
+    def _tidy(text: str) -> str:
+        """A cut text without a heading or a list item's first words dangling at its end."""
+        while "\n\n" in text:
+            head, _, last = text.rpartition("\n\n")
+            if len(last.strip().strip("*#").strip()) >= 40 and not last.strip().endswith(":**"):
+                break
+            text = head.rstrip()
+        return text
 
     def needs_scrolling(self) -> bool:
         """Whether the shown text is taller than the dock (what tests check)."""

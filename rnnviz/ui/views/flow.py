@@ -238,9 +238,12 @@ class FlowView(PlotView):
             return
         first = int(np.flatnonzero(inside)[0])
         left = int(np.flatnonzero(shown)[0])
-        if first == left:                       # the line starts in view: name it there
-            self.bound_label.setText(BOUND_LABEL)
-            self.bound_label.setAnchor((0.0, 1.0))
+        if first == left:                       # the line starts in view: name it there,
+            self.bound_label.setText(BOUND_LABEL)   # above it, or under it at the top edge
+            height = self.bound_label.boundingRect().height() * (y1 - y0) / max(
+                self.plot_item.vb.height(), 1.0)
+            above = y[first] + height <= y1
+            self.bound_label.setAnchor((0.0, 1.0) if above else (0.0, 0.0))
             self.bound_label.setPos(t[first], y[first])
         else:                   # it comes in over the top edge at t[first]: say how high it is
             self.bound_label.setText(f"{BOUND_LABEL} ↑ {power_of_ten(round(float(y[left])))} "

@@ -239,7 +239,6 @@ class GradientHeatmap(HeatmapView):
         separator.setSeparator(True)
         self.graphics.addAction(separator)
         self.shown_choice = gradient_choice(session)
-        self.plot_item.titleLabel.setAttr("justify", "right")     # clear of the box
         self._sync_choice()
 
     def choose(self, key: str) -> None:
@@ -266,13 +265,12 @@ class GradientHeatmap(HeatmapView):
         self.choice.move(4, 2)
         self.choice.raise_()
 
-    def label_room(self, label=None) -> int:
-        """The title ends at the plot area's right edge (it is right-justified, clear of the
-        box at the top left): from there back to the box."""
+    def label_rooms(self, label=None) -> list[tuple[str, int]]:
+        """The title ends at the plot area's right edge, clear of the box at the top left."""
         vb = self.plot_item.vb.sceneBoundingRect()
         if label is not self.plot_item.titleLabel or vb.width() <= 1:
-            return super().label_room(label)
-        return int(max(40.0, vb.right() - (self.choice.x() + self.choice.width() + 8)))
+            return super().label_rooms(label)
+        return [("right", int(max(40.0, vb.right() - (self.choice.x() + self.choice.width() + 8))))]
 
     def restyle(self, style) -> None:
         super().restyle(style)
@@ -303,11 +301,14 @@ class GradientHeatmap(HeatmapView):
             name, short = "∂L/∂s_t, all losses", "∂L/∂s_t, all losses"
         if not np.isfinite(self.gradient(result)).any():
             return (f"Gradient {name} (T = {T}): not finite anywhere",
-                    f"{short}: not finite anywhere (overflow)", short)
+                    f"{short}: not finite anywhere (overflow)", f"{short}: not finite",
+                    "not finite anywhere (overflow)", short)
+        symbol = short.partition(",")[0]
         return (f"Gradient {name}, back through time (T = {T}): colours span "
                 f"{hi - lo:.1f} decades",
                 f"Gradient {name}: {hi - lo:.1f} decades",
-                f"{short}: {hi - lo:.1f} decades", short)
+                f"{short}: {hi - lo:.1f} decades", short, f"{symbol}: {hi - lo:.1f} decades",
+                symbol)
 
     def describe(self, i, t, value):
         mag = f"log₁₀|·| = {np.log10(abs(value)):.2f}" if np.isfinite(value) and value else ""

@@ -339,39 +339,59 @@ class PlotView(QtWidgets.QWidget):
         self._fit(label, tuple(variants), opts)
 
     def label_room(self, label: pg.LabelItem | None = None) -> int:
-        """Width a fitted label may take: the canvas less a margin; a plot's title is centred
-        over its plot area, so it may reach as far on either side as the nearer edge allows."""
-        room = self.graphics.width() - 16
+        """Width a fitted label may take (the widest of its placements, see label_rooms)."""
+        return max(room for _, room in self.label_rooms(label))
+
+    def label_rooms(self, label: pg.LabelItem | None = None) -> list[tuple[str, int]]:
+        """(justification, width) a label may take, in order of preference: a plot's title is
+        centred over its plot area when it fits there (as far on either side as the nearer
+        edge allows), else it ends at the plot area's right edge, else starts at its left;
+        other labels span the canvas."""
+        width = self.graphics.width()
         for item in self.plot_items():
-            if label is item.titleLabel:
-                vb = item.vb.sceneBoundingRect()
-                if vb.width() > 1:
-                    centre = vb.center().x()
-                    room = min(room, int(2 * min(centre, self.graphics.width() - centre)) - 8)
-        return max(room, 40)
+            vb = item.vb.sceneBoundingRect()
+            if label is item.titleLabel and vb.width() > 1:
+                centre = vb.center().x()
+                return [("center", int(2 * min(centre, width - centre)) - 8),
+                        ("right", int(vb.right()) - 8), ("left", int(width - vb.left()) - 8)]
+        return [("center", width - 16)]
 
     def _text_width(self, text: str, opts) -> float:
-        """Width of a title's text (its widest line) in the title size, without laying it out."""
+        """Width of a title's text (its widest line and the text item's margins) in the title
+        size, without laying it out."""
         font = self.style_.font(self.style_.title_pt, bold=bool(opts.get("bold")))
-        return max(text_width(font, line) for line in text.split("<br>"))
+        return max(text_width(font, line) for line in text.split("<br>")) + 8
 
     def _fit(self, label: pg.LabelItem, variants, opts) -> None:
-        """Show the longest variant that fits; keep the one shown unless it no longer fits or
-        a longer one fits with room to spare (a title's choice changes the plot's layout,
-        which changes the room: without the margin two variants could take turns forever)."""
-        room = self.label_room(label)
+        """Show the longest variant that fits, placed as label_rooms allows; keep the one shown
+        unless it no longer fits or a longer one fits with room to spare (a title's choice
+        changes the plot's layout, which changes the room: without the margin two variants
+        could take turns forever)."""
+        rooms = self.label_rooms(label)
         widths = [self._text_width(v, opts) for v in variants]
+
+        def placed(i, margin=0):
+            return next((j for j, room in rooms if widths[i] + margin <= room), None)
+        choice = next((i for i in range(len(variants)) if placed(i) is not None),
+                      len(variants) - 1)
         shown = label.text if label.text in variants else None
-        choice = next((i for i, w in enumerate(widths) if w <= room), len(variants) - 1)
         if shown is not None:
             current = variants.index(shown)
-            if widths[current] <= room and choice < current and widths[choice] > room - 12:
+            if placed(current) is not None and choice < current and placed(choice, 12) is None:
                 choice = current              # the longer one would only just fit: stay
+        justify = placed(choice) or rooms[0][0]
         text = variants[choice]
-        if text != label.text or getattr(label, "_fitted_opts", None) != (self.style_.title_pt, opts):
+        look = (self.style_.title_pt, dict(opts), justify)
+        if text != label.text or getattr(label, "_fitted_look", None) != look:
+            label.setAttr("justify", justify)
             label.setText(text, size=f"{self.style_.title_pt}pt", **opts)
-            label._fitted_opts = (self.style_.title_pt, dict(opts))
+            label._fitted_look = look
             label.updateMin()
+        for item in self.plot_items():          # pyqtgraph gives a title row 30 px: too
+            if label is item.titleLabel:        # little for two lines in projector fonts
+                height = max(30.0, float(np.ceil(label.itemRect().height())))
+                label.setMaximumHeight(height)
+                item.layout.setRowFixedHeight(0, height)
 
     def title_fits(self, label: pg.LabelItem) -> bool:
         """The label's text is no wider than the canvas (what tests check)."""

@@ -122,7 +122,7 @@ class SoftmaxView(PlotView):
         # The loss at t goes in the title (drawn over the bars it collided with "arg max").
         said = f"loss {loss:.3g}" if np.isfinite(loss) else "loss not finite"
         self.set_title(self.plot_item, f"Softmax output y_t at t = {t + 1}:  {said}",
-                       f"y_t at t = {t + 1}:  {said}", f"t = {t + 1}: {said}")
+                       f"y_t at t = {t + 1}:  {said}", f"t = {t + 1}: {said}", said)
         self.set_cursors(t + 1)
         where = f"target {self.name(target)}" if target is not None else "target unknown"
         picked = f"arg max {self.name(argmax)}" if argmax is not None else \

@@ -83,9 +83,8 @@ def readable(axis: pg.AxisItem) -> pg.AxisItem:
         if kept:
             return kept
         first, offset = levels[0]
-        factor = next(f for f in (2, 5, 10, 20, 50, 100, 200, 500, 1000, 1e4, 1e5, 1e6, 1e9)
-                      if first * f >= least or f >= 1e9)
-        spacing = first * factor
+        unit = 10.0 ** math.floor(math.log10(least))      # the next round spacing: 1, 2, 5 ×10ᵏ
+        spacing = max(first, next(m * unit for m in (1, 2, 5, 10) if m * unit >= least))
         lo, hi = sorted((minVal, maxVal))
         start = math.ceil((lo - offset) / spacing) * spacing + offset
         if start + spacing > hi and size >= 2 * gap:     # fewer than two labels: the two ends
