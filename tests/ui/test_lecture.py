@@ -292,3 +292,13 @@ def test_labels_read_as_they_mean(qtbot, window):
     states = window.views["states"]
     lo, hi = states.image.getLevels()
     assert lo == 0.0 and hi > 0 and states.shown_colour == "positive"
+
+
+def test_a_short_colour_bar_keeps_its_scale(qtbot, window):
+    """A caption shortened to fit a short colour bar must still say ×10³⁷ (else '7' reads 7)."""
+    presenting(qtbot, window, (1280, 800), "overflow")
+    states = window.views["states"]
+    assert states.colorbar.axis.scale != 1.0
+    assert "×10³⁷" in states.colorbar.axis.labelText
+    assert states.axis_label_fits(states.colorbar.axis)
+    window.presentation.set_active(False)

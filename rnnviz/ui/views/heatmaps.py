@@ -78,8 +78,8 @@ class HeatmapView(PlotView):
         base, _, note = caption.partition("  ")
         self.caption = base + suffix + ("  " + note if note else "")
         # the whole caption where the colour bar is tall enough, else its symbol alone, else
-        # none (the title says what the colours are)
-        self.set_axis_label(self.colorbar.axis, self.caption, base + suffix, "")
+        # none (the title says what the colours are); never without its scale (×10³⁷)
+        self.set_axis_label(self.colorbar.axis, self.caption, base + suffix, suffix.strip())
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5, yMin=0.5, yMax=n + 0.5)
         self.plot_item.setRange(xRange=(0.5, T + 0.5), yRange=(0.5, n + 0.5), padding=0)
         self.shade_nonfinite(self.plot_item, self._regions, self.marked_steps(result))

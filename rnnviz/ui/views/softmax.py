@@ -80,6 +80,7 @@ class SoftmaxView(PlotView):
             self.set_axis_label(bottom, "class k")
         self.plot_item.setRange(xRange=(0.4, n_y + 0.6), yRange=(0, 1.12), padding=0)
         self.nonfinite_text.setPos(0.5 * (n_y + 1), 0.5)
+        self.nonfinite_text.setTextWidth(max(60.0, self.plot_item.vb.width() - 12))   # wraps
 
     def name(self, k: int | None) -> str:
         """How class k (0-based) is written: its character in quotes, or its number."""
@@ -177,3 +178,4 @@ class SoftmaxView(PlotView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.place_labels()
+        self.nonfinite_text.setTextWidth(max(60.0, self.plot_item.vb.width() - 12))
