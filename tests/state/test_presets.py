@@ -23,10 +23,10 @@ def test_the_demo_is_the_default_configuration_with_a_guide():
     demo = presets.get_preset(presets.DEMO)
     assert demo.config == cfg.DEFAULT and demo.title.startswith("Start here")
     assert demo.view == {"t": cfg.DEFAULT.T - 1, "b": 0} and not demo.params and not demo.inputs
-    for panel in ("hidden states", "connectivity", "gradient heatmap", "gradient flow", "softmax",
-                  "eigenvalues"):
+    for panel in ("inputs", "hidden states", "connectivity", "gradient heatmap", "gradient flow",
+                  "softmax", "eigenvalues"):
         assert panel in demo.explanation, panel
-    for action in ("Space", "last loss only", "Drag ρ(W)"):
+    for action in ("Space", "last step's loss alone", "all losses", "Drag ρ(W)"):
         assert action in demo.explanation, action
 
 
