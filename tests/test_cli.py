@@ -136,7 +136,7 @@ def test_export_svg_of_a_session_file_without_display(tmp_path):
     assert root.tag.endswith("svg")
     assert (root.get("width"), root.get("height")) == ("1600", "900")
     text = (tmp_path / "whole.svg").read_text()
-    assert "Softmax output y_t" in text and "of the output at t = 3 " in text   # --t default
+    assert "y_t at t = 3" in text and "output at t = 3" in text   # --t: the session's
 
 
 # ----- issue 10: hostile arguments and files are one line and exit 2, never a traceback ---------
