@@ -20,4 +20,6 @@ def get_cell(name: str, activation: str = "tanh") -> Cell:
     return CELLS[name](activation)
 
 
+from . import vanilla  # noqa: E402, F401  (registers itself; a new cell adds its module here)
+
 __all__ = ["CELLS", "Arrays", "Cell", "get_cell", "register_cell"]
