@@ -39,12 +39,12 @@ from .data import (
     make_targets,
     text_alphabet,
 )
-from .init import bias, init_parameters, input_matrix, output_matrix, recurrent_matrix
+from .init import bias, init_cell_parameters, init_parameters, input_matrix, output_matrix, recurrent_matrix
 
 __all__ += [
     "GradientFlow", "Interrupted", "Spectrum", "connectivity", "gradient_flow", "spectrum",
     "step_shares", "LastLossGradient", "last_loss_gradient", "recurrent_spectra",
     "INPUT_PATTERNS", "TARGET_PATTERNS", "check_pattern", "encode_text", "initial_state",
     "make_inputs", "make_targets", "text_alphabet",
-    "bias", "init_parameters", "input_matrix", "output_matrix", "recurrent_matrix",
+    "bias", "init_parameters", "init_cell_parameters", "input_matrix", "output_matrix", "recurrent_matrix",
 ]
