@@ -201,9 +201,8 @@ def backward(params: Parameters, trace: Trace, targets: np.ndarray,
             bad = nonfinite_steps(res["ds"])
         loss = float(loss_r.sum() / m)
         dV, dby = dZ @ flat(arrays[cell.state_parts[0]]), dZ.sum(axis=1)[:, None]
-    dparams = {f"d{name}": res[f"d{name}"] for name in params.names if name not in readout.NAMES}
-    dparams.update(dV=dV, dby=dby)
-    dparams = {f"d{name}": dparams[f"d{name}"] for name in params.names}     # the parameters' order
+    own = {"dV": dV, "dby": dby}                                  # the readout's, then the cell's
+    dparams = {f"d{n}": own[f"d{n}"] if n in readout.NAMES else res[f"d{n}"] for n in params.names}
     dstate0 = {part: g.T for part, g in res["dstate0"].items()}
     first = cell.state_parts[0]
     return Gradients(loss=loss, loss_t=loss_r.T.copy(), dparams=dparams, ds=seed_layout(res["ds"]),

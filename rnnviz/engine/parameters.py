@@ -6,6 +6,7 @@ RNN of the seed notebook; Parameters(cell="lstm", **arrays) any registered cell.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,46 +22,41 @@ _RESERVED = ("cell", "arrays", "names")
 def array_names(cell: str) -> tuple[str, ...]:
     """The arrays of a network with this cell: the cell's, then the readout's V, by (the vanilla
     cell in the seed's order U, W, V, ba, by)."""
-    if cell == "vanilla":
-        return VANILLA_ORDER
-    names = tuple(get_cell(cell).param_shapes(1, 1)) + readout.NAMES
+    return _layout(type(get_cell(cell)))[0]
+
+
+@functools.lru_cache(maxsize=64)
+def _layout(cls) -> tuple[tuple[str, ...], dict, dict]:
+    """A cell class's array names; where n_x and n_s are read ({size: (name, axis)}: the first
+    array with an axis of that size alone); and each array's axes as (a, b, c), the axis being
+    a n_x + b n_s + c long (a cell's shapes are affine in the sizes)."""
+    shape_of = cls(cls.activations[0]).param_shapes
+    base, more_x, more_s = shape_of(1, 1), shape_of(2, 1), shape_of(1, 2)
+    names = VANILLA_ORDER if cls.name == "vanilla" else tuple(base) + readout.NAMES
     if any(n in _RESERVED for n in names):
         raise fail("cell", f"parameter names other than {', '.join(_RESERVED)}", names)
-    return names
-
-
-def _dimension(shape_of, name: str, axis: int) -> tuple[int, int, int]:
-    """(a, b, c) with shape_of(n_x, n_s)[name][axis] = a n_x + b n_s + c (the cell's shapes are
-    affine in the sizes)."""
-    base = shape_of(1, 1)[name][axis]
-    a = shape_of(2, 1)[name][axis] - base
-    b = shape_of(1, 2)[name][axis] - base
-    return a, b, base - a - b
+    axes, where = {}, {}
+    for name, shape in base.items():
+        axes[name] = []
+        for axis, size in enumerate(shape):
+            a, b = more_x[name][axis] - size, more_s[name][axis] - size
+            axes[name].append((a, b, size - a - b))
+            for label, pure in (("n_x", (1, 0, 0)), ("n_s", (0, 1, 0))):
+                if axes[name][-1] == pure:
+                    where.setdefault(label, (name, axis))
+    where.setdefault("n_s", ("V", 1))
+    if "n_x" not in where:
+        raise fail("cell", "a cell with an array of n_x columns or rows", cls.name)
+    return names, where, axes
 
 
 def _label(a: int, b: int, c: int) -> str:
+    """The size a n_x + b n_s + c, written out: "n_s", "4*n_s", "1", ..."""
     terms = [t for t in (f"{a}*n_x" if a > 1 else "n_x" if a else "",
                          f"{b}*n_s" if b > 1 else "n_s" if b else "") if t]
     if c or not terms:
         terms.append(str(c))
     return " + ".join(terms)
-
-
-def _sizes(cell, arrays: dict) -> tuple[int, int]:
-    """n_x and n_s read off the first of the cell's arrays whose shape holds each on its own."""
-    shape_of = lambda n_x, n_s: cell.param_shapes(n_x, n_s)   # noqa: E731
-    found = {}
-    for name in cell.param_shapes(1, 1):
-        for axis in range(2):
-            a, b, c = _dimension(shape_of, name, axis)
-            for size, coeffs in (("n_x", (1, 0, 0)), ("n_s", (0, 1, 0))):
-                if size not in found and (a, b, c) == coeffs:
-                    found[size] = arrays[name].shape[axis]
-    if "n_s" not in found:
-        found["n_s"] = arrays["V"].shape[1]
-    if "n_x" not in found:
-        raise fail("cell", "a cell with an (n_s, n_x) or (n_x, ...) input array", cell.name)
-    return found["n_x"], found["n_s"]
 
 
 @dataclass(eq=False, init=False, repr=False)
@@ -82,7 +78,7 @@ class Parameters:
             named = {**dict(zip(VANILLA_ORDER, positional)), **named}
         given = {**(arrays or {}), **named}
         model = get_cell(cell)
-        names = array_names(cell)
+        names, where, axes = _layout(type(model))
         missing = [n for n in names if n not in given]
         extra = [n for n in given if n not in names]
         if missing or extra:
@@ -94,27 +90,18 @@ class Parameters:
         for n in names:
             checked[n] = check_float_array(n, given[n], 2, dtype)
             dtype = checked[n].dtype
+        n_x, n_s = (checked[name].shape[axis] for name, axis in (where["n_x"], where["n_s"]))
+        n_y = checked["V"].shape[0]
+        if n_s < 1 or n_x < 1:
+            raise fail(names[0], "a shape with n_s >= 1, n_x >= 1", checked[names[0]].shape)
+        if n_y < 1:
+            raise fail("V", "shape (n_y>=1, n_s)", checked["V"].shape)
+        for name, dims in axes.items():
+            check_shape(name, checked[name], [(_label(a, b, c), a * n_x + b * n_s + c) for a, b, c in dims])
+        check_shape("V", checked["V"], [("n_y", n_y), ("n_s", n_s)])
+        check_shape("by", checked["by"], [("n_y", n_y), ("1", 1)])
         object.__setattr__(self, "cell", cell)
         object.__setattr__(self, "arrays", checked)
-        self._check_shapes(model)
-
-    def _check_shapes(self, model) -> None:
-        arrays = self.arrays
-        n_x, n_s = _sizes(model, arrays)
-        n_y = arrays["V"].shape[0]
-        if n_s < 1 or n_x < 1:
-            first = next(iter(model.param_shapes(1, 1)))
-            raise fail(first, "a shape with n_s >= 1, n_x >= 1", arrays[first].shape)
-        if n_y < 1:
-            raise fail("V", "shape (n_y>=1, n_s)", arrays["V"].shape)
-        shape_of = model.param_shapes
-        for name, shape in shape_of(n_x, n_s).items():
-            expected = []
-            for axis, size in enumerate(shape):
-                expected.append((_label(*_dimension(shape_of, name, axis)), size))
-            check_shape(name, arrays[name], expected)
-        check_shape("V", arrays["V"], [("n_y", n_y), ("n_s", n_s)])
-        check_shape("by", arrays["by"], [("n_y", n_y), ("1", 1)])
         object.__setattr__(self, "_sizes", (n_x, n_s, n_y))
 
     def __getattr__(self, name: str) -> np.ndarray:

@@ -21,11 +21,6 @@ NAMES = ("V", "by")
 UNSCORED = -1            # a cross-entropy target that is not scored
 
 
-def shapes(n_s: int, n_y: int) -> dict[str, tuple[int, int]]:
-    """The readout's arrays: V (n_y, n_s), by (n_y, 1)."""
-    return {"V": (n_y, n_s), "by": (n_y, 1)}
-
-
 def check_loss(loss: object) -> str:
     """The loss name, or ValueError naming the known ones."""
     return check_choice("loss", loss, LOSSES)

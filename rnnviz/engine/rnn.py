@@ -6,6 +6,7 @@ cells/vanilla.py, the layouts in _layout.py.
 
 from __future__ import annotations
 
+from ._layout import buffers as _buffers  # noqa: F401 (the recycler's old name)
 from ._layout import nonfinite_steps as _nonfinite_steps
 from ._layout import rows, seed_layout
 from .cells.vanilla import VanillaCell

@@ -6,7 +6,8 @@ readout together. Nothing outside engine/ spells out a cell's formula: it asks t
 
 Layouts. The engine works in the row layout (T, m, n): step t is the contiguous block [t] of
 shape (m, n), one row per batch element, so h_t = f(...) is computed as h_t^T. The seed layout
-(n, m, T) handed out to users is a transposed view of it (rnn.rows / rnn.seed_layout).
+(n, m, T) handed out to users is a transposed view of it (_layout.rows / _layout.seed_layout);
+_layout.buffers recycles large arrays (no page faults on every call).
 
 State. A cell's recurrent state is one or more parts of n_s units each, named in
 `state_parts`: ("s",) for the vanilla cell and the GRU, ("h", "c") for the LSTM. The first part
@@ -22,7 +23,8 @@ last_loss_backward (fused or cheaper sweeps), jacobian_factors and input_factor 
 and connectivity paths), jacobian_bound (the bound curve), recurrent_gradient_factors (step
 shares of the recurrent gradient), finite_from (a cheaper non-finite screen).
 Calls: params are {name: array} in the parameters' dtype (Parameters.as_dict()); x_r, state0
-and trace are in row layout; everything is called inside np.errstate(all="ignore").
+and trace are in row layout; the sequence and step methods are called inside
+np.errstate(all="ignore") and must not raise on non-finite numbers.
 """
 from __future__ import annotations
 
@@ -36,14 +38,17 @@ Arrays = Mapping[str, np.ndarray]
 
 
 class Cell(ABC):
-    """One recurrent cell: its parameters, forward and BPTT over a whole sequence, step Jacobians."""
+    """One recurrent cell: its parameters, forward and BPTT over a whole sequence, step Jacobians.
+
+    An instance holds nothing but its activation (get_cell shares one per cell and activation).
+    """
 
     name: ClassVar[str]                        # registry key: "vanilla", "lstm", "gru", ...
     label: ClassVar[str]                       # for people: "vanilla RNN", "LSTM", "GRU"
     state_parts: ClassVar[tuple[str, ...]] = ("s",)
     activations: ClassVar[tuple[str, ...]] = ("tanh",)   # the activations this cell accepts
-    # forward's arrays that are finite at a step only where all its arrays are (vanilla: ("a",),
-    # as s = f(a) is finite where a is): the non-finite screen reads these alone; None: all
+    # the forward arrays whose finiteness at a step implies every other array's there (vanilla:
+    # ("a",), as s = f(a) is finite where a is): the non-finite screen reads these alone; None: all
     finite_from: ClassVar[tuple[str, ...] | None] = None
 
     def __init__(self, activation: str = "tanh"):
@@ -154,12 +159,14 @@ class Cell(ABC):
     def recurrent_gradient_factors(self, params: Arrays, trace: Arrays, state0: Arrays,
                                    ds_r: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]] | None:
         """Each step's term of the gradient of the recurrent matrices, as pairs (D, H) of float64
-        (T, m, n_s) arrays, one per recurrent matrix M: dM = sum_t D[t]^T H[t] (vanilla: D the
+        (T, m, n) arrays, one per recurrent matrix M: dM = sum_t D[t]^T H[t] (vanilla: D the
         dL/da_t, H the states s_{t-1}). ds_r is the total dL/dh_t (T, m, n_s). None when the
         cell does not give them (step_shares then refuses)."""
         return None
 
     def jacobian_bound(self, params: Arrays) -> float | None:
         """A number q with ||J_t||_2 <= q at every step, when the cell has one (vanilla:
-        gamma sigma_max(W)); None when no simple bound applies (gated cells)."""
+        gamma sigma_max(W)); None when no simple bound applies (gated cells). A cell whose bound
+        needs an SVD may take sigma_max= too (vanilla): gradient_flow(sigma_max=...) hands on a
+        known value."""
         return None
