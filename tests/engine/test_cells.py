@@ -270,36 +270,39 @@ def test_step_shares_refuse_a_cell_without_its_terms():
             step_shares(p, tr, backward(p, tr, np.maximum(tg, 0)))
 
 
-def last_loss_of_state(p, x, tg, t, state_t):
-    """L_T (the last step's cross-entropy / m) with the state at step t replaced by state_t
-    ({part: (n_s, m)}): the network re-runs the recurrence from step t+1."""
+def last_loss_of_state(p, x, tg, t, state_t, loss):
+    """L_T (the last step's loss / m) with the state at step t replaced by state_t ({part:
+    (n_s, m)}): the network re-runs the recurrence from step t+1; -1 / NaN targets not scored."""
     T, m = x.shape[2], x.shape[1]
-    if t == T - 1:
-        h = state_t["s" if "s" in state_t else "h"]
-    else:
-        first = "s" if "s" in state_t else "h"
-        h = forward(p, x[:, :, t + 1:], state_t[first], c0=state_t.get("c")).s[:, :, -1]
+    first = "s" if "s" in state_t else "h"
+    h = state_t[first]
+    if t < T - 1:
+        h = forward(p, x[:, :, t + 1:], h, c0=state_t.get("c")).s[:, :, -1]
     z = p.V @ h + p.by
+    if loss == "mse":
+        return np.nansum((z - tg[:, :, -1]) ** 2) / m
     logp = z - z.max(axis=0) - np.log(np.exp(z - z.max(axis=0)).sum(axis=0))
-    return -logp[tg[:, -1], np.arange(m)].sum() / m
+    scored = tg[:, -1] >= 0
+    return -logp[tg[scored, -1], np.flatnonzero(scored)].sum() / m
 
 
-@pytest.mark.parametrize("cell", ["test_coupled", "test_symmetric"])
-def test_last_loss_gradient_of_test_cells(cell):
-    """The default sweeps (backward with the last step's gradient alone; backward run twice for
-    with_last_loss) against differences of L_T in the read-out state h_t (c_t held)."""
-    p, x, s0, c0, tg = problem(cell, "tanh", seed=12, T=5, m=2)
-    tg[:, -1] = np.maximum(tg[:, -1], 0)
-    tr = forward(p, x, s0, c0=c0)
+@pytest.mark.parametrize("loss", ["cross_entropy", "mse"])
+@pytest.mark.parametrize("cell", ["test_coupled", "test_symmetric", "vanilla"])
+def test_last_loss_gradient_matches_differences(cell, loss):
+    """last_loss_gradient (the test cells: the default sweep, backward with the last step's
+    gradient alone) and backward(with_last_loss=True) (the default: two sweeps; vanilla: fused)
+    against differences of L_T in the read-out state h_t (c_t held)."""
+    p, x, s0, c0, tg = problem(cell, "tanh", seed=12, T=5, m=3, loss=loss)
+    tr = forward(p, x, s0, c0=c0, loss=loss)
     both = backward(p, tr, tg, with_last_loss=True)
     alone = last_loss_gradient(p, tr, tg)
     np.testing.assert_allclose(both.ds_last, alone.ds, rtol=1e-13, atol=1e-16)
     np.testing.assert_allclose(both.ds, backward(p, tr, tg).ds, rtol=1e-14, atol=1e-16)
-    first = get_cell(cell).state_parts[0]
+    parts = get_cell(cell).state_parts
     for t in range(tr.T):
-        state = {part: np.array(tr.parts[part][:, :, t]) for part in get_cell(cell).state_parts}
-        h = state[first]
-        fd = central_difference(h, lambda t=t, state=state: last_loss_of_state(p, x, tg, t, state))
+        state = {part: np.array(tr.parts[part][:, :, t]) for part in parts}
+        fd = central_difference(state[parts[0]],
+                                lambda t=t, state=state: last_loss_of_state(p, x, tg, t, state, loss))
         np.testing.assert_allclose(alone.ds[:, :, t], fd, rtol=0, atol=1e-8)
 
 
