@@ -145,9 +145,12 @@ def forward(params: Parameters, x: np.ndarray, s0: np.ndarray, activation: str =
     parts = {name: seed_layout(r) for name, r in arrays.items()}
     state0_copy = {part: v.copy() for part, v in state0.items()}
     first = cell.state_parts[0]
-    return Trace(x=seed_layout(x_r), s0=state0_copy[first], state0=state0_copy, s=parts[first],
-                 z=z, y=y, parts=parts, cell=params.cell, activation=cell.activation, loss=loss,
-                 nonfinite_steps=bad)
+    trace = Trace(x=seed_layout(x_r), s0=state0_copy[first], state0=state0_copy, s=parts[first],
+                  z=z, y=y, parts=parts, cell=params.cell, activation=cell.activation, loss=loss,
+                  nonfinite_steps=bad)
+    trace._rows = ((trace.x, trace.state0, trace.parts),                          # see row_arrays
+                   (x_r, {part: v.T for part, v in state0_copy.items()}, arrays))
+    return trace
 
 
 def check_trace_and_targets(params: Parameters, trace: Trace, targets) -> np.ndarray:
@@ -168,7 +171,13 @@ def check_trace_and_targets(params: Parameters, trace: Trace, targets) -> np.nda
 
 
 def row_arrays(trace: Trace) -> tuple[np.ndarray, dict, dict]:
-    """x, state0 and the cell's arrays of a trace in the row layout (views): what the cell takes."""
+    """x, state0 and the cell's arrays of a trace in the row layout (views): what the cell takes.
+
+    forward() keeps them with the trace (the same arrays); they are rebuilt where it has not.
+    """
+    kept = trace.__dict__.get("_rows")
+    if kept is not None and all(a is b for a, b in zip(kept[0], (trace.x, trace.state0, trace.parts))):
+        return kept[1]
     return (rows(trace.x), {part: v.T for part, v in trace.state0.items()},
             {name: rows(v) for name, v in trace.parts.items()})
 

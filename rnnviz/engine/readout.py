@@ -96,13 +96,13 @@ def loss_and_gradient(Z: np.ndarray, Y: np.ndarray, targets: np.ndarray, loss: s
         dZ *= 2.0 / m
         return loss_c.reshape(-1, m)
     classes = targets.T.ravel()                            # [target[b, t]] at column t*m + b
-    scored = classes != UNSCORED
     np.copyto(dZ, Y)                                       # dL/dz_t = (y_t - onehot) / m
-    if scored.all():
+    if classes.min() != UNSCORED:                          # every step scored
         pick = (classes, np.arange(cols))
         loss_c = _neg_log_prob(Z, Y, pick)
         dZ[pick] -= 1
     else:
+        scored = classes != UNSCORED
         kept = np.flatnonzero(scored)
         pick = (classes[kept], kept)
         loss_c = np.zeros(cols, dtype=Z.dtype)
