@@ -13,6 +13,7 @@ from .. import _jacobian
 from .._jacobian import FLUSH, FLUSH_EVERY, _flush
 
 LN10 = np.log(10.0)
+NAN, ZERO = "nan", "zero"      # what a step source gives where a step is not finite / vanishes
 
 
 def log10_norms(X: np.ndarray) -> np.ndarray:
@@ -39,6 +40,8 @@ def _log10_norm(v: np.ndarray) -> float:
 class _DiagonalStep:
     """J = diag(dv) W, dv the scaled f' (its scale kept apart, as log10_scale)."""
 
+    __slots__ = ("dv", "W", "log10_scale")
+
     def __init__(self, dv: np.ndarray, W: np.ndarray, log10_scale: float):
         self.dv, self.W, self.log10_scale = dv, W, log10_scale
 
@@ -59,6 +62,8 @@ class _DiagonalStep:
 
 class _VjpStep:
     """J through a cell's step VJP, G -> G J / (10**c norm); c is the cell's own scale."""
+
+    __slots__ = ("_vjp", "_norm", "log10_scale")
 
     def __init__(self, vjp, norm: float):
         self._vjp, self._norm, self.log10_scale = vjp, norm, np.nan
@@ -87,13 +92,13 @@ class FactorSteps:
         self.W, self.log_df = _flush(W.copy()) if self.finite else W, log_df
 
     def step(self, t: int, norm: float):
-        """J_t divided by norm and its own largest f', or "nan" / "zero" where there is none."""
+        """J_t divided by norm and its own largest f', or NAN / ZERO where there is none."""
         ld = self.log_df[:, t]
         ld_max = np.max(ld)
         if np.isnan(ld_max):
-            return "nan"                                    # NaN here and earlier
+            return NAN                                      # NaN here and earlier
         if ld_max == -np.inf:                               # f' = 0: the Jacobian vanishes
-            return "zero"
+            return ZERO
         d = np.exp(ld - ld_max)
         d[d < FLUSH] = 0.0
         return _DiagonalStep(d / norm, self.W, ld_max / LN10)
@@ -145,9 +150,9 @@ def _products(steps, k, g_last, should_stop, interrupted, progress, n_read):
         if should_stop is not None and should_stop():
             raise interrupted(f"gradient flow stopped at step {t + 1}")
         step = steps.step(t + 1, norm)                      # J_{t+1}, scaled
-        if step == "nan":
+        if step is NAN:
             break
-        if step == "zero":
+        if step is ZERO:
             log10_sv[:t + 1], log10_last[:t + 1] = -np.inf, -np.inf
             break
         flush = t % FLUSH_EVERY == 0
