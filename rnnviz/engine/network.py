@@ -21,7 +21,7 @@ from .parameters import Parameters
 @dataclass(eq=False)
 class Trace:
     """Everything the forward pass computed, in the seed layout (the cell's arrays by name:
-    trace.a, trace.c, ...)."""
+    trace.a, trace.c, ...; a part named like a field, the GRU's gate z, only as trace.parts["z"])."""
 
     x: np.ndarray        # (n_x, m, T) inputs
     s0: np.ndarray       # (n_s, m) initial read-out state h_0
