@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_choice, check_dtype, check_number, check_rng, check_size
+from .cells import get_cell
 from .parameters import Parameters
 
 RECURRENT_KINDS = ("gaussian", "orthogonal", "identity", "sparse")
@@ -135,5 +136,25 @@ def init_parameters(rng: np.random.Generator, n_x: int, n_s: int, n_y: int, *, k
     return params, (lam if dt == np.float64 else None)
 
 
+def init_cell_parameters(rng: np.random.Generator, cell: str, n_x: int, n_s: int, n_y: int, *,
+                         v_scale: float, by_scale: float, dtype=np.float64, **options) -> Parameters:
+    """Any registered cell's parameters: its own arrays from cell.init_params(rng, n_x, n_s,
+    dtype, **options), then the readout's V and by, from one generator.
+
+    The vanilla cell goes through init_parameters (options: kind, spectral_radius, u_scale,
+    ba_scale, sparse_k), which keeps the seed's draw order W, U, V, ba, by.
+    """
+    if cell == "vanilla":
+        return init_parameters(rng, n_x, n_s, n_y, v_scale=v_scale, by_scale=by_scale, dtype=dtype,
+                               **options)
+    check_rng("rng", rng)
+    dt = check_dtype("dtype", dtype)
+    n_x, n_s, n_y = check_size("n_x", n_x), check_size("n_s", n_s), check_size("n_y", n_y)
+    arrays = get_cell(cell).init_params(rng, n_x, n_s, dt, **options)
+    V = output_matrix(rng, n_y, n_s, v_scale)
+    by = bias(rng, n_y, by_scale)
+    return Parameters(cell=cell, **arrays, V=V.astype(dt), by=by.astype(dt))
+
+
 __all__ = ["RECURRENT_KINDS", "recurrent_matrix", "recurrent_matrix_and_eigenvalues",
-           "input_matrix", "output_matrix", "bias", "init_parameters"]
+           "input_matrix", "output_matrix", "bias", "init_parameters", "init_cell_parameters"]

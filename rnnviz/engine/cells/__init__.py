@@ -12,12 +12,26 @@ def register_cell(cls: type[Cell]) -> type[Cell]:
     return cls
 
 
+_INSTANCES: dict[tuple[type[Cell], str], Cell] = {}
+
+
 def get_cell(name: str, activation: str = "tanh") -> Cell:
-    """The cell called name with the given activation; ValueError naming the known cells."""
-    if name not in CELLS:
+    """The cell called name with the given activation; ValueError naming the known cells.
+
+    Cells hold nothing but their activation, so one instance per (cell, activation) is shared.
+    """
+    cls = CELLS.get(name) if isinstance(name, str) else None
+    if cls is None:
         known = ", ".join(repr(n) for n in CELLS)
         raise ValueError(f"cell: expected one of {known}; got {name!r}")
-    return CELLS[name](activation)
+    if not isinstance(activation, str):
+        return cls(activation)
+    cell = _INSTANCES.get((cls, activation))
+    if cell is None:
+        cell = _INSTANCES[cls, activation] = cls(activation)
+    return cell
 
+
+from . import vanilla  # noqa: E402, F401  (registers itself; a new cell adds its module here)
 
 __all__ = ["CELLS", "Arrays", "Cell", "get_cell", "register_cell"]
