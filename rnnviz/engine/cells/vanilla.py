@@ -13,8 +13,9 @@ import numpy as np
 
 from .._layout import buffers, flat, nonfinite_steps
 from ..activations import ACTIVATIONS, Activation, get_activation
-from . import register_cell
+from ..draws import bias, input_matrix, recurrent_matrix
 from .base import Arrays, Cell
+from .registry import register_cell
 
 LN10 = np.log(10.0)
 
@@ -43,11 +44,9 @@ class VanillaCell(Cell):
                     ba_scale: float = 0.0, sparse_k: int = 15) -> dict[str, np.ndarray]:
         """W, U, ba drawn in that order by engine/init.py's rules (W rescaled to the spectral
         radius). init.init_parameters draws the readout's V between U and ba (the seed's order)."""
-        # imported here: init imports Parameters, which imports the cells
-        from .. import init
-        W = init.recurrent_matrix(rng, n_s, kind, spectral_radius, sparse_k)
-        U = init.input_matrix(rng, n_s, n_x, u_scale)
-        ba = init.bias(rng, n_s, ba_scale)
+        W = recurrent_matrix(rng, n_s, kind, spectral_radius, sparse_k)
+        U = input_matrix(rng, n_s, n_x, u_scale)
+        ba = bias(rng, n_s, ba_scale)
         return {"U": U.astype(dtype), "W": W.astype(dtype), "ba": ba.astype(dtype)}
 
     def recurrent_matrices(self, params: Arrays) -> dict[str, np.ndarray]:
