@@ -30,9 +30,9 @@ if ! "$VENV/bin/python" -c "import torch, numpy, sys; sys.exit(torch.__version__
   # pip (not uv/poetry) finds the CPU build of torch that lies on this machine's disk
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check "$NUMPY_PIN" "torch==$TORCH_VERSION"
 fi
-if ! "$VENV/bin/python" -c "import rnnviz.engine" 2>/dev/null; then
+if ! (cd / && "$VENV/bin/python" -c "import rnnviz.engine" 2>/dev/null); then
   say "installing rnnviz (editable, without its Qt dependencies)"
   "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e "$ROOT" \
     || "$VENV/bin/python" -m pip install -q --disable-pip-version-check --no-deps -e "$ROOT"
 fi
-"$VENV/bin/python" -c "import numpy, torch, rnnviz.engine; print('numpy', numpy.__version__, '| torch', torch.__version__, '| rnnviz', rnnviz.engine.__file__)"
+(cd / && "$VENV/bin/python" -c "import numpy, torch, rnnviz.engine; print('numpy', numpy.__version__, '| torch', torch.__version__, '| rnnviz', rnnviz.engine.__file__)")

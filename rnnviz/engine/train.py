@@ -103,7 +103,9 @@ class TrainSettings:
     optimizer_options: the optimiser's other hyper-parameters (momentum, betas, ...); the ones
     left out take torch's defaults. A change of optimizer starts it from fresh state; a change
     of its hyper-parameters keeps the state. task / task_options may change too as long as the
-    task's n_x and n_y still fit the parameters.
+    task's n_x and n_y still fit the parameters. spectrum_every > 1 records rho and sigma_max
+    only every that many iterations (nan in between): their dense solves cost O(n_s^3), 0.7 ms
+    at n_s = 64 but ~1.4 s at n_s = 1024 (docs/design.md), more than the iteration itself.
     """
 
     task: str = "copy"
@@ -115,6 +117,7 @@ class TrainSettings:
     clip: str = "norm"                 # "off" | "norm" (global 2-norm) | "value" (elementwise)
     clip_threshold: float = 1.0
     seed: int = 0
+    spectrum_every: int = 1            # rho and sigma_max at iterations k % spectrum_every == 0
 
     def check(self) -> None:
         """Raise ValueError naming the first field that is not valid."""
@@ -131,6 +134,7 @@ class TrainSettings:
         if self.clip != "off" and threshold == 0:
             raise fail("clip_threshold", "a number > 0 when clipping", threshold)
         check_size("seed", self.seed, minimum=0)
+        check_size("spectrum_every", self.spectrum_every)
 
 
 @dataclass(eq=False)
@@ -149,6 +153,7 @@ class TrainRecord:
     rho: float                         # max over the recurrent matrices of rho (vanilla: rho(W))
     sigma_max: float                   # max over them of sigma_max (vanilla: ||W||_2)
     spectra: dict[str, tuple[float, float]]   # (rho, sigma_max) of each recurrent matrix
+                                       # (rho, sigma_max nan and spectra {} between spectrum_every)
     lr: float
     stopped: str | None = None         # why the run stopped here (no update was kept); else None
 
@@ -226,13 +231,15 @@ class Trainer:
             norms = {key: float(np.linalg.norm(g[key].ravel())) for key in keys}
         total = total_norm(norms.values())
         spectra = {name: (spectral_radius(M), largest_singular_value(M))
-                   for name, M in recurrent_matrices(params).items()}
+                   for name, M in recurrent_matrices(params).items()} \
+            if k % s.spectrum_every == 0 else {}
         record = TrainRecord(
             iteration=k, loss=float(grads.loss), accuracy=task.accuracy(trace.z),
             baseline=task.baseline, grad_norm=total, grad_norm_clipped=total, clipped=False,
             grad_norms={key[1:]: v for key, v in norms.items()},
             grad_profile=gradient_profile(grads.ds),
-            rho=max(r for r, _ in spectra.values()), sigma_max=max(v for _, v in spectra.values()),
+            rho=max((r for r, _ in spectra.values()), default=math.nan),
+            sigma_max=max((v for _, v in spectra.values()), default=math.nan),
             spectra=spectra, lr=float(s.lr))
         if not (math.isfinite(record.loss) and math.isfinite(total)):
             what = f"the loss is {record.loss}" if not math.isfinite(record.loss) \
