@@ -56,6 +56,7 @@ from __future__ import annotations
 
 import functools
 import math
+import numbers
 from dataclasses import dataclass, field
 from importlib import resources
 
@@ -175,10 +176,10 @@ def default_text() -> str:
 
 
 def _in_range(name: str, value, lo: int, hi: int) -> int:
-    v = check_size(name, value, minimum=-(1 << 62))
-    if not lo <= v <= hi:
-        raise fail(name, f"an integer in [{lo}, {hi}]", v)
-    return v
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral) \
+            or not lo <= value <= hi:
+        raise fail(name, f"an integer in [{lo}, {hi}]", repr(value))
+    return int(value)
 
 
 def _check_text(text) -> str:

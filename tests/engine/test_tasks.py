@@ -241,7 +241,8 @@ def test_accuracy_counts_the_accuracy_steps_only():
 
 @pytest.mark.parametrize("name,options,match", [
     ("copy", {"lag": 0}, r"lag: expected an integer in \[1, 980\]"),
-    ("copy", {"lag": 2.5}, "lag: expected an integer"),
+    ("copy", {"lag": 2.5}, r"lag: expected an integer in \[1, 980\], got 2.5"),
+    ("copy", {"lag": True}, r"lag: expected an integer in \[1, 980\], got True"),
     ("adding", {"T": 1}, r"T: expected an integer in \[2, 1000\]"),
     ("recall", {"T": 5, "delay": 5}, r"delay: expected an integer in \[0, 4\]"),
     ("recall", {"symbols": 1}, r"symbols: expected an integer in \[2, 64\]"),
