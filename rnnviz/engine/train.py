@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ._checks import check_choice, check_number, check_rng, check_size, fail
+from .cells import get_cell
 from .network import backward, forward
 from .optim import (
     OPTIMIZERS,
@@ -42,11 +43,10 @@ from .tasks import TASKS, make_task
 
 
 def recurrent_matrices(params) -> dict[str, np.ndarray]:
-    """The square matrices the recurrence multiplies the state by: the cell's own list when the
-    parameters know their cell (params.cell.recurrent_matrices), else {"W": W} (vanilla)."""
-    cell = getattr(params, "cell", None)
-    if cell is not None and hasattr(cell, "recurrent_matrices"):
-        return dict(cell.recurrent_matrices(params.as_dict()))
+    """The square matrices the recurrence multiplies the state by, as the cell names them
+    (vanilla: {"W": W}; a seed-style dict is a vanilla cell's)."""
+    if isinstance(params, Parameters):
+        return dict(get_cell(params.cell).recurrent_matrices(params.as_dict()))
     return {"W": parameter_arrays(params)["W"]}
 
 
