@@ -21,3 +21,4 @@ def get_cell(name: str, activation: str = "tanh") -> Cell:
 
 
 __all__ = ["CELLS", "Arrays", "Cell", "get_cell", "register_cell"]
+from . import gru, lstm  # noqa: E402, F401  (registers the gated cells)
