@@ -27,6 +27,7 @@ from .lstm import (
     chunk_steps,
     flat,
     orthogonal_blocks,
+    per_gate,
     take,
     uniform,
 )
@@ -94,16 +95,21 @@ class GRUCell(Cell):
         b[:2 * n_s] += bs[:2 * n_s, 0]                       # r, z: both biases are a sum
         b = _signed_T(b[:, None], n_s)[0]
         bs_n = bs[2 * n_s:, 0]
+        if per_gate(m, n_s, 3):                              # s W_k^T per block: (3, m, n_s)
+            WT = np.ascontiguousarray(WT.reshape(n_s, 3, n_s).transpose(1, 0, 2))
+            prod = tmpv = np.empty((3, m, n_s), dtype=dt)
+        else:                                                # s W^T at once: (m, 3 n_s)
+            prod = tmp3
+            tmpv = tmp3.reshape(m, 3, n_s).transpose(1, 0, 2)
         matmul, add, subtract, multiply, divide, exp, tanh = (np.matmul, np.add, np.subtract,
                                                               np.multiply, np.divide, np.exp, np.tanh)
         with np.errstate(all="ignore"):
             np.matmul(flat(x_r), UT, out=flat(A))          # U x_t for every t in one product
             A += b
             AV = A.reshape(T, m, 3, n_s).transpose(0, 2, 1, 3)      # (T, 3, m, n_s) block views
-            tmpv = tmp3.reshape(m, 3, n_s).transpose(1, 0, 2)
             s_prev = s0
             for a_t, g_t, hn_t, s_t in zip(AV, G, HN, S):    # only the recurrence loops
-                matmul(s_prev, WT, tmp3)
+                matmul(s_prev, WT, prod)
                 rz = g_t[:2]
                 add(a_t[:2], tmpv[:2], rz)                   # -a_r, -a_z
                 exp(rz, rz)
@@ -139,6 +145,9 @@ class GRUCell(Cell):
         K = chunk_steps(T, 8 * m * n_s * dt.itemsize)
         F, E, SP, carry, tmp = take(dt, (3, K, m, n_s), (K, m, n_s), (K, m, n_s), (m, n_s), (m, n_s))
         DRV = DR.reshape(T, m, 3, n_s).transpose(0, 2, 1, 3)        # (T, 3, m, n_s) block views
+        blocks = per_gate(m, n_s, 3)
+        W3 = W.reshape(3, n_s, n_s)
+        prod = np.empty((3, m, n_s), dtype=dt) if blocks else None
         multiply, add, matmul, subtract = np.multiply, np.add, np.matmul, np.subtract
         with np.errstate(all="ignore"):
             np.copyto(DS, dh_r)                               # becomes the total dL/ds_t in place
@@ -178,9 +187,15 @@ class GRUCell(Cell):
                     multiply(ds, f_z[j], dv[1])               # da_z
                     multiply(dn, f_r[j], dv[0])               # da_r
                     multiply(dn, r_[j], dv[2])                # da_n r
-                    matmul(DR[t], W, carry)
-                    multiply(ds, z_[j], tmp)
-                    add(carry, tmp, carry)                    # ds_{t-1}
+                    multiply(ds, z_[j], carry)
+                    if blocks:
+                        matmul(dv, W3, prod)
+                        add(carry, prod[0], carry)
+                        add(carry, prod[1], carry)
+                        add(carry, prod[2], carry)
+                    else:
+                        matmul(DR[t], W, tmp)
+                        add(carry, tmp, carry)                # ds_{t-1} = z ds_t + W^T da_t
             DR2, DN2, X = flat(DR), flat(DN), flat(x_r)
             if T > 1:
                 dW = flat(DR[1:]).T @ flat(S[:-1])
