@@ -53,10 +53,15 @@ def numeric_gradient(f, a, eps=1e-6):
     return g
 
 
-@pytest.fixture(params=[False, True], ids=["one-product", "per-gate"])
+@pytest.fixture(params=[(False, None), (True, None), (False, 1900)],
+                ids=["one-product", "per-gate", "chunked"])
 def both_products(request, monkeypatch):
-    """Run a test with the step's recurrent product done both ways (lstm.per_gate)."""
-    monkeypatch.setattr(lstm_module, "PER_GATE", request.param)
+    """Run a test with the step's recurrent product done both ways (lstm.per_gate), and with
+    backward's derivative factors in chunks of a few steps (3 or 4 here) instead of all at once."""
+    blocks, chunk_bytes = request.param
+    monkeypatch.setattr(lstm_module, "PER_GATE", blocks)
+    if chunk_bytes is not None:
+        monkeypatch.setattr(lstm_module, "CHUNK_BYTES", chunk_bytes)
 
 
 def test_registered_with_the_protocol():
