@@ -3,6 +3,7 @@
 Same names, signatures and return values as the seed notebook, fixed where it was wrong or narrow:
 no debug print, a softmax that is safe per column, any batch size m and any n_x, n_y, and
 rnn_backward also returns ds0. The activation is the notebook's tanh.
+The gated cells follow in the same style (lstm_*, gru_*), with PyTorch's nn.LSTM / nn.GRU equations.
 """
 
 import numpy as np

@@ -84,8 +84,9 @@ def test_other_activations_are_refused():
 
 
 @pytest.mark.usefixtures("both_products")
-def test_forward_and_gradients_match_the_stepwise_oracle():
-    cell, p, x, state0, R = problem(1)
+@pytest.mark.parametrize("T, m", [(T, M), (1, 1)])
+def test_forward_and_gradients_match_the_stepwise_oracle(T, m):
+    cell, p, x, state0, R = problem(1, m=m, T=T)
     trace = cell.forward(p, x, state0)
     g = cell.backward(p, x, state0, trace, R)
     s, caches, og = oracle(p, x, state0, R)

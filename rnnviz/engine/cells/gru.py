@@ -220,6 +220,8 @@ class GRUCell(Cell):
             raise fail("G", f"shape (k, n_s = {n_s})", G.shape)
         if not 0 <= t < trace["s"].shape[0]:
             raise fail("t", f"a step in [0, {trace['s'].shape[0]})", t)
+        if not 0 <= b < trace["s"].shape[1]:
+            raise fail("b", f"a batch element in [0, {trace['s'].shape[1]})", b)
         r, z, n, hn = (np.asarray(trace[k][t, b], dtype=np.float64) for k in ("r", "z", "n", "hn"))
         if t > 0:
             s_prev = np.asarray(trace["s"][t - 1, b], dtype=np.float64)

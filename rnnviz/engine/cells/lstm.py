@@ -304,6 +304,8 @@ class LSTMCell(Cell):
             raise fail("G", f"shape (k, 2 n_s = {2 * n_s})", G.shape)
         if not 0 <= t < trace["h"].shape[0]:
             raise fail("t", f"a step in [0, {trace['h'].shape[0]})", t)
+        if not 0 <= b < trace["h"].shape[1]:
+            raise fail("b", f"a batch element in [0, {trace['h'].shape[1]})", b)
         i, f, g, o, c = (np.asarray(trace[k][t, b], dtype=np.float64) for k in "ifgoc")
         if t > 0:
             c_prev = np.asarray(trace["c"][t - 1, b], dtype=np.float64)
