@@ -17,7 +17,6 @@ from __future__ import annotations
 import numpy as np
 
 from .._checks import check_choice, check_dtype, check_rng, check_size, fail
-from . import register_cell
 from .base import Arrays, Cell
 from .lstm import (
     INITS,
@@ -44,7 +43,6 @@ def _signed_T(M: np.ndarray, n_s: int) -> np.ndarray:
     return out
 
 
-@register_cell
 class GRUCell(Cell):
     """Gated recurrent unit (Cho et al. 2014), PyTorch's variant: the reset gate scales W_n s + bs_n."""
 

@@ -22,7 +22,6 @@ import numpy as np
 
 from .._checks import check_choice, check_dtype, check_number, check_rng, check_size, fail
 from ..init import recurrent_matrix
-from . import register_cell
 from .base import Arrays, Cell
 
 PERM = (2, 0, 1, 3)        # internal block k holds PyTorch's block PERM[k]: g, i, f, o
@@ -123,7 +122,6 @@ def _internal_T(M: np.ndarray, n_s: int) -> np.ndarray:
     return out
 
 
-@register_cell
 class LSTMCell(Cell):
     """Long short-term memory (Hochreiter & Schmidhuber 1997, with the forget gate of Gers 2000)."""
 
