@@ -213,6 +213,12 @@ def test_nonfinite_numbers_never_raise_or_warn(dtype):
     assert np.isnan(trace["s"][5:, 0]).all()
     assert np.isfinite(trace["s"][:5, 0]).all()
     assert not np.isfinite(g["dW"]).all()
+    # finite_from: wherever its arrays are finite, every array of the trace is
+    assert cell.finite_from == ("s", "hn")
+    shown = np.logical_and.reduce([np.isfinite(trace[k]) for k in cell.finite_from])
+    for k in ("s", "r", "z", "n", "hn"):
+        assert np.isfinite(trace[k][shown]).all(), k
+    assert not shown.all()
 
 
 def test_init_params_pytorch_default():

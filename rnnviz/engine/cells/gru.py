@@ -50,6 +50,9 @@ class GRUCell(Cell):
     label = "GRU"
     state_parts = ("s",)
     activations = ("tanh",)
+    # where s_t and hn_t are finite so are r, z, n (a non-finite one makes s non-finite); hn can
+    # be inf with s finite (tanh(inf) = 1) (for the network's non-finite screen, where it reads this)
+    finite_from = ("s", "hn")
 
     def param_shapes(self, n_x: int, n_s: int) -> dict[str, tuple[int, int]]:
         """U (3n_s, n_x), W (3n_s, n_s), ba and bs (3n_s, 1); blocks r, z, n."""
@@ -62,9 +65,9 @@ class GRUCell(Cell):
         check_rng("rng", rng)
         n_x, n_s = check_size("n_x", n_x), check_size("n_s", n_s)
         dt = check_dtype("dtype", dtype)
-        init = check_choice("init", init, INITS)
+        kind = check_choice("init", init, INITS)
         U = uniform(rng, n_s, (3 * n_s, n_x))
-        W = uniform(rng, n_s, (3 * n_s, n_s)) if init == "pytorch" else orthogonal_blocks(rng, n_s, 3)
+        W = uniform(rng, n_s, (3 * n_s, n_s)) if kind == "pytorch" else orthogonal_blocks(rng, n_s, 3)
         ba = uniform(rng, n_s, (3 * n_s, 1))
         bs = uniform(rng, n_s, (3 * n_s, 1))
         return {"U": U.astype(dt), "W": W.astype(dt), "ba": ba.astype(dt), "bs": bs.astype(dt)}

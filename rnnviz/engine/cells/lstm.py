@@ -20,8 +20,8 @@ from collections.abc import Mapping
 
 import numpy as np
 
+from .. import init
 from .._checks import check_choice, check_dtype, check_number, check_rng, check_size, fail
-from ..init import recurrent_matrix
 from .base import Arrays, Cell
 
 PERM = (2, 0, 1, 3)        # internal block k holds PyTorch's block PERM[k]: g, i, f, o
@@ -108,7 +108,8 @@ def uniform(rng: np.random.Generator, n_s: int, shape) -> np.ndarray:
 
 def orthogonal_blocks(rng: np.random.Generator, n_s: int, blocks: int) -> np.ndarray:
     """(blocks n_s, n_s): each block an independent random orthogonal matrix (Saxe et al. 2013)."""
-    return np.concatenate([recurrent_matrix(rng, n_s, "orthogonal", 1.0) for _ in range(blocks)])
+    return np.concatenate([init.recurrent_matrix(rng, n_s, "orthogonal", 1.0)
+                           for _ in range(blocks)])
 
 
 def _internal_T(M: np.ndarray, n_s: int) -> np.ndarray:
@@ -129,6 +130,9 @@ class LSTMCell(Cell):
     label = "LSTM"
     state_parts = ("h", "c")
     activations = ("tanh",)
+    # where h_t and c_t are finite so are the gates: a non-finite gate makes c (or, o, makes h)
+    # non-finite, even times a 0 (for the network's non-finite screen, where it reads this)
+    finite_from = ("h", "c")
 
     def param_shapes(self, n_x: int, n_s: int) -> dict[str, tuple[int, int]]:
         """U (4n_s, n_x), W (4n_s, n_s), ba (4n_s, 1); blocks i, f, g, o."""
@@ -143,10 +147,10 @@ class LSTMCell(Cell):
         check_rng("rng", rng)
         n_x, n_s = check_size("n_x", n_x), check_size("n_s", n_s)
         dt = check_dtype("dtype", dtype)
-        init = check_choice("init", init, INITS)
+        kind = check_choice("init", init, INITS)
         forget_bias = check_number("forget_bias", forget_bias)
         U = uniform(rng, n_s, (4 * n_s, n_x))
-        W = uniform(rng, n_s, (4 * n_s, n_s)) if init == "pytorch" else orthogonal_blocks(rng, n_s, 4)
+        W = uniform(rng, n_s, (4 * n_s, n_s)) if kind == "pytorch" else orthogonal_blocks(rng, n_s, 4)
         ba = uniform(rng, n_s, (4 * n_s, 1)) + uniform(rng, n_s, (4 * n_s, 1))
         ba[n_s:2 * n_s] += forget_bias
         return {"U": U.astype(dt), "W": W.astype(dt), "ba": ba.astype(dt)}
