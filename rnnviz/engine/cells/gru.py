@@ -30,6 +30,7 @@ from .lstm import (
     take,
     uniform,
 )
+from .registry import register_cell
 
 SIGN = (-1.0, -1.0, 1.0)     # r and z negated: exp gives e^-a
 
@@ -43,6 +44,7 @@ def _signed_T(M: np.ndarray, n_s: int) -> np.ndarray:
     return out
 
 
+@register_cell
 class GRUCell(Cell):
     """Gated recurrent unit (Cho et al. 2014), PyTorch's variant: the reset gate scales W_n s + bs_n."""
 

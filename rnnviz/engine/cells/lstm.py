@@ -20,9 +20,11 @@ from collections.abc import Mapping
 
 import numpy as np
 
-from .. import init
 from .._checks import check_choice, check_dtype, check_number, check_rng, check_size, fail
+from .._layout import buffers
+from ..draws import recurrent_matrix
 from .base import Arrays, Cell
+from .registry import register_cell
 
 PERM = (2, 0, 1, 3)        # internal block k holds PyTorch's block PERM[k]: g, i, f, o
 INV = (1, 2, 0, 3)         # PyTorch's block p is internal block INV[p]
@@ -45,9 +47,8 @@ def per_gate(m: int, n_s: int, blocks: int) -> bool:
 
 
 def take(dtype, *shapes):
-    """Uninitialised arrays from the engine's buffer recycler (rnn._buffers: no page faults)."""
-    from ..rnn import _buffers  # imported here: rnn may come to import the cells
-    return _buffers.take(dtype, *shapes)
+    """Uninitialised arrays from the engine's buffer recycler (_layout.buffers: no page faults)."""
+    return buffers.take(dtype, *shapes)
 
 
 def flat(r: np.ndarray) -> np.ndarray:
@@ -108,7 +109,7 @@ def uniform(rng: np.random.Generator, n_s: int, shape) -> np.ndarray:
 
 def orthogonal_blocks(rng: np.random.Generator, n_s: int, blocks: int) -> np.ndarray:
     """(blocks n_s, n_s): each block an independent random orthogonal matrix (Saxe et al. 2013)."""
-    return np.concatenate([init.recurrent_matrix(rng, n_s, "orthogonal", 1.0)
+    return np.concatenate([recurrent_matrix(rng, n_s, "orthogonal", 1.0)
                            for _ in range(blocks)])
 
 
@@ -123,6 +124,7 @@ def _internal_T(M: np.ndarray, n_s: int) -> np.ndarray:
     return out
 
 
+@register_cell
 class LSTMCell(Cell):
     """Long short-term memory (Hochreiter & Schmidhuber 1997, with the forget gate of Gers 2000)."""
 
