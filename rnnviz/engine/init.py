@@ -10,7 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from ._checks import check_choice, check_dtype, check_number, check_rng, check_size
-from .cells import get_cell
+from .cells.registry import get_cell
 from .parameters import Parameters
 
 RECURRENT_KINDS = ("gaussian", "orthogonal", "identity", "sparse")

@@ -1,37 +1,12 @@
-"""Recurrent cells on one protocol (base.Cell), registered by name: a new cell is a new module here."""
+"""Recurrent cells on one protocol (base.Cell), registered by name: a new cell is a new module
+here, registered below. A cell module imports nothing from this package's __init__ (only .base,
+.registry and the engine's lower modules), so the import graph has no cycle."""
 from __future__ import annotations
 
 from .base import Arrays, Cell
+from .registry import CELLS, get_cell, register_cell
+from .vanilla import VanillaCell
 
-CELLS: dict[str, type[Cell]] = {}
+register_cell(VanillaCell)
 
-
-def register_cell(cls: type[Cell]) -> type[Cell]:
-    """Class decorator: make a cell available by its name (get_cell, the cell chooser, files)."""
-    CELLS[cls.name] = cls
-    return cls
-
-
-_INSTANCES: dict[tuple[type[Cell], str], Cell] = {}
-
-
-def get_cell(name: str, activation: str = "tanh") -> Cell:
-    """The cell called name with the given activation; ValueError naming the known cells.
-
-    Cells hold nothing but their activation, so one instance per (cell, activation) is shared.
-    """
-    cls = CELLS.get(name) if isinstance(name, str) else None
-    if cls is None:
-        known = ", ".join(repr(n) for n in CELLS)
-        raise ValueError(f"cell: expected one of {known}; got {name!r}")
-    if not isinstance(activation, str):
-        return cls(activation)
-    cell = _INSTANCES.get((cls, activation))
-    if cell is None:
-        cell = _INSTANCES[cls, activation] = cls(activation)
-    return cell
-
-
-from . import vanilla  # noqa: E402, F401  (registers itself; a new cell adds its module here)
-
-__all__ = ["CELLS", "Arrays", "Cell", "get_cell", "register_cell"]
+__all__ = ["CELLS", "Arrays", "Cell", "VanillaCell", "get_cell", "register_cell"]

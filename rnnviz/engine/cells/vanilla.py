@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import init
 from .._layout import buffers, flat, nonfinite_steps
 from ..activations import ACTIVATIONS, Activation, get_activation
-from . import register_cell
 from .base import Arrays, Cell
 
 LN10 = np.log(10.0)
 
 
-@register_cell
 class VanillaCell(Cell):
     """s_t = f(U x_t + W s_{t-1} + ba), f one of tanh, relu, sigmoid, linear."""
 
@@ -43,8 +42,6 @@ class VanillaCell(Cell):
                     ba_scale: float = 0.0, sparse_k: int = 15) -> dict[str, np.ndarray]:
         """W, U, ba drawn in that order by engine/init.py's rules (W rescaled to the spectral
         radius). init.init_parameters draws the readout's V between U and ba (the seed's order)."""
-        # imported here: init imports Parameters, which imports the cells
-        from .. import init
         W = init.recurrent_matrix(rng, n_s, kind, spectral_radius, sparse_k)
         U = init.input_matrix(rng, n_s, n_x, u_scale)
         ba = init.bias(rng, n_s, ba_scale)
