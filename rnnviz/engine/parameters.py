@@ -13,7 +13,7 @@ import numpy as np
 
 from . import readout
 from ._checks import check_dtype, check_float_array, check_shape, fail
-from .cells import get_cell
+from .cells.registry import get_cell
 
 VANILLA_ORDER = ("U", "W", "V", "ba", "by")     # the seed's order, for positional arguments
 _RESERVED = ("cell", "arrays", "names")
