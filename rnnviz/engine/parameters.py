@@ -25,6 +25,12 @@ def array_names(cell: str) -> tuple[str, ...]:
     return _layout(type(get_cell(cell)))[0]
 
 
+def network_shapes(cell: str, n_x: int, n_s: int, n_y: int) -> dict[str, tuple[int, int]]:
+    """Every array of a network with this cell and sizes, in array_names' order."""
+    shapes = {**get_cell(cell).param_shapes(n_x, n_s), **readout.param_shapes(n_y, n_s)}
+    return {name: shapes[name] for name in array_names(cell)}
+
+
 @functools.lru_cache(maxsize=64)
 def _layout(cls) -> tuple[tuple[str, ...], dict, dict]:
     """A cell class's array names; where n_x and n_s are read ({size: (name, axis)}: the first

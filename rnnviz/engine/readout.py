@@ -18,6 +18,11 @@ from ._checks import check_choice, check_shape, fail
 LOSSES = ("cross_entropy", "mse")
 OUTPUTS = {"cross_entropy": "softmax", "mse": "identity"}
 NAMES = ("V", "by")
+
+
+def param_shapes(n_y: int, n_s: int) -> dict[str, tuple[int, int]]:
+    """The readout's arrays: V (n_y, n_s), by (n_y, 1)."""
+    return {"V": (n_y, n_s), "by": (n_y, 1)}
 UNSCORED = -1            # a cross-entropy target that is not scored
 
 

@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from rnnviz.engine.analysis import GradientFlow, Interrupted, Spectrum, gradient_flow, spectrum
+from rnnviz.engine.cells import get_cell
 from rnnviz.engine.parameters import Parameters
 from rnnviz.engine.rnn import Gradients, Trace, backward, forward
 from rnnviz.state import derive, display
@@ -73,6 +74,8 @@ class Result:
     ds_last: np.ndarray | None = None  # (n_s, m, T) dL_T/ds_t: the last step's loss alone
     derived: dict = field(default_factory=dict, repr=False, compare=False)   # state.display's
     stages: frozenset = ALL_STAGES    # the stages this result holds (when complete)
+    spectra: dict = field(default_factory=dict, repr=False)   # label -> Spectrum, each recurrent matrix
+    spectrum_label: str = "W"         # the matrix `spectrum` is of (a gated cell's largest-rho block)
 
     @property
     def complete(self) -> bool:
@@ -86,9 +89,9 @@ def _steps(*arrays) -> np.ndarray:
 
 
 def warning_text(config: Config, trace: Trace, grads: Gradients, flow: GradientFlow,
-                 spec: Spectrum) -> str | None:
+                 spec: Spectrum, label: str = "W") -> str | None:
     """A sentence for the status bar when values went non-finite or gradients explode."""
-    rho = f"ρ(W) = {spec.spectral_radius:.3g}, σ_max(W) = {spec.sigma_max:.3g}"
+    rho = f"ρ({label}) = {spec.spectral_radius:.3g}, σ_max({label}) = {spec.sigma_max:.3g}"
     limit = " (float32 overflows near 3.4e38)" if config.dtype == "float32" else ""
     forward_bad = np.asarray(trace.nonfinite_steps)
     backward_bad = np.asarray(grads.nonfinite_steps)
@@ -151,6 +154,16 @@ def _flow_not_computed(trace: Trace, grads: Gradients, b: int) -> GradientFlow:
                         log10_last_loss_grad_norm=nan)
 
 
+def cell_spectra(params: Parameters, W_ref: tuple | None = None,
+                 eigenvalues: np.ndarray | None = None) -> dict[str, Spectrum]:
+    """The spectrum of each of the cell's recurrent matrices (vanilla: {"W": ...}; an LSTM's
+    W_i, W_f, W_g, W_o), each computed once per distinct matrix."""
+    matrices = get_cell(params.cell).recurrent_matrices(params.as_dict())
+    if list(matrices) == ["W"]:
+        return {"W": cached_spectrum(matrices["W"], W_ref, eigenvalues)}
+    return {label: cached_spectrum(M) for label, M in matrices.items()}
+
+
 def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = None,
             partial: Callable[[Result], None] | None = None,
             partial_interval: float = PARTIAL_INTERVAL) -> Result:
@@ -175,7 +188,9 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
     grads = backward(params, trace, request.targets, with_last_loss=True)   # and dL_T/ds_t
     check("backward pass")
     ds_last = grads.ds_last
-    spec = cached_spectrum(params.W, request.W_ref, eigenvalues)
+    spectra = cell_spectra(params, request.W_ref, eigenvalues)
+    spectrum_label = max(spectra, key=lambda k: np.nan_to_num(spectra[k].spectral_radius, nan=-1.0))
+    spec = spectra[spectrum_label]
     check("spectrum")
     n_s, _, T = trace.s.shape
     derived = {}
@@ -187,9 +202,10 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
         nonfinite = _steps(trace.nonfinite_steps, grads.nonfinite_steps, flow.nonfinite_steps)
         return Result(request_id=request.id, trace=trace, grads=grads, flow=flow,
                       spectrum=spec, compute_ms=(time.perf_counter() - start) * 1e3,
-                      nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec),
+                      nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec, spectrum_label),
                       b=request.b, flow_progress=progress, params=params, ds_last=ds_last,
-                      derived=derived, stages=request.stages)
+                      derived=derived, stages=request.stages, spectra=spectra,
+                      spectrum_label=spectrum_label)
 
     if "flow" not in request.stages:
         return result(_flow_not_computed(trace, grads, request.b), 0.0)
@@ -206,5 +222,6 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
 
     flow = gradient_flow(params, trace, grads, request.targets, b=request.b,
                          should_stop=should_stop, progress=progress,
-                         sigma_max=spec.sigma_max if np.isfinite(spec.sigma_max) else None)
+                         sigma_max=spec.sigma_max if spectrum_label == "W" and np.isfinite(spec.sigma_max)
+                         else None)
     return result(flow, 1.0)

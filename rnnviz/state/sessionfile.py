@@ -36,15 +36,15 @@ from typing import Any
 
 import numpy as np
 
+from rnnviz.engine.parameters import network_shapes
 from rnnviz.state import config as cfg
 from rnnviz.state import files, jsontext
 from rnnviz.state.config import short
 
 FORMAT = "rnnviz-session"
-VERSION = 1
+VERSION = 2
 MAX_FILE_BYTES = 200 * 2**20     # all five matrices hand-edited at the largest sizes: ~130 MB
 MAX_WEIGHT = 1e6                 # |value| of any parameter or input (= derive.MAX_WEIGHT)
-PARAM_NAMES = ("U", "W", "V", "ba", "by")
 INPUT_NAMES = ("x", "s0")
 REQUIRED_KEYS = ("format", "version", "config", "edited", "view")
 OPTIONAL_KEYS = ("params", "inputs", "preset")
@@ -76,9 +76,8 @@ MAX_LOAD_MEMORY = MAX_FILE_BYTES + LIMITS.values * 48
 
 
 def param_shapes(c: cfg.Config) -> dict[str, tuple[int, ...]]:
-    """The shape of every parameter under a configuration."""
-    return {"U": (c.n_s, c.n_x), "W": (c.n_s, c.n_s), "V": (c.n_y, c.n_s),
-            "ba": (c.n_s, 1), "by": (c.n_y, 1)}
+    """The shape of every parameter under a configuration, as its cell and the readout say."""
+    return network_shapes(c.cell, c.n_x, c.n_s, c.n_y)
 
 
 def input_shapes(c: cfg.Config) -> dict[str, tuple[int, ...]]:
@@ -219,7 +218,16 @@ def _v0_to_v1(doc: dict) -> dict:
     return doc
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _v0_to_v1}   # version n -> version n + 1
+def _v1_to_v2(doc: dict) -> dict:
+    """Version 1 had only the vanilla cell: no "cell" and no "forget_bias" setting."""
+    doc = dict(doc)
+    if isinstance(doc.get("config"), dict):
+        doc["config"] = {"cell": "vanilla", "forget_bias": 1.0, **doc["config"]}
+    doc["version"] = 2
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _v0_to_v1, 1: _v1_to_v2}   # n -> n + 1
 
 
 def migrate(doc: dict) -> dict:
@@ -268,7 +276,7 @@ def parse(doc: Any) -> dict:
     if not isinstance(edited, list) or any(not isinstance(n, str) for n in edited):
         raise SessionFileError("edited must be a list of matrix names")
     for name in edited:
-        if name not in PARAM_NAMES:
+        if name not in param_shapes(config):
             raise SessionFileError(f"edited names an unknown matrix {short(name)}")
         if name not in params:
             raise SessionFileError(f"edited lists {name!r} but params does not hold it")

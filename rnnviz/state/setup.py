@@ -28,7 +28,6 @@ from rnnviz.state import derive, sessionfile
 from rnnviz.state.compute import ALL_STAGES, ComputeRequest
 from rnnviz.state.config import Config, Problem
 
-PARAM_NAMES = derive.PARAM_NAMES
 MAX_WEIGHT = derive.MAX_WEIGHT
 
 
@@ -130,7 +129,7 @@ def reinitialised(setup: SetUp) -> Change:
         targets = derive.read_only(derive.draw_targets(c, x))
     state = derive.settle(derive.ParamState.drawing(c))
     out = SetUp(c, state, x, s0, targets, {}, setup.preset)
-    return Change(out, (), PARAM_NAMES)
+    return Change(out, (), derive.param_names(c))
 
 
 def with_drawn(setup: SetUp, params: Parameters) -> SetUp:
@@ -156,7 +155,7 @@ def request(setup: SetUp, request_id: int, b: int, stages=ALL_STAGES) -> Compute
 def to_doc(setup: SetUp) -> dict:
     """The set-up's part of a session file (JSON-ready): only non-seed matrices are stored."""
     doc = {"config": cfg.to_dict(setup.config)}
-    stored = [n for n in PARAM_NAMES if n not in setup.params.drawn]
+    stored = [n for n in derive.param_names(setup.config) if n not in setup.params.drawn]
     if stored:
         arrays = setup.params.arrays()           # no drawing: stored matrices are never drawn
         doc["params"] = {n: arrays[n].tolist() for n in stored}
@@ -166,6 +165,11 @@ def to_doc(setup: SetUp) -> dict:
     if setup.preset is not None:
         doc["preset"] = setup.preset
     return doc
+
+
+def param_names(setup: SetUp) -> tuple[str, ...]:
+    """The set-up's arrays, as its cell names them (vanilla: U, W, V, ba, by)."""
+    return derive.param_names(setup.config)
 
 
 def matrix_shape(setup: SetUp, name: str) -> tuple[int, ...]:

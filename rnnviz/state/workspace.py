@@ -27,7 +27,7 @@ from rnnviz.state.compute import ALL_STAGES, ComputeRequest, Result, compute
 from rnnviz.state.config import Config, Problem
 from rnnviz.state.events import Events
 
-PARAM_NAMES = su.PARAM_NAMES
+PARAM_NAMES = su.derive.param_names(cfg.DEFAULT)   # the vanilla cell's: U, W, V, ba, by
 MAX_WEIGHT = su.MAX_WEIGHT
 DEFAULT_PANELS = sel.DEFAULT_PANELS
 
@@ -148,7 +148,7 @@ class Workspace:
         self._set_problems([])
         self.events.emit("config", config=self.config, changed=cfg.FIELDS,
                          request_id=self._request_id)
-        self._emit_params(PARAM_NAMES)
+        self._emit_params(su.param_names(self.setup))
         self.events.emit("view", view=self.view)
         self.events.emit("timestep", t=self.t)
         self.events.emit("batch", b=self.b, request_id=self._request_id)
@@ -212,9 +212,11 @@ class Workspace:
         return []
 
     def set_weight(self, name: str, i: int, j: int, value: float) -> list[Problem]:
-        """Set one entry of U, W, V, ba or by by hand; marks the matrix as edited."""
-        if name not in PARAM_NAMES:
-            return self._refuse("name", f"unknown matrix {name!r}; one of {', '.join(PARAM_NAMES)}")
+        """Set one entry of a parameter by hand (U, W, V, ba, by for the vanilla cell); marks the
+        matrix as edited."""
+        names = su.param_names(self.setup)
+        if name not in names:
+            return self._refuse("name", f"unknown matrix {name!r:.40}; one of {', '.join(names)}")
         M = getattr(self.params, name)
         try:
             i, j = values.index(i, M.shape[0], "row"), values.index(j, M.shape[1], "column")
@@ -227,8 +229,9 @@ class Workspace:
 
     def set_matrix(self, name: str, array) -> list[Problem]:
         """Replace a whole matrix by hand (same shape, finite, within ±1e6); marks it as edited."""
-        if name not in PARAM_NAMES:
-            return self._refuse("name", f"unknown matrix {name!r}; one of {', '.join(PARAM_NAMES)}")
+        names = su.param_names(self.setup)
+        if name not in names:
+            return self._refuse("name", f"unknown matrix {name!r:.40}; one of {', '.join(names)}")
         try:
             M = values.matrix(array, su.matrix_shape(self.setup, name), name, MAX_WEIGHT)
         except ValueError as exc:

@@ -7,6 +7,7 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from rnnviz.state.sessionfile import param_shapes
 from rnnviz.ui.style import NORMAL, Style
 
 MATRICES = {   # caption, column (from) label, row (to) label
@@ -18,6 +19,14 @@ MATRICES = {   # caption, column (from) label, row (to) label
           "from s_t", "to z_t"),
 }
 TABLE_MAX = 16
+
+
+def matrix_caption(name: str, shape: tuple[int, ...]) -> tuple[str, str, str]:
+    """(caption, column label, row label) of a matrix: the vanilla cell's own words, else its
+    name and shape (another cell's arrays)."""
+    if name in MATRICES:
+        return MATRICES[name]
+    return f"{name}  ({shape[0]} × {shape[1]})", "column", "row"
 ERROR_COLOUR = "#c0392b"
 HINT = ("Click a square of the heatmap, or double-click a table cell, to type a new value "
         "(rows i and columns j count from 1).")
@@ -128,8 +137,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.matrix_combo.setToolTip("Which weight matrix to show: W (recurrent), U (input) or "
                                      "V (output).  s_t = f(U x_t + W s_{t−1} + b_a), "
                                      "y_t = softmax(V s_t + b_y).")
-        for name in MATRICES:
-            self.matrix_combo.addItem(name, name)
+        self._sync_names()
         self.matrix_combo.currentIndexChanged.connect(
             lambda _i: self.show_matrix(self.matrix_combo.currentData()))
         self.reset_button = QtWidgets.QPushButton("Reset to initialisation")
@@ -225,6 +233,25 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         """Whether the session's parameters are drawn (the worker draws large ones)."""
         return self.session.params_ready
 
+    def matrix_names(self) -> tuple[str, ...]:
+        """The matrices of the session's network (arrays of more than one column), in its order."""
+        shapes = param_shapes(self.session.config)
+        return tuple(n for n, shape in shapes.items() if len(shape) == 2 and shape[1] > 1)
+
+    def _sync_names(self) -> None:
+        """The chooser lists the network's matrices (another cell has other ones)."""
+        names = self.matrix_names()
+        if tuple(self.matrix_combo.itemData(i) for i in range(self.matrix_combo.count())) == names:
+            return
+        self.matrix_combo.blockSignals(True)
+        self.matrix_combo.clear()
+        for name in names:
+            self.matrix_combo.addItem(name, name)
+        if self.name not in names:
+            self.name = "W" if "W" in names else names[0]
+        self.matrix_combo.setCurrentIndex(names.index(self.name))
+        self.matrix_combo.blockSignals(False)
+
     def matrix(self) -> np.ndarray:
         """The matrix currently shown, as the session holds it."""
         return np.asarray(getattr(self.session.params, self.name))
@@ -238,9 +265,10 @@ class WeightEditorDock(QtWidgets.QDockWidget):
     def refresh(self) -> None:
         """Redraw heatmap, table, labels and hand-edited marks from the session."""
         self._stale = False
+        self._sync_names()
         if not self.ready():
             self.entry_editor.hide()
-            self.caption.setText(f"<b>{MATRICES[self.name][0]}</b>  — drawing the new weights "
+            self.caption.setText(f"<b>{self.name}</b>  — drawing the new weights "
                                  f"on the background worker…")
             return
         edited = self.session.edited
@@ -248,7 +276,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
             name = self.matrix_combo.itemData(index)
             self.matrix_combo.setItemText(index, f"{name} (hand-edited)" if name in edited else name)
         M = self.matrix()
-        title, x_label, y_label = MATRICES[self.name]
+        title, x_label, y_label = matrix_caption(self.name, M.shape)
         mark = "  — hand-edited" if self.name in edited else ""
         self.caption.setText(f"<b>{title}</b>{mark}")
         finite = M[np.isfinite(M)]
