@@ -83,7 +83,9 @@ def window_parser() -> argparse.ArgumentParser:
                             "  rnnviz [FILE.json | --preset NAME]   open the window\n"
                             "  rnnviz presets                       list the presets\n"
                             "  rnnviz export ...                    save images without a window "
-                            "(rnnviz export --help)",
+                            "(rnnviz export --help)\n"
+                            "  rnnviz train ...                     train a preset or session headless "
+                            "(rnnviz train --help)",
                 epilog=EXAMPLES)
     p.add_argument("file", nargs="?", metavar="FILE.json",
                    help="a session file to open (saved with File > Save)")
@@ -295,7 +297,18 @@ def cmd_export(argv: list[str]) -> int:
     return 0
 
 
-COMMANDS = {"presets": cmd_presets, "export": cmd_export}
+def cmd_train(argv: list[str]) -> int:
+    from rnnviz import cli_train
+    args = cli_train.train_parser(_Parser).parse_args(argv)
+    session = load_session(args.preset, args.session)
+    try:
+        return cli_train.run(args, session, UserError)
+    except KeyboardInterrupt:
+        print("\nrnnviz: training interrupted", file=sys.stderr)
+        return 130
+
+
+COMMANDS = {"presets": cmd_presets, "export": cmd_export, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

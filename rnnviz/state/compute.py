@@ -55,6 +55,7 @@ class ComputeRequest:
     plan: derive.ParamPlan | None = None
     W_ref: tuple | None = None        # (W0, c): W is W0 rescaled by c (spectrum: c times W0's)
     stages: frozenset = ALL_STAGES    # which of STAGES to run
+    loss: str = "cross_entropy"       # how the targets are scored ("mse" for a regression task)
 
 
 @dataclass
@@ -183,7 +184,7 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
         if stop():
             raise Interrupted(f"computation stopped after the {stage}")
 
-    trace = forward(params, request.x, request.s0, activation=c.activation)
+    trace = forward(params, request.x, request.s0, activation=c.activation, loss=request.loss)
     check("forward pass")
     grads = backward(params, trace, request.targets, with_last_loss=True)   # and dL_T/ds_t
     check("backward pass")

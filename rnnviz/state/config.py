@@ -73,6 +73,9 @@ CHOICES: Mapping[str, tuple[str, ...]] = _Choices()
 LABELS: dict[str, str] = {n: f.label for n, f in schema.FIELDS.items()}
 HELP: dict[str, str] = {n: f.help for n, f in schema.FIELDS.items()}
 
+# x and the targets come from the set-up's training task (state/training.py), not a pattern.
+TASK_PATTERN = "task"
+
 # At most this many numbers in one (units x m x T) array: 2048 units over 5000 steps for one
 # sequence, about 80 MB in float64. Beyond that a laptop runs out of memory, not of patience.
 MAX_ARRAY_VALUES = 2048 * 5000
@@ -182,6 +185,8 @@ def _cross_problems(c: Config) -> list[Problem]:
         if c.text and c.T > len(c.text):
             out.append(Problem("T", f"T ({c.T}) cannot exceed the text's length ({len(c.text)}): "
                                     f"one step reads one character"))
+    if c.input_pattern == TASK_PATTERN:
+        return out                      # the training task sets x, the targets and their sizes
     if c.target_pattern in ("next", "copy") and c.n_y != c.n_x:
         what = ("the next input symbol" if c.target_pattern == "next"
                 else "the input symbol from copy_delay steps ago")

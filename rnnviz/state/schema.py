@@ -99,11 +99,13 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
           choice_names={"float64": "float64", "float32": "float32"},
           help=("Floating-point precision: float64 (about 16 digits) or float32 (about 7 digits, overflows "
                 "near 3e38 instead of 1.8e308).")),
-    Field("input_pattern", "choice", "Input pattern", "Data", choices=INPUT_PATTERNS,
+    Field("input_pattern", "choice", "Input pattern", "Data", choices=(*INPUT_PATTERNS, "task"),
           choice_names={"symbols": "symbols", "gaussian": "Gaussian", "impulse": "impulse",
-                        "sine": "sine waves", "text": "text"},
-          help=("What x_t is: one-hot random symbols, Gaussian noise, one impulse at t = 1, sine waves, or "
-                "the characters of a text (one-hot).")),
+                        "sine": "sine waves", "text": "text",
+                        "task": "training task"},
+          help=("What x_t is: one-hot random symbols, Gaussian noise, one impulse at t = 1, sine waves, "
+                "the characters of a text (one-hot), or a batch of the training task (chosen in the "
+                "Training panel; it sets n_x, n_y and T).")),
     Field("target_pattern", "choice", "Target pattern", "Data", choices=TARGET_PATTERNS,
           choice_names={"next": "next symbol", "copy": "copy", "random": "random"},
           help=("What the output should be at each step: the next input symbol, the input symbol from 'copy "

@@ -47,11 +47,14 @@ MAX_FILE_BYTES = 200 * 2**20     # all five matrices hand-edited at the largest 
 MAX_WEIGHT = 1e6                 # |value| of any parameter or input (= derive.MAX_WEIGHT)
 INPUT_NAMES = ("x", "s0")
 REQUIRED_KEYS = ("format", "version", "config", "edited", "view")
-OPTIONAL_KEYS = ("params", "inputs", "preset")
+OPTIONAL_KEYS = ("params", "inputs", "preset", "training", "run")
 
 
 class SessionFileError(Exception):
     """A session file (or session dict) that cannot be used, with a message saying why."""
+
+
+MAX_CURVE = 1_000_000           # iterations of a saved training run's curves
 
 
 def _structure_limits() -> jsontext.Limits:
@@ -63,7 +66,10 @@ def _structure_limits() -> jsontext.Limits:
              + 1 + n_x + n_x * m + 1)                              # x's lists, edited
     # strings: ~260 names and values, text <= 5000 and 2 x 100 panel names <= 100 characters,
     # each character at most 12 bytes (an escaped surrogate pair) and maybe an escaped quote
-    return jsontext.Limits(depth=5, objects=16, lists=lists, values=numbers + lists + 1000,
+    # a training run adds the optimiser's state (at most two arrays per parameter: Adam's
+    # moments) and its curves: nested 7 deep (run.optimizer.state.W.exp_avg rows)
+    numbers, lists = 3 * numbers + 9 * MAX_CURVE, 3 * lists
+    return jsontext.Limits(depth=7, objects=64, lists=lists, values=numbers + lists + 1000,
                            quotes=2**16, backslashes=2**17, string_bytes=2**20,
                            noun="session file")
 
@@ -280,11 +286,24 @@ def parse(doc: Any) -> dict:
             raise SessionFileError(f"edited names an unknown matrix {short(name)}")
         if name not in params:
             raise SessionFileError(f"edited lists {name!r} but params does not hold it")
+    setup_training = run = None
+    if "training" in doc:
+        from rnnviz.state import training  # (training imports the engine's optimisers)
+        if not isinstance(doc["training"], dict):
+            raise SessionFileError("training must be an object of training settings")
+        try:
+            setup_training = training.make_training(**doc["training"])
+            run = training.check_run_doc(doc["run"]) if "run" in doc else None
+        except (training.TrainingError, TypeError) as exc:
+            raise SessionFileError(f"training: {exc}") from None
+    elif "run" in doc:
+        raise SessionFileError("run needs the training set-up it belongs to")
     preset = doc.get("preset")
     if preset is not None and (not isinstance(preset, str) or len(preset) > 100
                                or cfg.SURROGATES.search(preset)):
         raise SessionFileError("preset must be a short name (text that can be saved) or null")
     return {"config": config, "params": params, "edited": frozenset(edited), "inputs": inputs,
+            "training": setup_training, "run": run,
             "view": check_view(doc["view"], config), "preset": preset}
 
 

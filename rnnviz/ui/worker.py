@@ -234,7 +234,7 @@ class ComputeWorker(QtCore.QObject):
             if self._stream is stream:
                 self._stream = None
         if not interrupted():
-            self.stream_ended.emit(int(stream.id), stream.log.error)
+            self.stream_ended.emit(int(stream.id), stream.error)
 
     def _serve(self, lane: str, request) -> None:
         compute = self._lanes[lane]

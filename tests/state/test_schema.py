@@ -24,7 +24,7 @@ def test_every_setting_has_exactly_one_field_and_a_type_its_default_has():
 def test_choices_are_the_engines_registries():
     assert schema.FIELDS["activation"].choices == tuple(ACTIVATIONS)
     assert schema.FIELDS["init"].choices == RECURRENT_KINDS
-    assert schema.FIELDS["input_pattern"].choices == INPUT_PATTERNS
+    assert schema.FIELDS["input_pattern"].choices == (*INPUT_PATTERNS, cfg.TASK_PATTERN)
     assert schema.FIELDS["target_pattern"].choices == TARGET_PATTERNS
     assert schema.FIELDS["cell"].options == tuple(CELLS) and "vanilla" in CELLS
     for field in schema.FIELDS.values():
