@@ -79,12 +79,12 @@ class Progress:
 def run(args, session, error) -> int:
     """Train the session as the arguments say; returns the exit code."""
     n = parse_iterations(args.iterations, error)
-    if session.training is None:
-        raise error("this set-up has no training task; open it in the window and choose one "
-                    "in the Training panel, or use a train_* preset (see: rnnviz presets)")
     for path in (args.out, args.save):
         if path is not None:
             _check_writable(Path(path), error)
+    if session.training is None:
+        raise error("this set-up has no training task; open it in the window and choose one "
+                    "in the Training panel, or use a train_* preset (see: rnnviz presets)")
     stream = session.start_training(n)
     progress = Progress(n)
     done = 0
