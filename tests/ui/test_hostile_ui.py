@@ -1,0 +1,61 @@
+"""Issue 10, the window's side: tiny scales pasted in, corrupted settings at start-up."""
+import math
+
+import numpy as np
+import pytest
+from conftest import wait_for_result
+from PySide6 import QtWidgets
+
+from rnnviz.state import sharecode
+from rnnviz.state.config import DEFAULT, replace
+from rnnviz.ui.widgets.axes import decade_scale, sparse_ticks
+
+TINY_U_SCALE = "rnnviz1:eNqrViqNL05OzElVsjJM1TU2MqgFADolBas"     # u_scale = 1e-320 (issue 10)
+
+
+def paste(qtbot, window, code):
+    """Paste a share code as a user does (clipboard, then File > Paste set-up) and let every
+    plot draw it, the connectivity included."""
+    QtWidgets.QApplication.clipboard().setText(code)
+    window.file_actions.actions["paste_setup"].trigger()
+    return wait_for_result(qtbot, window)
+
+
+def test_pasting_a_subnormal_scale_draws_every_plot(qtbot, window):
+    """u_scale = 1e-320 made the connectivity bars ~1e-320 tall: decade_scale took 10.0 ** 320
+    (OverflowError while drawing). pytest-qt fails the test on an exception in a slot."""
+    assert sharecode.decode(TINY_U_SCALE).u_scale == 1e-320
+    result = paste(qtbot, window, TINY_U_SCALE)
+    assert window.session.config.u_scale == 1e-320
+    view = window.views["connectivity"]
+    assert view.shown_key is not None and view.shown_key[0] == result.request_id
+    top = float(np.max(view.values))
+    assert 0 < top < 1e-300                     # the tiny bars really were drawn
+    assert "×10⁻³⁰⁰" in view.plot_item.getAxis("left").labelText
+
+
+@pytest.mark.parametrize("field, value", [("u_scale", 5e-324), ("v_scale", 1e-320),
+                                          ("ba_scale", 1e-310), ("by_scale", 5e-324),
+                                          ("spectral_radius", 5e-324)])
+def test_pasting_other_subnormal_values_draws_every_plot(qtbot, window, field, value):
+    config, problems = replace(DEFAULT, **{field: value})
+    assert problems == []
+    result = paste(qtbot, window, sharecode.encode(config))
+    assert getattr(window.session.config, field) == value
+    assert result.request_id == window.session.request_id
+    assert window.views["connectivity"].shown_key[0] == result.request_id
+
+
+def test_decade_scale_and_ticks_are_finite_over_the_whole_float_range():
+    """Every decade from the smallest subnormal to the largest float, and the floats either
+    side of each power of ten (log10 rounds 0.09999999999999999 up to -1)."""
+    for e in range(-324, 309):
+        p = 10.0 ** e
+        for top in (p, float(np.nextafter(p, 0)), float(np.nextafter(p, np.inf))):
+            if not (top > 0 and math.isfinite(top)):
+                continue
+            factor, suffix = decade_scale(top)
+            assert math.isfinite(factor) and factor > 0
+            for level in sparse_ticks(top, factor):
+                for position, label in level:
+                    assert 0 <= position <= top and label
