@@ -59,3 +59,53 @@ def test_decade_scale_and_ticks_are_finite_over_the_whole_float_range():
             for level in sparse_ticks(top, factor):
                 for position, label in level:
                     assert 0 <= position <= top and label
+
+
+# ----- item 7: a corrupted settings file -----------------------------------------------------------
+BAD_LAYOUTS = ["geometry=garbage", "geometry=@ByteArray(xx)", "state=junk",
+               "state=@ByteArray(\\0\\0\\0\\xff\\0\\0)", "main_splitter=@Variant(zzz)",
+               "geometry=1, 2, 3", "time_splitter=@ByteArray(not a splitter)"]
+
+
+def write_settings(text):
+    import os
+    folder = os.environ["RNNVIZ_SETTINGS_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    path = os.path.join(folder, "rnnviz.ini")
+    with open(path, "w", encoding="latin-1") as f:
+        f.write(text)
+    return path
+
+
+@pytest.mark.parametrize("line", BAD_LAYOUTS)
+def test_a_corrupted_layout_is_ignored_reset_and_noted(qtbot, make_window, line):
+    """`geometry=garbage` raised TypeError in restoreGeometry at every start (then the thread
+    abort). Now: the window opens with the default layout, says so, and the next start is clean."""
+    path = write_settings(f"[window]\nversion=1\n{line}\n[session]\nrecent=3\n"
+                          f"last=@Variant(\\0\\0\\0\\x7f)\nreopen_last=maybe\n")
+    window = make_window()
+    assert window.isVisible() and window.worker.is_running()
+    assert "could not be read" in window.status.currentMessage()
+    assert path in window.status.currentMessage()
+    for name in window.docks:
+        assert not window.docks[name].isFloating()
+    from rnnviz.ui.settings import app_settings
+    assert app_settings().value("window/version") is None        # forgotten at once
+    window.close()
+    assert app_settings().value("window/version") == "1"         # a good layout saved instead
+    again = make_window()
+    assert again.settings_note is None and "could not be read" not in again.status.currentMessage()
+
+
+def test_bad_session_settings_do_not_stop_the_start(qtbot, make_window):
+    """Recent files, the last session and "reopen" of the wrong type are treated as missing."""
+    from rnnviz.ui.actions import file as file_actions
+    write_settings("[session]\nrecent=@Variant(\\0\\0\\0\\x2\\0\\0\\0\\x3)\n"
+                   "last=@Variant(\\0\\0\\0\\x2\\0\\0\\0\\x3)\nreopen_last=true\n")
+    assert file_actions.recent_files() == []
+    from rnnviz.state.session import Session
+    session, note = file_actions.startup_session(Session())
+    assert note is None
+    window = make_window(session)
+    window.file_actions.fill_recent()
+    assert [a.text() for a in window.file_actions.recent_menu.actions()] == ["(none yet)"]

@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import sessionfile, sharecode
 from rnnviz.state.sessionfile import SessionFileError
-from rnnviz.ui.settings import app_settings
+from rnnviz.ui.settings import app_settings, saved_text, saved_texts
 
 FILTER = "rnnviz session (*.json);;All files (*)"
 MAX_RECENT = 8
@@ -23,9 +23,14 @@ KEY_REOPEN = "session/reopen_last"
 # ----- settings: recent files and "reopen last session on start" -----------------------------
 def recent_files() -> list[str]:
     """Session files opened or saved lately, newest first (only those that still exist)."""
-    value = app_settings().value(KEY_RECENT, [])
-    paths = [value] if isinstance(value, str) else list(value or [])
-    return [p for p in paths if isinstance(p, str) and Path(p).is_file()]
+    return [p for p in saved_texts(app_settings(), KEY_RECENT) if _is_file(p)]
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):       # a name too long, a NUL byte: not a file of ours
+        return False
 
 
 def remember(path) -> None:
@@ -56,7 +61,7 @@ def startup_session(session):
     `note` says why the last session could not be reopened (None when all went well)."""
     if not reopen_last():
         return session, None
-    last = app_settings().value(KEY_LAST)
+    last = saved_text(app_settings(), KEY_LAST)
     if not last:
         return session, None
     try:
