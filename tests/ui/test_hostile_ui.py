@@ -109,3 +109,37 @@ def test_bad_session_settings_do_not_stop_the_start(qtbot, make_window):
     window = make_window(session)
     window.file_actions.fill_recent()
     assert [a.text() for a in window.file_actions.recent_menu.actions()] == ["(none yet)"]
+
+
+# ----- item 9: exports on a full disk ----------------------------------------------------------------
+@pytest.mark.parametrize("fmt", ["png", "svg"])
+def test_a_plot_export_on_a_full_disk_says_so_and_keeps_the_old_file(qtbot, window, tmp_path,
+                                                                     monkeypatch, fmt):
+    """The plot's context menu, as a user exports; the disk fills after 4 KiB of the image."""
+    import errno
+
+    from rnnviz.state import files
+    target = tmp_path / f"slide.{fmt}"
+    old = b"last week's figure " * 2000
+    target.write_bytes(old)
+    monkeypatch.setattr(QtWidgets.QFileDialog, "getSaveFileName",
+                        staticmethod(lambda *a, **k: (str(target), "")))
+    warnings = []
+    monkeypatch.setattr(QtWidgets.QMessageBox, "warning",
+                        staticmethod(lambda parent, title, text, *a: warnings.append(text)))
+    real_write, written = files.os.write, [0]
+
+    def write(fd, data):
+        if written[0] >= 4096:
+            raise OSError(errno.ENOSPC, "No space left on device")
+        n = real_write(fd, bytes(data[:4096 - written[0]]))
+        written[0] += n
+        return n
+    monkeypatch.setattr(files.os, "write", write)
+    png, svg, _ = window.views["flow"].graphics.actions()[-3:]
+    (png if fmt == "png" else svg).trigger()
+    assert written[0] == 4096                       # the write really started, then failed
+    assert len(warnings) == 1 and "No space left on device" in warnings[0], warnings
+    assert target.read_bytes() == old
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name != "settings") == [target.name]
+    assert "exported" not in window.status.currentMessage()
