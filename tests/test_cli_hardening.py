@@ -3,9 +3,11 @@ import os
 import resource
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
+ROOT = Path(__file__).resolve().parents[1]
 FULL_AT = 20_000        # bytes: RLIMIT_FSIZE of the child, a disk that fills up mid-write
 
 
@@ -16,6 +18,7 @@ def run_with_file_size_limit(args, cwd, limit=FULL_AT):
         resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
     env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY")}
     env["RNNVIZ_SETTINGS_DIR"] = str(cwd / "settings")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")    # this checkout
     return subprocess.run([sys.executable, "-m", "rnnviz", *args], env=env, cwd=cwd,
                           capture_output=True, text=True, timeout=180, preexec_fn=limit_writes)
 
