@@ -209,18 +209,21 @@ def run_window(session=None, argv=None) -> int:
     return code
 
 
-def export_session(session, path, view: str = "window", size=None, theme: str = "light"):
+def export_session(session, path, view: str = "window", size=None, theme: str = "light",
+                   progress=None):
     """Build an offscreen window on a session, export one plot or the whole layout ("window"),
     close it; the path written.
 
     The window uses the default layout and settings in a temporary folder: an export neither
-    depends on nor changes the user's saved window layout."""
+    depends on nor changes the user's saved window layout. `progress`, when given, hears of
+    each step: progress.stage(text) as a step starts, progress.flow(fraction) as the gradient
+    flow fills in (rnnviz.cli.ExportProgress prints them)."""
     from rnnviz.ui.settings import SETTINGS_DIR_ENV
     previous = os.environ.get(SETTINGS_DIR_ENV)
     with tempfile.TemporaryDirectory(prefix="rnnviz-export-") as folder:
         os.environ[SETTINGS_DIR_ENV] = folder
         try:
-            return _export_session(session, path, view, size, theme)
+            return _export_session(session, path, view, size, theme, progress)
         finally:
             if previous is None:
                 os.environ.pop(SETTINGS_DIR_ENV, None)
@@ -228,7 +231,23 @@ def export_session(session, path, view: str = "window", size=None, theme: str = 
                 os.environ[SETTINGS_DIR_ENV] = previous
 
 
-def _export_session(session, path, view, size, theme):
+class _Silent:
+    def stage(self, text: str) -> None:
+        pass
+
+    def flow(self, fraction: float) -> None:
+        pass
+
+
+def _compute_for_export(session, progress) -> None:
+    """The session's result, computed here (no worker), telling `progress` about each stage."""
+    from rnnviz.state.compute import STAGE_NAMES, compute
+    result = compute(session.request(), partial=lambda r: progress.flow(r.flow_progress),
+                     stage=lambda name: progress.stage(STAGE_NAMES.get(name, name)))
+    session.accept(result)
+
+
+def _export_session(session, path, view, size, theme, progress=None):
     from rnnviz.ui.actions.export import (
         VIEW_SIZE,
         WHOLE,
@@ -238,16 +257,20 @@ def _export_session(session, path, view, size, theme):
         print_style,
         settle,
     )
+    progress = progress or _Silent()
     style = print_style(theme)
     app = make_app([])
     if session.needs_compute:
-        session.compute_now()
+        _compute_for_export(session, progress)
+    progress.stage("laying out the window (and the input connectivity)")
     window = build_window(session)
     try:
         if view == WHOLE:
             window.resize(*(size or WINDOW_SIZE))
         window.show()
         settle(window)
+        w, h = size or (WINDOW_SIZE if view == WHOLE else VIEW_SIZE)
+        progress.stage(f"drawing and writing the {w}x{h} image")
         if view == WHOLE:
             return export_window(window, path, size or WINDOW_SIZE, style)
         return export_view(window, view, path, size or VIEW_SIZE, style)
