@@ -15,6 +15,7 @@ from rnnviz.ui.style import NORMAL, Style
 from rnnviz.ui.views.connectivity import ConnectivityView
 from rnnviz.ui.views.flow import FlowView
 from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.plotbase import result_draws
 from rnnviz.ui.views.softmax import SoftmaxView
 from rnnviz.ui.views.spectrum import SpectrumView
 from rnnviz.ui.widgets.axes import cache_axes
@@ -52,6 +53,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.setObjectName("rnnviz_main")
+        self.setAttribute(QtCore.Qt.WA_DeleteOnClose)    # a closed window is freed
         self.setWindowTitle("rnnviz — a recurrent network, step by step")
         self.session = session
         self.style_ = NORMAL
@@ -70,7 +72,13 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.worker.failed.connect(self._computation_failed)
         self.worker.busy.connect(self._busy)
         self.worker.add_lane(connectivity_job.LANE, connectivity_job.compute_connectivity)
+        try:
+            self._build(session)
+        except BaseException:
+            self.worker.release()           # never leave a running thread to be destroyed
+            raise
 
+    def _build(self, session) -> None:
         self.timebar = TimeBar(session)
         self.timebar.setObjectName("timebar")
         self.views: dict[str, QtWidgets.QWidget] = {
@@ -381,4 +389,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         for view in self.views.values():
             view._unsubscribe()
             view._timer.stop()
-        self.worker.stop()
+            result_draws().discard(view)
+        # A stage that cannot be interrupted may outlive the window: the worker then stays
+        # alive (worker.lingering) until its thread ends, instead of aborting the process.
+        self.worker.release()

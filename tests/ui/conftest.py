@@ -47,9 +47,10 @@ def make_window(qtbot):
         return w
 
     yield make
+    import shiboken6
     for w in windows:
-        w.close()
-        w.deleteLater()
+        if shiboken6.isValid(w):        # not closed (and so deleted) by the test itself
+            w.close()
     qtbot.wait(10)
 
 

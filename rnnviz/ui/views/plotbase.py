@@ -54,6 +54,12 @@ class _ResultDraws:
         if not self.timer.isActive():
             self.timer.start()
 
+    def discard(self, view) -> None:
+        """Forget a view (its window is closing: the queue must not keep it alive)."""
+        self.queue = [v for v in self.queue if v is not view]
+        if not self.queue:
+            self.timer.stop()
+
     def _next(self) -> None:
         while self.queue:
             view = self.queue.pop(0)
