@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from conftest import wait_for_result
-from PySide6 import QtGui, QtWidgets
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state.session import Session
 from rnnviz.ui import worker as worker_module
@@ -44,12 +44,21 @@ def quit_action(window) -> QtGui.QAction:
 
 
 # ----- item 13: closed windows are freed --------------------------------------------------------------
+def settle_earlier_windows(qtbot):
+    """Carry out the deletions earlier tests left queued (their windows' deleteLater), so the
+    counts below are of this test's windows alone."""
+    for _ in range(3):
+        QtCore.QCoreApplication.sendPostedEvents(None, QtCore.QEvent.DeferredDelete)
+        gc.collect()
+        qtbot.wait(10)
+
+
 def test_windows_opened_and_closed_in_one_process_are_freed(qtbot):
     """Each open/close cycle left +106 top-level widgets and ~15 MB: a closed window was never
     deleted (deleteLater outside a running event loop is never carried out), and the shared
     one-view-per-pass redraw queue kept its views."""
     app = make_app([])
-    qtbot.wait(10)
+    settle_earlier_windows(qtbot)
     start_widgets, start_windows = len(app.topLevelWidgets()), main_windows()
     refs = []
     for k in range(10):
@@ -69,7 +78,7 @@ def test_windows_opened_and_closed_in_one_process_are_freed(qtbot):
 def test_exports_in_one_process_leave_no_window_behind(qtbot, tmp_path):
     """`rnnviz export` (and the test suite) build and close a window per image."""
     app = make_app([])
-    qtbot.wait(10)
+    settle_earlier_windows(qtbot)
     start_widgets, start_windows = len(app.topLevelWidgets()), main_windows()
     for k in range(4):
         export_session(Session(), tmp_path / f"{k}.png", view="states", size=(320, 200))
