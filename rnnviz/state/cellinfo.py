@@ -90,11 +90,6 @@ GRU = CellInfo(
     source="Cho et al. (2014); PyTorch's nn.GRU (gate order r, z, n; b′ = bias_hh)")
 
 CELL_INFO = {info.name: info for info in (VANILLA, LSTM, GRU)}
-ARRAY_WORDS = {   # array -> (what it is, column label, row label); the vanilla cell's words
-    "W": ("hidden → hidden, the recurrence", "from s_{t−1}", "to s_t"),
-    "U": ("input → hidden", "from x_t", "to s_t"),
-    "V": ("hidden → output, z_t = V s_t + b_y", "from s_t", "to z_t"),
-}
 
 
 def describe(cell: str) -> CellInfo:
@@ -176,14 +171,11 @@ def block_labels(cell: str, name: str) -> tuple[str, ...]:
 
 def array_caption(cell: str, name: str, shape: tuple[int, ...], block: str | None = None
                   ) -> tuple[str, str, str]:
-    """(caption, column label, row label) of an array of a cell, or of one of its gate blocks."""
+    """(caption, column label, row label) of a gated cell's array, or of one of its gate blocks
+    (the vanilla cell's own words are the weights dock's)."""
     info = describe(cell)
     sym = info.state
     rows, cols = shape[0], shape[1] if len(shape) > 1 else 1
-    if cell == "vanilla" and name in ARRAY_WORDS:
-        what, x_label, y_label = ARRAY_WORDS[name]
-        size = {"W": "n_s × n_s", "U": "n_s × n_x", "V": "n_y × n_s"}[name]
-        return f"{name}  ({size}): {what}", x_label, y_label
     labels = block_labels(cell, name)
     from_words = {"U": "from x_t", "W": f"from {sym}_{{t−1}}", "V": f"from {sym}_t"}
     if name == "V":

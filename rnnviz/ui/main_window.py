@@ -14,6 +14,7 @@ from rnnviz.ui.docks.weights import WeightEditorDock
 from rnnviz.ui.style import NORMAL, Style
 from rnnviz.ui.views.connectivity import ConnectivityView
 from rnnviz.ui.views.flow import FlowView
+from rnnviz.ui.views.gates import GateHeatmaps
 from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
 from rnnviz.ui.views.softmax import SoftmaxView
 from rnnviz.ui.views.spectrum import SpectrumView
@@ -25,7 +26,7 @@ from rnnviz.ui.worker import ComputeWorker
 
 log = logging.getLogger(__name__)
 
-TIME_VIEWS = ("states", "connectivity", "gradients", "flow")     # left column, shared t axis
+TIME_VIEWS = ("states", "gates", "connectivity", "gradients", "flow")   # left column, shared t axis
 STEP_VIEWS = ("softmax", "spectrum")                             # right column
 COMPUTE_EVENTS = ("config", "params", "batch", "loaded", "view")   # "view": a shown panel may need a stage
 # Partial results (the flow filling in) redraw the plots: show at most one per PARTIAL_SHOW_MS,
@@ -75,6 +76,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.timebar.setObjectName("timebar")
         self.views: dict[str, QtWidgets.QWidget] = {
             "states": StateHeatmap(session),
+            "gates": GateHeatmaps(session),         # shown for a gated cell only
             "connectivity": ConnectivityView(session, connectivity_job.compute_connectivity,
                                              self.worker, self.params_for),
             "gradients": GradientHeatmap(session),
@@ -112,7 +114,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
     # ----- construction -----------------------------------------------------------------------
     def _link_time_axes(self) -> None:
         states = self.views["states"].plot_item
-        for name in ("connectivity", "gradients", "flow"):
+        for name in ("gates", "connectivity", "gradients", "flow"):
             self.views[name].plot_item.setXLink(states)
         for name in TIME_VIEWS:         # same left-axis width so the t axes line up
             self.views[name].plot_item.getAxis("left").setWidth(64)
@@ -127,7 +129,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.time_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         self.time_splitter.setObjectName("time_splitter")
         # the flow plot carries a legend and a rate line: it gets the largest share
-        for name, stretch in zip(TIME_VIEWS, (4, 2, 4, 7)):
+        for name, stretch in zip(TIME_VIEWS, (4, 4, 2, 4, 7)):
             self.time_splitter.addWidget(self.views[name])
             self.time_splitter.setStretchFactor(self.time_splitter.count() - 1, stretch)
         self.step_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
