@@ -353,6 +353,16 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
             "back through time (BPTT), live.\n\ns_t = f(U x_t + W s_(t−1) + b_a),  "
             "y_t = softmax(V s_t + b_y)")
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_sizes_pinned", False):
+            # A plot hidden from the start (the gate heatmaps of the vanilla cell) has no size
+            # in its splitter until one is set: set the laid-out sizes once, so that saving and
+            # restoring a layout (presentation mode) gives it back exactly.
+            self._sizes_pinned = True
+            QtCore.QTimer.singleShot(0, self, lambda: [s.setSizes(s.sizes()) for s in self.splitters
+                                                       if self.isVisible() and sum(s.sizes())])
+
     # ----- closing ----------------------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         for guard in list(self.close_guards):

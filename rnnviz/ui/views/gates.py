@@ -62,7 +62,10 @@ class GateHeatmaps(PlotView):
         return bool(self.gates())
 
     def setVisible(self, visible: bool) -> None:        # noqa: N802 - Qt's name
-        self._wanted = bool(visible)
+        """Shown when asked and the cell has gates; a hide asked while it has none (the window
+        restoring a layout, presentation mode) keeps the wish to see them for a gated cell."""
+        if visible or self.applies():
+            self._wanted = bool(visible)
         super().setVisible(self._wanted and self.applies())
 
     def _on_event(self, name: str, **payload) -> None:
