@@ -33,6 +33,7 @@ examples:
   rnnviz                               open the built-in default demo
   rnnviz --preset vanishing            open a preset (list them with: rnnviz presets)
   rnnviz lecture3.json                 open a saved session file
+  rnnviz --weights model.safetensors   open a trained nn.LSTM / nn.GRU / nn.RNN's weights
   rnnviz presets                       list the presets, one line each
   rnnviz export --out demo.png         the default demo's whole window as a PNG (no display needed)
   rnnviz export --preset exploding --view flow --out flow.svg
@@ -91,8 +92,38 @@ def window_parser() -> argparse.ArgumentParser:
                    help="a session file to open (saved with File > Save)")
     p.add_argument("--preset", metavar="NAME",
                    help="open a preset instead of the default demo (see: rnnviz presets)")
+    p.add_argument("--weights", metavar="FILE",
+                   help="open the weights of a trained nn.RNN, nn.LSTM or nn.GRU plus a Linear "
+                        "readout: a PyTorch state_dict as .npz, .safetensors or .pt (.pt needs "
+                        "PyTorch installed); the cell and sizes come from the file")
+    p.add_argument("--recurrent", metavar="PREFIX", help="with --weights: which recurrent layer, "
+                   "where the file holds several (e.g. 'encoder.rnn.')")
+    p.add_argument("--readout", metavar="PREFIX", help="with --weights: which Linear reads it "
+                   "out, where several fit (e.g. 'fc.'); '-' draws one instead")
+    p.add_argument("--float64", action="store_true", help="with --weights: compute in float64 "
+                   "(default: the file's precision, float32 for most checkpoints)")
     p.add_argument("--version", action="version", version=f"rnnviz {_version()}")
     return p
+
+
+def apply_weights(session, path: str, recurrent=None, readout=None, float64=False) -> None:
+    """Import a weight file into the session (as File > Import weights does); UserError naming
+    the problem, with the candidates where the file holds several layers or readouts."""
+    from rnnviz.state import weights_io
+    try:
+        imported = weights_io.load(path, recurrent=recurrent, readout=readout,
+                                   dtype="float64" if float64 else None)
+    except weights_io.Ambiguous as exc:
+        flag = "--recurrent" if exc.kind == "recurrent layer" else "--readout"
+        raise UserError(f"cannot open {shown(path)}: {exc.args[0].rsplit('. Pick', 1)[0]}. "
+                        f"Pick one with {flag} PREFIX") from None
+    except weights_io.WeightsError as exc:
+        raise UserError(f"cannot open {shown(path)}: {exc}") from None
+    problems = session.load_weights(imported)
+    if problems:
+        raise UserError(f"cannot open {shown(path)}: {problems[0].message}")
+    for text in imported.messages:
+        print(f"rnnviz: {text}", file=sys.stderr)
 
 
 def presets_parser() -> argparse.ArgumentParser:
@@ -323,10 +354,14 @@ def cmd_presets(argv: list[str]) -> int:
 
 def cmd_window(argv: list[str]) -> int:
     args = window_parser().parse_args(argv)
+    if args.weights is None and (args.recurrent or args.readout or args.float64):
+        raise UserError("--recurrent, --readout and --float64 go with --weights FILE")
     session = load_session(args.preset, args.file)
+    if args.weights is not None:
+        apply_weights(session, args.weights, args.recurrent, args.readout, args.float64)
     if not display_available():
         raise UserError(NO_DISPLAY)
-    if args.preset is None and args.file is None:
+    if args.preset is None and args.file is None and args.weights is None:
         from rnnviz.ui.actions.file import startup_session
         session, note = startup_session(session)
         if note:

@@ -3,7 +3,8 @@
 Staged. The request names the stages to run (STAGES); forward, backward and the spectrum
 always run (milliseconds to a second or two). "images" prepares the heatmap images on the
 worker. "flow", the Jacobian-norm curve (O(T n_s^3): tens of seconds at n_s = 1024,
-T = 1000), runs only when a shown view needs it; without it the result's flow holds the
+T = 1000) and a gated cell's carousel and Jacobian blocks (Result.gated), runs only when a shown
+view needs it; without it the result's flow holds the
 gradient norms and NaN Jacobian curves, and Result.complete is still True. With a `partial`
 callback, compute() hands over intermediate Results (flow curves NaN where not computed yet,
 flow_progress < 1) at most every PARTIAL_INTERVAL seconds; they share trace, grads and
@@ -20,7 +21,16 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnviz.engine.analysis import GradientFlow, Interrupted, Spectrum, gradient_flow, spectrum
+from rnnviz.engine.analysis import (
+    GatedFlow,
+    GradientFlow,
+    Interrupted,
+    Spectrum,
+    gated_flow,
+    gradient_flow,
+    has_carousel,
+    spectrum,
+)
 from rnnviz.engine.cells import get_cell
 from rnnviz.engine.parameters import Parameters
 from rnnviz.engine.rnn import Gradients, Trace, backward, forward
@@ -81,6 +91,8 @@ class Result:
     stages: frozenset = ALL_STAGES    # the stages this result holds (when complete)
     spectra: dict = field(default_factory=dict, repr=False)   # label -> Spectrum, each recurrent matrix
     spectrum_label: str = "W"         # the matrix `spectrum` is of (a gated cell's largest-rho block)
+    gated: GatedFlow | None = None    # a gated cell's carousel and Jacobian blocks ("flow" stage;
+                                      # None for the vanilla cell and without that stage)
 
     @property
     def complete(self) -> bool:
@@ -218,19 +230,24 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
         derived = display.prepare(trace, grads, request.b, ds_last, should_stop=stop)
         check("heatmap images")
 
-    def result(flow: GradientFlow, progress: float) -> Result:
+    def result(flow: GradientFlow, progress: float, gated: GatedFlow | None = None) -> Result:
         nonfinite = _steps(trace.nonfinite_steps, grads.nonfinite_steps, flow.nonfinite_steps)
         return Result(request_id=request.id, trace=trace, grads=grads, flow=flow,
                       spectrum=spec, compute_ms=(time.perf_counter() - start) * 1e3,
                       nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec, spectrum_label),
                       b=request.b, flow_progress=progress, params=params, ds_last=ds_last,
                       derived=derived, stages=request.stages, spectra=spectra,
-                      spectrum_label=spectrum_label)
+                      spectrum_label=spectrum_label, gated=gated)
 
     if "flow" not in request.stages:
         return result(_flow_not_computed(trace, grads, request.b), 0.0)
 
-    progress = None
+    # A gated cell's flow stage also runs analysis/gated.py: the carousel (O(n_s T)) and, for a
+    # cell of several state parts (LSTM), the Jacobian's blocks, about as long as the flow itself.
+    gated_cell = has_carousel(params.cell)
+    blocks = gated_cell and len(get_cell(params.cell).state_parts) > 1
+    share = 0.5 if blocks else 1.0               # the flow's share of the stage's progress
+    progress = gated_progress = None
     if partial is not None and T > 1 and float(n_s) ** 3 * T >= PARTIAL_MIN_WORK:
         last = [-np.inf]
 
@@ -238,11 +255,21 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
             now = time.perf_counter()
             if t == T - 1 or now - last[0] >= partial_interval:   # the fast part at once
                 last[0] = now
-                partial(result(flow_so_far(), (T - 1 - t) / (T - 1)))
+                partial(result(flow_so_far(), share * (T - 1 - t) / (T - 1)))
+
+        def gated_progress(t: int, gated_so_far: Callable[[], GatedFlow]) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= partial_interval:
+                last[0] = now
+                partial(result(flow, share + (1 - share) * (T - 1 - t) / (T - 1), gated_so_far()))
 
     announce("flow")
     flow = gradient_flow(params, trace, grads, request.targets, b=request.b,
                          should_stop=should_stop, progress=progress,
                          sigma_max=spec.sigma_max if spectrum_label == "W" and np.isfinite(spec.sigma_max)
                          else None)
-    return result(flow, 1.0)
+    gated = None
+    if gated_cell:
+        gated = gated_flow(params, trace, b=request.b, should_stop=should_stop,
+                           progress=gated_progress if blocks else None)
+    return result(flow, 1.0, gated)

@@ -385,6 +385,27 @@ class Workspace(TrainingMixin):
                            "training": p.training}, f"preset:{name}")
         self.dirty = False
 
+    def load_weights(self, imported, activation: str | None = None) -> list[Problem]:
+        """Replace the network by weights read from a file (state/weights_io.py: an Imported):
+        its cell, sizes and precision from the file, the data settings made to fit (each change
+        said in a "message"); the training set-up goes. Problems change nothing."""
+        from rnnviz.state import weights_io
+        try:
+            c, messages = weights_io.session_config(self.config, imported, activation)
+        except weights_io.WeightsError as exc:
+            return self._refuse("weights", str(exc))
+        view = {**self.view, "t": min(self.t, c.T - 1), "b": min(self.b, c.m - 1)}
+        try:
+            self._replace_all({"config": c, "params": imported.params.as_dict(),
+                               "edited": frozenset(), "inputs": {}, "view": view,
+                               "preset": None}, f"weights:{imported.source}")
+        except sessionfile.SessionFileError as exc:
+            return self._refuse("weights", str(exc))
+        self.dirty, self.path = True, None
+        for text in (*imported.messages, *messages):
+            self.events.emit("message", text=text)
+        return []
+
     def share_code(self) -> str:
         """The configuration as a copy-pasteable share code (hand-edited weights not included)."""
         return sharecode.encode(self.config)

@@ -168,13 +168,15 @@ def exit_now(code: int) -> None:
 
 
 def build_window(session):
-    """The main window on a session with its menu actions installed: File (and its close guard),
-    presentation mode (F5), Help, and every plot's export menu."""
+    """The main window on a session with its menu actions installed: File (and its close guard,
+    and weight import/export), presentation mode (F5), Help, and every plot's export menu."""
     from rnnviz.ui.actions import export, help, presentation
     from rnnviz.ui.actions import file as file_actions
+    from rnnviz.ui.actions import weights as weight_actions
     from rnnviz.ui.main_window import MainWindow
     window = MainWindow(session)
     file_actions.install(window)
+    weight_actions.install(window)       # File > Import weights…, Export weights…
     presentation.install(window)
     help.install(window)
     export.install(window)

@@ -14,6 +14,7 @@ from rnnviz.ui.docks.weights import WeightEditorDock
 from rnnviz.ui.style import NORMAL, Style
 from rnnviz.ui.views.connectivity import ConnectivityView
 from rnnviz.ui.views.flow import FlowView
+from rnnviz.ui.views.gates import GateHeatmaps
 from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
 from rnnviz.ui.views.plotbase import result_draws
 from rnnviz.ui.views.softmax import SoftmaxView
@@ -26,7 +27,7 @@ from rnnviz.ui.worker import ComputeWorker
 
 log = logging.getLogger(__name__)
 
-TIME_VIEWS = ("states", "connectivity", "gradients", "flow")     # left column, shared t axis
+TIME_VIEWS = ("states", "gates", "connectivity", "gradients", "flow")   # left column, shared t axis
 STEP_VIEWS = ("softmax", "spectrum")                             # right column
 COMPUTE_EVENTS = ("config", "params", "batch", "loaded", "view")   # "view": a shown panel may need a stage
 # Partial results (the flow filling in) redraw the plots: show at most one per PARTIAL_SHOW_MS,
@@ -83,6 +84,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.timebar.setObjectName("timebar")
         self.views: dict[str, QtWidgets.QWidget] = {
             "states": StateHeatmap(session),
+            "gates": GateHeatmaps(session),         # shown for a gated cell only
             "connectivity": ConnectivityView(session, connectivity_job.compute_connectivity,
                                              self.worker, self.params_for),
             "gradients": GradientHeatmap(session),
@@ -120,7 +122,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
     # ----- construction -----------------------------------------------------------------------
     def _link_time_axes(self) -> None:
         states = self.views["states"].plot_item
-        for name in ("connectivity", "gradients", "flow"):
+        for name in ("gates", "connectivity", "gradients", "flow"):
             self.views[name].plot_item.setXLink(states)
         for name in TIME_VIEWS:         # same left-axis width so the t axes line up
             self.views[name].plot_item.getAxis("left").setWidth(64)
@@ -135,7 +137,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.time_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         self.time_splitter.setObjectName("time_splitter")
         # the flow plot carries a legend and a rate line: it gets the largest share
-        for name, stretch in zip(TIME_VIEWS, (4, 2, 4, 7)):
+        for name, stretch in zip(TIME_VIEWS, (4, 4, 2, 4, 7)):
             self.time_splitter.addWidget(self.views[name])
             self.time_splitter.setStretchFactor(self.time_splitter.count() - 1, stretch)
         self.step_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -358,6 +360,16 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
             "rnnviz shows a vanilla recurrent network's forward pass and its gradient flow "
             "back through time (BPTT), live.\n\ns_t = f(U x_t + W s_(t−1) + b_a),  "
             "y_t = softmax(V s_t + b_y)")
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_sizes_pinned", False):
+            # A plot hidden from the start (the gate heatmaps of the vanilla cell) has no size
+            # in its splitter until one is set: set the laid-out sizes once, so that saving and
+            # restoring a layout (presentation mode) gives it back exactly.
+            self._sizes_pinned = True
+            QtCore.QTimer.singleShot(0, self, lambda: [s.setSizes(s.sizes()) for s in self.splitters
+                                                       if self.isVisible() and sum(s.sizes())])
 
     # ----- closing ----------------------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:

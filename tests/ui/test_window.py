@@ -10,7 +10,7 @@ from rnnviz.ui.views.flow import CURVES
 
 def test_window_exposes_the_contract(window):
     assert set(window.views) == {"states", "gradients", "softmax", "flow", "spectrum",
-                                 "connectivity"}
+                                 "connectivity", "gates"}
     for name, view in window.views.items():
         assert view.plot_item in view.plot_items() and view.plot_item.scene() is view.graphics.scene()
         assert view.title and view.graphics.toolTip()

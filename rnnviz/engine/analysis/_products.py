@@ -1,7 +1,8 @@
 """The Jacobian products P_t = J_{T-1} ... J_{t+1} of every step, carried in log scale.
 
 A step J is given either as factors, J_t = diag(exp(log_df[:, t])) W (the fast path: the
-diagonal stays in log scale, exact where f' underflows), or through a cell's step VJP
+diagonal stays in log scale, exact where f' underflows), as the matrix the cell forms from the
+step's saved values (Cell.step_jacobians: gated cells), or through a cell's step VJP
 (G -> G J_t / 10**c). Both are multiplied into P (and the sketch of _jacobian.py) the same way.
 """
 
@@ -83,6 +84,58 @@ class _VjpStep:
         return self._apply(v[None, :])[0]
 
 
+class _FormedStep:
+    """J = [M | the diagonal blocks D] formed by the cell (Cell.step_jacobians), divided by norm."""
+
+    __slots__ = ("M", "D", "n_s", "log10_scale")
+
+    def __init__(self, M: np.ndarray, D: np.ndarray | None, n_s: int):
+        self.M, self.D, self.n_s, self.log10_scale = M, D, n_s, 0.0
+
+    def _apply(self, X: np.ndarray, out: np.ndarray) -> None:
+        """out = X J for rows X (k, n_state); out must not share memory with X."""
+        n_s = self.n_s
+        if self.D is None:
+            np.matmul(X, self.M, out=out)
+            return
+        out[..., :n_s] = X @ self.M
+        parts = self.D.shape[0]
+        for j in range(1, parts):
+            col = out[..., j * n_s:(j + 1) * n_s]
+            np.multiply(X[..., :n_s], self.D[0, j - 1], out=col)
+            for i in range(1, parts):
+                col += X[..., i * n_s:(i + 1) * n_s] * self.D[i, j - 1]
+
+    def matrix(self, P: np.ndarray, J: np.ndarray, out: np.ndarray) -> None:
+        self._apply(P, out)
+
+    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> None:
+        self._apply(Y, scratch)
+        Y[...] = scratch
+
+    def vector(self, v: np.ndarray) -> np.ndarray:
+        out = np.empty_like(v)
+        self._apply(v, out)
+        return out
+
+
+class FormedSteps:
+    """The steps of one batch element as the cell forms them: step_jacobian(t) = (M, D)."""
+
+    finite = True
+
+    def __init__(self, step_jacobian, n: int, n_s: int, T: int):
+        self._step, self.n, self.n_s, self.T = step_jacobian, n, n_s, T
+
+    def step(self, t: int, norm: float):
+        """J_t divided by norm, or NAN where it is not finite."""
+        M, D = self._step(t)                  # M: a fresh array, scaled here in place
+        if not np.isfinite(M.sum()) or (D is not None and not np.isfinite(D.sum())):
+            return NAN                        # (the entries are bounded: a sum cannot overflow)
+        M *= 1.0 / norm
+        return _FormedStep(M, None if D is None else D / norm, self.n_s)
+
+
 class FactorSteps:
     """The steps J_t = diag(exp(log_df[:, t])) W of one batch element."""
 
@@ -120,7 +173,7 @@ def jacobian_products(steps, k: int, g_last: np.ndarray, should_stop, interrupte
                       progress=None, n_read: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """log10 top-k singular values of every P_t (T, k) and log10 ||(P_t^T g_last)[:n_read]|| (T,).
 
-    steps is FactorSteps or VjpSteps. P_t is held as P * 10**c with ||P||_2 of order 1:
+    steps is FactorSteps, FormedSteps or VjpSteps. P_t is held as P * 10**c with ||P||_2 of order 1:
     P_t = P_{t+1} J_{t+1}, with the step's own scale and ||P_{t+1}|| moved into c, costs one
     n^3 product per step (or fewer once sketched, _jacobian.py). A step whose scale or product
     is non-finite makes it and all earlier steps NaN; an exactly zero product makes them -inf.

@@ -50,6 +50,11 @@ class Cell(ABC):
     # the forward arrays whose finiteness at a step implies every other array's there (vanilla:
     # ("a",), as s = f(a) is finite where a is): the non-finite screen reads these alone; None: all
     finite_from: ClassVar[tuple[str, ...] | None] = None
+    # the gate g whose product prod_k g_k is a state part's direct path back in time, and that
+    # part (LSTM: "f" and "c", as c_t = f c_{t-1} + i g; GRU: "z" and "s", as s_t = z s_{t-1} +
+    # (1 - z) n): the gated analysis draws it (analysis/gated.py); None for cells without one
+    carry_gate: ClassVar[str | None] = None
+    carry_part: ClassVar[str | None] = None
 
     def __init__(self, activation: str = "tanh"):
         if activation not in self.activations:
@@ -147,6 +152,20 @@ class Cell(ABC):
         analysis then keeps the diagonal in log scale (exact where f' underflows) and uses its
         fast product path; cells whose Jacobian is not of that form return None and are
         multiplied through step_vjp.
+        """
+        return None
+
+    def step_jacobians(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
+        """None, or a function t -> (M, D): the step Jacobian J_t = d state_t / d state_{t-1} of
+        batch element b formed from the step's saved values, for the flow analysis (one product
+        with J_t costs less than n_state rows of step_vjp).
+
+        M (n_state, n_s) float64, a fresh array the caller may change: J_t's columns of the first
+        state part (those the recurrent matrices multiply). D: None for a one-part cell; else
+        (n_parts, n_parts - 1, n_s) float64, the other parts entering elementwise only:
+        d state_t[part i] / d state_{t-1}[part j] = diag(D[i, j - 1]) for j >= 1 (LSTM:
+        d c_t / d c_{t-1} = diag(f)). The factors must be bounded (the scale is 0, as
+        step_vjp's); NaN where the step is not finite.
         """
         return None
 

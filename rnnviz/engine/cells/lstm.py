@@ -132,6 +132,7 @@ class LSTMCell(Cell):
     label = "LSTM"
     state_parts = ("h", "c")
     activations = ("tanh",)
+    carry_gate, carry_part = "f", "c"      # the carousel: c_t = f c_{t-1} + ...
     # where h_t and c_t are finite so are the gates: a non-finite gate makes c (or, o, makes h)
     # non-finite, even times a 0 (for the network's non-finite screen, where it reads this)
     finite_from = ("h", "c")
@@ -343,3 +344,37 @@ class LSTMCell(Cell):
         _, _, da = self._step_da(params, trace, state0, t, b, G)
         with np.errstate(all="ignore"):
             return da @ params["U"].astype(np.float64), 0.0
+
+    def step_jacobians(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
+        """t -> (M, D), J_t = d(h_t, c_t)/d(h_{t-1}, c_{t-1}) of batch element b (float64):
+
+            d c_t / d h_{t-1} = diag(g i (1-i)) W_i + diag(c_{t-1} f (1-f)) W_f + diag(i (1-g^2)) W_g
+            d h_t / d h_{t-1} = diag(p) d c_t / d h_{t-1} + diag(tanh(c_t) o (1-o)) W_o
+            d c_t / d c_{t-1} = diag(f),  d h_t / d c_{t-1} = diag(p f),  p = o (1 - tanh^2 c_t)
+
+        M = [dh/dh; dc/dh] (2n_s, n_s), D = [[p f], [f]] (2, 1, n_s). The factors of all steps
+        are computed at once here; each call forms one step's M (O(n_s^2))."""
+        W = np.asarray(params["W"], dtype=np.float64)
+        n_s = W.shape[1]
+        Wi, Wf, Wg, Wo = W.reshape(4, n_s, n_s)
+        i, f, g, o, c = (np.asarray(trace[k][:, b], dtype=np.float64) for k in "ifgoc")
+        c_prev = np.concatenate([check_state(state0, "c", trace["h"].shape[1], n_s,
+                                             np.float64)[b:b + 1], c[:-1]])
+        with np.errstate(all="ignore"):
+            tc = np.tanh(c)
+            p = o * (1 - tc * tc)
+            d_i, d_f, d_g = g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)
+            d_o = tc * o * (1 - o)
+            D = np.ascontiguousarray(np.stack([p * f, f], axis=1)[:, :, None, :])   # (T, 2, 1, n_s)
+
+        def step(t: int):
+            with np.errstate(all="ignore"):
+                M = np.empty((2 * n_s, n_s))
+                dh, dc = M[:n_s], M[n_s:]
+                np.multiply(d_i[t][:, None], Wi, out=dc)
+                dc += d_f[t][:, None] * Wf
+                dc += d_g[t][:, None] * Wg
+                np.multiply(p[t][:, None], dc, out=dh)
+                dh += d_o[t][:, None] * Wo
+            return M, D[t]
+        return step

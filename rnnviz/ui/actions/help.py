@@ -94,8 +94,10 @@ def show_shortcuts(window) -> ShortcutsDialog:
 
 
 def about_text() -> str:
-    """The About box's text (HTML)."""
-    return ABOUT_HTML
+    """The About box's text (HTML): the vanilla model, then every cell's equations."""
+    from rnnviz.state import cellinfo
+    head, sources = ABOUT_HTML.split("<h3>Sources</h3>")
+    return head + cellinfo.about_html() + "<h3>Sources</h3>" + sources
 
 
 def show_about(window) -> None:

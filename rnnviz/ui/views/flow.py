@@ -4,6 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pyqtgraph as pg
 
+from rnnviz.ui.views.flow_gated import GatedCurves
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.steps import shown_nonfinite, time_extent
 from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis
@@ -111,7 +112,14 @@ class FlowView(PlotView):
         self.add_cursor(self.plot_item)
         self._regions: list = []
         self.rate = float("nan")
+        self.gated = GatedCurves(self, dict(CURVES)["log10_bound"])   # LSTM / GRU curves
         self.restyle(self.style_)
+        self.gated.sync(session.config.cell)
+
+    def _on_event(self, name: str, **payload) -> None:
+        if name in ("config", "loaded"):
+            self.gated.sync(self.session.config.cell)
+        super()._on_event(name, **payload)
 
     def restyle(self, style) -> None:
         for (attribute, _), colour in zip(CURVES, style.curves):
@@ -119,6 +127,8 @@ class FlowView(PlotView):
             self.curves[attribute].setPen(style.pen(colour, dash=dash))
         for curve in self.sv_curves.values():
             curve.setPen(style.pen(style.curves[2], max(1.0, style.line_width / 2.5)))
+        if hasattr(self, "gated"):
+            self.gated.restyle(style)
         size = f"{style.tick_pt + 1}pt"        # a little smaller than captions: fewer rows
         self.legend.setLabelTextColor(style.foreground)
         self.legend.setLabelTextSize(size)
@@ -163,6 +173,8 @@ class FlowView(PlotView):
             y = singular_value_curve(flow, k)
             curve.setVisible(y is not None)
             show(curve, y if y is not None else np.full(T, np.nan))
+        for curve, y in self.gated.curves_of(result):
+            show(curve, y)
         lo, hi = (min(lows), max(highs)) if lows else (-1.0, 1.0)
         pad = max(0.3, 0.05 * (hi - lo))
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)

@@ -7,9 +7,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from rnnviz.state import display
+from rnnviz.state import cell_display, cellinfo, display
 from rnnviz.state.display import GRADIENT_DECADES, GRADIENT_PERCENTILES, MIN_DECADES
 from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.views.state_parts import PartTabs
 from rnnviz.ui.views.steps import shown_b, shown_nonfinite, time_extent
 from rnnviz.ui.widgets.axes import COLOURBAR_WIDTH, colourbar_axis_width, decade_scale, integer_axes
 
@@ -135,16 +136,30 @@ class StateHeatmap(HeatmapView):
                          "Diverging: white is 0, red positive, blue negative.")
     symbol = "s"
 
+    def __init__(self, session, parent=None):
+        super().__init__(session, parent)
+        self.parts = PartTabs(self)         # h and c for the LSTM (hidden for one-part cells)
+
+    def _on_event(self, name: str, **payload) -> None:
+        if name in ("config", "loaded"):
+            self.parts.sync()
+        super()._on_event(name, **payload)
+
+    def label_room(self) -> int:
+        return super().label_room() - 2 * self.parts.width()
+
     def data(self, result):
-        h = display.state_heatmap(result, shown_b(self.session, result))   # cached (worker)
+        part = self.parts.shown(result)
+        h = cell_display.part_heatmap(result, shown_b(self.session, result), part)   # cached
+        self.symbol = cellinfo.describe(result.trace.cell).parts.get(part, part)
         return h.values, h.image, h.levels, h.caption
 
     def heading(self, result):
         b = shown_b(self.session, result)
-        f = result.trace.activation
-        return (f"Hidden state s_t = {f}(U x_t + W s_(t−1) + b_a)   ·   sequence {b + 1}",
-                f"s_t = {f}(U x_t + W s_(t−1) + b_a) · seq. {b + 1}",
-                f"Hidden state s_t · seq. {b + 1}")
+        titles = cellinfo.state_heading(result.trace.cell, result.trace.activation,
+                                        self.parts.shown(result))
+        return (f"{titles[0]}   ·   sequence {b + 1}", f"{titles[1]} · seq. {b + 1}",
+                f"{titles[-1]} · seq. {b + 1}")
 
 
 # What the gradient heatmap can show (the session's view entry "gradient").

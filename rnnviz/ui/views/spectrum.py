@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
+from PySide6 import QtWidgets
 
+from rnnviz.state import cellinfo
 from rnnviz.ui.views.plotbase import PlotView
 
 _ANGLES = np.linspace(0, 2 * np.pi, 361)
@@ -34,7 +36,46 @@ class SpectrumView(PlotView):
         self.eigenvalues = np.zeros(0, complex)
         self.spectral_radius = float("nan")
         self.sigma_max = float("nan")
+        self.choice = QtWidgets.QComboBox(self.graphics)    # which recurrent block (gated cells)
+        self.choice.setObjectName("spectrum_choice")
+        self.choice.setToolTip("Which recurrent matrix the eigenvalues are of: a gated cell has one "
+                               "block of W per gate (it opens on the one of largest ρ)")
+        self.choice.activated.connect(lambda i: self.choose(self.choice.itemData(i)))
+        self.choice.hide()
+        self.picked: str | None = None          # the user's choice (None: the largest-ρ block)
+        self.shown_label = "W"
         self.restyle(self.style_)
+
+    def choose(self, label: str) -> None:
+        """Show the eigenvalues of this recurrent block (e.g. "W_f")."""
+        self.picked = label
+        self.schedule(result=True)
+
+    def _sync_choice(self, result) -> None:
+        labels = tuple(getattr(result, "spectra", {}) or ())
+        if tuple(self.choice.itemData(i) for i in range(self.choice.count())) != labels:
+            self.choice.blockSignals(True)
+            self.choice.clear()
+            for label in labels:
+                self.choice.addItem(label, label)
+            self.choice.blockSignals(False)
+            self.choice.adjustSize()
+            self.choice.move(4, 2)
+        self.choice.setVisible(len(labels) > 1)
+        index = self.choice.findData(self.shown_label)
+        if index >= 0:
+            self.choice.setCurrentIndex(index)
+
+    def shown_spectrum(self, result):
+        """(label, Spectrum) the view shows: the picked block, else the result's own."""
+        spectra = getattr(result, "spectra", None) or {}
+        if self.picked in spectra:
+            return self.picked, spectra[self.picked]
+        return getattr(result, "spectrum_label", "W"), result.spectrum
+
+    def label_room(self) -> int:
+        room = super().label_room()
+        return room - 2 * (self.choice.width() + 8) if not self.choice.isHidden() else room
 
     def restyle(self, style) -> None:
         self.unit_circle.setPen(style.pen(style.foreground, 1.5, dash=True))
@@ -46,10 +87,13 @@ class SpectrumView(PlotView):
         self.points.setSize(6 + style.line_width * 2)
 
     def draw_key(self, result):
-        return (result.spectrum,)      # the same object for every partial result of a request
+        # the same objects for every partial result of a request
+        return (result.spectrum, self.shown_spectrum(result)[1])
 
     def draw_result(self, result) -> None:
-        spec = result.spectrum
+        label, spec = self.shown_spectrum(result)
+        self.shown_label = label
+        self._sync_choice(result)
         lam = np.asarray(spec.eigenvalues, dtype=complex)
         shown = lam[np.isfinite(lam)]
         self.eigenvalues = lam
@@ -60,8 +104,16 @@ class SpectrumView(PlotView):
         self.radius_circle.setData(r * np.cos(_ANGLES), r * np.sin(_ANGLES))
         extent = 1.15 * max(1.0, r)
         self.plot_item.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
-        self.set_title(self.plot_item, f"Eigenvalues of W<br>ρ(W) = {rho:.3g}  ·  σ_max(W) = {sigma:.3g}",
-                       f"ρ(W) = {rho:.3g}<br>σ_max(W) = {sigma:.3g}")
+        L = label
+        which = "" if len(getattr(result, "spectra", {}) or ()) <= 1 else \
+            (" (largest ρ of the blocks)" if label == result.spectrum_label else " (a gate block)")
+        self.set_title(self.plot_item, f"Eigenvalues of {L}{which}<br>ρ({L}) = {rho:.3g}  ·  "
+                       f"σ_max({L}) = {sigma:.3g}", f"{L}: ρ = {rho:.3g}<br>σ_max = {sigma:.3g}")
+        info = cellinfo.describe(result.trace.cell)
+        self.graphics.setToolTip(self.tooltip if result.trace.cell == "vanilla" else
+                                 f"Eigenvalues λ_i of the {info.label}'s recurrent block {L} in the "
+                                 f"complex plane, with the unit circle |λ| = 1 (dashed) and ρ({L}) "
+                                 f"(dotted). Pick a block at the top left. {info.bound}.")
         outside = int(np.sum(np.abs(shown) > 1))
         self.readout.show_text(f"{lam.size} eigenvalues; {outside} outside the unit circle",
                                f"{outside} of {lam.size} outside |λ| = 1")
