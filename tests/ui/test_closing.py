@@ -50,7 +50,8 @@ def test_windows_opened_and_closed_in_one_process_are_freed(qtbot):
     one-view-per-pass redraw queue kept its views."""
     app = make_app([])
     qtbot.wait(10)
-    start_widgets, start_windows = len(app.topLevelWidgets()), main_windows()
+    start_windows = main_windows()      # (collects what earlier tests left to the gc)
+    start_widgets = len(app.topLevelWidgets())
     refs = []
     for k in range(10):
         window = open_window(qtbot)
@@ -70,7 +71,8 @@ def test_exports_in_one_process_leave_no_window_behind(qtbot, tmp_path):
     """`rnnviz export` (and the test suite) build and close a window per image."""
     app = make_app([])
     qtbot.wait(10)
-    start_widgets, start_windows = len(app.topLevelWidgets()), main_windows()
+    start_windows = main_windows()      # (collects what earlier tests left to the gc)
+    start_widgets = len(app.topLevelWidgets())
     for k in range(4):
         export_session(Session(), tmp_path / f"{k}.png", view="states", size=(320, 200))
     assert main_windows() == start_windows
