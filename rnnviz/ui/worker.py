@@ -72,20 +72,6 @@ def lingering() -> int:
         return len(_LINGERING)
 
 
-def wait_lingering(timeout_ms: int) -> bool:
-    """Wait (on the calling thread) until every released worker's thread has ended; True then."""
-    deadline = time.monotonic() + timeout_ms / 1000.0
-    while lingering():
-        left = deadline - time.monotonic()
-        if left <= 0:
-            return False
-        with _LINGERING_LOCK:
-            workers = list(_LINGERING)
-        for worker in workers:
-            worker._thread.wait(max(1, int(min(left, 0.05) * 1000)))
-    return True
-
-
 def _reap() -> None:
     """Forget released workers whose thread has ended (joined first: then safe to destroy)."""
     with _LINGERING_LOCK:

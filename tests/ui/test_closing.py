@@ -309,6 +309,24 @@ def test_ctrl_c_ends_rnnviz_started_from_the_terminal(tmp_path, child):
     assert not (tmp_path / "settings" / "recovery").exists()
 
 
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="reads /proc")
+def test_rnnviz_starts_with_a_corrupted_settings_file(tmp_path, child):
+    """Issue 10 item 7 from the terminal: `geometry=garbage` made every start end in a
+    TypeError, then the thread abort (exit 134)."""
+    (tmp_path / "settings").mkdir()
+    (tmp_path / "settings" / "rnnviz.ini").write_text("[window]\nversion=1\ngeometry=garbage\n")
+    proc = child(["-m", "rnnviz"])
+    deadline = time.monotonic() + 60
+    while not compute_thread_started(proc.proc.pid):
+        assert proc.proc.poll() is None and time.monotonic() < deadline, proc.finish()
+        time.sleep(0.05)
+    proc.proc.send_signal(signal.SIGINT)
+    code, out, err = proc.finish()
+    assert code == 130, err
+    assert "Traceback" not in err and "TypeError" not in err, err
+    assert "garbage" not in (tmp_path / "settings" / "rnnviz.ini").read_text()
+
+
 # ----- item 11: closing offscreen with unsaved changes --------------------------------------------------
 def test_closing_offscreen_with_unsaved_changes_keeps_them_in_a_recovery_file(qtbot, capsys):
     from rnnviz.ui.actions import file as file_actions
