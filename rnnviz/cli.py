@@ -22,7 +22,7 @@ import stat  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-VIEWS = ("states", "gradients", "softmax", "flow", "spectrum", "connectivity")
+VIEWS = ("states", "gradients", "softmax", "flow", "spectrum", "connectivity", "gates")
 WHOLE = "window"                      # --view window: the whole layout (the default)
 FORMATS = (".png", ".svg")
 SIZE_LIMITS = (64, 8000)              # pixels, each side
@@ -44,8 +44,8 @@ keys in the window: F1 lists every shortcut; F5 toggles presentation mode.
 
 EXPORT_EXAMPLES = """\
 views: states (hidden states s_t), gradients (dL/ds_t), softmax (y_t), flow (gradient flow),
-       spectrum (eigenvalues of W), connectivity (input connectivity), window (the whole layout,
-       the default)
+       spectrum (eigenvalues of W), connectivity (input connectivity), gates (a gated cell's gate
+       heatmaps), window (the whole layout, the default)
 examples:
   rnnviz export --out demo.png
   rnnviz export --preset vanishing --view flow --out vanishing-flow.svg

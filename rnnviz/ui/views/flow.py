@@ -188,8 +188,10 @@ class FlowView(PlotView):
             words = rate_words(self.rate)
         colour = self.style_.warning if not computing and (
             self.rate > EXPLODING or not np.isfinite(self.rate)) else self.style_.curves[2]
-        self.fit_label(self.rate_label, (f"Gradient flow:  {words}", words), color=colour,
-                       bold=True)
+        note = self.gated.note()            # gated cells: why no bound is drawn
+        variants = ((f"Gradient flow:  {words}  ·  {note}", f"{words}  ·  {note}") if note else ())
+        self.fit_label(self.rate_label, variants + (f"Gradient flow:  {words}", words),
+                       color=colour, bold=True)
         self.progress_label.setText(f"computing ∂s_T/∂s_t … {100 * self.progress:.0f} %"
                                     if computing else "")
         self.progress_label.setVisible(computing)

@@ -84,6 +84,10 @@ class GatedCurves:
             pen = style.pen(colours[key], dash=key == "carousel")
             curve.setPen(pen)
 
+    def note(self) -> str:
+        """A few words for the plot's title line: why a gated cell has no bound curve ("" else)."""
+        return "no bound drawn: the gates set each step's Jacobian" if self.shown else ""
+
     def curves_of(self, result) -> list[tuple[pg.PlotDataItem, np.ndarray]]:
         """(curve, log10 values) to draw for a result; NaN curves where the result has none."""
         gated = getattr(result, "gated", None)
