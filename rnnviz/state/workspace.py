@@ -30,6 +30,7 @@ from rnnviz.state.events import Events
 PARAM_NAMES = su.derive.param_names(cfg.DEFAULT)   # the vanilla cell's: U, W, V, ba, by
 MAX_WEIGHT = su.MAX_WEIGHT
 DEFAULT_PANELS = sel.DEFAULT_PANELS
+RUN_FIELDS = frozenset({"n_s", "activation", "cell", "dtype"})   # the run's trainer reads these
 
 
 class Workspace:
@@ -219,6 +220,7 @@ class Workspace:
         self._changed(change)
         for text in change.messages:
             self.events.emit("message", text=text)
+        self._end_run_on_edit(change)
         return []
 
     def set_weight(self, name: str, i: int, j: int, value: float) -> list[Problem]:
@@ -250,13 +252,17 @@ class Workspace:
 
     def _commit_matrix(self, name: str, M: np.ndarray) -> list[Problem]:
         setup = su.with_matrix(self.setup, self.params, name, M)
-        self._changed(su.Change(setup, (), (name,)), config_event=False)
+        change = su.Change(setup, (), (name,))
+        self._changed(change, config_event=False)
+        self._end_run_on_edit(change)
         return []
 
     def reinitialise(self) -> list[Problem]:
         """Replace parameters and inputs by the seed's draw (hand edits and preset arrays go)."""
         had_fixed = self.setup.inputs_fixed
-        self._changed(su.reinitialised(self.setup), config_event=had_fixed)
+        change = su.reinitialised(self.setup)
+        self._changed(change, config_event=had_fixed)
+        self._end_run_on_edit(change)
         return []
 
     def redraw_seed(self, seed: int | None = None) -> list[Problem]:
@@ -303,6 +309,17 @@ class Workspace:
         return []
 
     # ----- training --------------------------------------------------------------------------
+    def _end_run_on_edit(self, change: su.Change) -> None:
+        """A change of the network itself (its weights, n_s, the activation, the cell, the dtype)
+        ends the training run: the run trains its own copy and would go on from the old network.
+        The next Train starts a new run from the network as it is now."""
+        if self.run is None or not (change.params or RUN_FIELDS.intersection(change.fields)):
+            return
+        self.run, self._untrained, self._shown_iteration = None, None, None
+        self.events.emit("message", text="the network was changed by hand: the training run "
+                                          "ended; Train starts a new one from this network")
+        self.events.emit("training", what="reset")
+
     @property
     def training(self) -> training.TrainingSetup | None:
         """The set-up's training set-up (task, optimiser, clipping, seed), if it has one."""
