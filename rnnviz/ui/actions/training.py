@@ -67,7 +67,9 @@ class TrainingController(QtCore.QObject):
     def _make_actions(self) -> dict[str, QtGui.QAction]:
         style = self.window.style()
         sp = QtWidgets.QStyle
-        train = QtGui.QAction(style.standardIcon(sp.SP_MediaPlay), "Train", self.window)
+        train = QtGui.QAction(style.standardIcon(sp.SP_MediaPlay), "Train / pause training",
+                              self.window)
+        train.setIconText("Train")
         train.setObjectName("train")
         train.setCheckable(True)
         train.setShortcuts([QtGui.QKeySequence(QtCore.Qt.Key_F6), QtGui.QKeySequence("Ctrl+T")])
@@ -75,13 +77,15 @@ class TrainingController(QtCore.QObject):
         train.setToolTip("Train / pause the network on its task (F6 or Ctrl+T; Space plays the "
                          "time steps)")
         train.triggered.connect(self.toggle)
-        step = QtGui.QAction("Step", self.window)
+        step = QtGui.QAction("Train one iteration", self.window)
+        step.setIconText("Step")
         step.setObjectName("train_step")
         step.setShortcut(QtGui.QKeySequence(QtCore.Qt.Key_F7))
         step.setShortcutContext(QtCore.Qt.WindowShortcut)
         step.setToolTip("Train one iteration (F7)")
         step.triggered.connect(self.step)
-        reset = QtGui.QAction("Reset", self.window)
+        reset = QtGui.QAction("Reset training", self.window)
+        reset.setIconText("Reset")
         reset.setObjectName("train_reset")
         reset.setToolTip("Back to the weights before training (the run and its curves go)")
         reset.triggered.connect(self.reset)
@@ -232,7 +236,7 @@ class TrainingController(QtCore.QObject):
         del blocker
         icon = QtWidgets.QStyle.SP_MediaPause if self.running else QtWidgets.QStyle.SP_MediaPlay
         train.setIcon(self.window.style().standardIcon(icon))
-        train.setText("Pause" if self.running else "Train")
+        train.setIconText("Pause" if self.running else "Train")
         has_task = self.session.training is not None
         train.setEnabled(has_task)
         self.actions["step"].setEnabled(has_task and not self.running)

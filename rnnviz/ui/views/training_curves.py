@@ -220,7 +220,7 @@ class TrainingPlot(PlotView):
 
 def _horizontal_line(text: str) -> pg.InfiniteLine:
     line = pg.InfiniteLine(angle=0, movable=False, label=text,
-                           labelOpts={"position": 0.02, "anchors": [(0, 1), (0, 1)]})
+                           labelOpts={"position": 0.02, "anchors": [(0, 0), (0, 0)]})
     line.setZValue(20)
     return line
 
@@ -248,6 +248,10 @@ class LossView(TrainingPlot):
         self.restyle(self.style_)
 
     def restyle_curves(self, style) -> None:
+        right = self.plot_item.getAxis("right")
+        if right.isVisible():                   # room kept for the heatmap's colour bar below
+            right.setPen(None)
+            right.setTextPen(None)
         self.loss_curve.setPen(style.pen(style.curves[0]))
         self.baseline_line.setPen(style.pen(style.foreground, 1.5, dash=True))
         self.baseline_line.label.setColor(style.foreground)
@@ -286,7 +290,8 @@ class GradNormView(TrainingPlot):
     title = "Gradient norm"
     tooltip = ("‖g‖₂ over all parameter gradients at each iteration, log scale: before clipping "
                "(blue) and after (green). Dashed: the norm-clipping threshold c (the norm is "
-               "scaled down to c when it is larger). Red marks: iterations where clipping fired. "
+               "scaled down to c when it is larger). Red ticks along the bottom: the iterations "
+               "where clipping fired. "
                "A spike of many decades is an exploding gradient.")
     log_y = True
     y_caption = "‖g‖₂ (log scale)"
@@ -295,7 +300,7 @@ class GradNormView(TrainingPlot):
         super().__init__(session, curves, parent)
         self.before = self.new_curve("before clipping")
         self.after = self.new_curve("after clipping")
-        self.marks = pg.ScatterPlotItem(size=6, symbol="o")
+        self.marks = pg.ScatterPlotItem(size=10, symbol="|")
         self.marks.setZValue(10)
         self.plot_item.addItem(self.marks)
         self.threshold_line = _horizontal_line("threshold")
@@ -309,9 +314,8 @@ class GradNormView(TrainingPlot):
     def restyle_curves(self, style) -> None:
         self.before.setPen(style.pen(style.curves[0]))
         self.after.setPen(style.pen(style.curves[1], max(1.0, style.line_width * 0.75)))
-        self.marks.setBrush(pg.mkBrush(style.warning))
-        self.marks.setPen(pg.mkPen(None))
-        self.marks.setSize(4 + style.line_width)
+        self.marks.setPen(pg.mkPen(style.warning, width=max(1.0, style.line_width / 2)))
+        self.marks.setSize(8 + 2 * style.line_width)
         self.threshold_line.setPen(style.pen(style.foreground, 1.5, dash=True))
         self.threshold_line.label.setColor(style.foreground)
         self.threshold_line.label.setFont(style.font())
@@ -320,17 +324,18 @@ class GradNormView(TrainingPlot):
         c, training, style = self.curves, self.session.training, self.style_
         x = self.iterations()
         before = log10_positive(c.column("grad_norm"))
+        after = log10_positive(c.column("grad_norm_clipped"))
         self.set_curve(self.before, x, before)
-        self.set_curve(self.after, x, log10_positive(c.column("grad_norm_clipped")))
+        self.set_curve(self.after, x, after)
+        mode = training.clip if training is not None else "off"
+        line = [np.log10(training.clip_threshold)] if mode == "norm" else []
+        self.hold_range(x, *finite_span(before, after, line), 1.0)
         clipped = np.flatnonzero(c.column("clipped"))
         self.clipped_iterations = c.column("iteration")[clipped].copy()
         shown = clipped[::max(1, -(-clipped.size // MAX_CLIP_MARKS))]
-        ok = np.isfinite(before[shown])
-        self.marks.setData(x=x[shown][ok], y=before[shown][ok])
-        mode = training.clip if training is not None else "off"
-        after = log10_positive(c.column("grad_norm_clipped"))
-        line = [np.log10(training.clip_threshold)] if mode == "norm" else []
-        self.hold_range(x, *finite_span(before, after, line), 1.0)
+        lo, hi = self.plot_item.vb.viewRange()[1]           # a rug along the bottom edge
+        bottom = lo + 0.03 * (hi - lo)
+        self.marks.setData(x=x[shown], y=np.full(shown.size, bottom))
         self.threshold_line.setVisible(mode == "norm")
         if mode == "norm":
             self.threshold_line.setValue(np.log10(training.clip_threshold))
@@ -341,7 +346,7 @@ class GradNormView(TrainingPlot):
         self.set_title(self.plot_item,
                        f"Gradient norm: {colour_word('before', style.curves[0])} and "
                        f"{colour_word('after', style.curves[1])} clipping, "
-                       f"{colour_word('●', style.warning)} clipped ({note})",
+                       f"{colour_word('|', style.warning)} clipped ({note})",
                        f"‖g‖: {colour_word('before', style.curves[0])} / "
                        f"{colour_word('after', style.curves[1])} clipping",
                        "Gradient norm")
