@@ -5,7 +5,7 @@ Every wait is for a condition (an iteration count, the worker idle), never for a
 import numpy as np
 import pytest
 from conftest import drag_slider_to, flush, wait_for_result
-from PySide6 import QtCore, QtWidgets
+from PySide6 import QtCore
 
 from rnnviz.engine.train import Trainer
 from rnnviz.state.session import Session

@@ -24,6 +24,8 @@ from rnnviz.ui.widgets.axes import cache_axes
 
 FRAME_MS = 40                    # 25 frames a second while a run trains
 FOLLOW_LATE_MS = 500             # follow the weights even if the views have not caught up
+FOLLOW_DUTY = 3.0                # follow at most every 3x the views' last computation, so that
+                                 # computing them takes at most a third of the worker's time
 SAMPLE_EVERY_S = 1.0             # text task: a new sample this often while training
 RATE_WINDOW_S = 1.0              # iterations per second over about this long
 TIME_TAB, TRAINING_TAB = 0, 1
@@ -178,8 +180,10 @@ class TrainingController(QtCore.QObject):
             self.shutdown()
             return
         now = time.perf_counter()
-        late = (now - self._last_follow) * 1e3 > FOLLOW_LATE_MS
-        if not self.session.needs_compute or late:
+        since_ms = (now - self._last_follow) * 1e3
+        late = since_ms > FOLLOW_LATE_MS
+        due = since_ms >= FOLLOW_DUTY * self.worker.last_ms
+        if (due and not self.session.needs_compute) or late:
             self._last_follow = now
             self.session.follow_training()
         self._measure_rate(now)
@@ -327,7 +331,6 @@ def install(window) -> TrainingController:
     menu.addAction(dock.toggleViewAction())
     window.menus["training"] = menu
     window.training = controller
-    window.close_guards.append(lambda: (controller.shutdown(), True)[1])
     controller._update_actions()
     controller.show_area()
     controller._refresh_views()
