@@ -220,6 +220,7 @@ class Workspace(TrainingMixin):
         self._changed(change)
         for text in change.messages:
             self.events.emit("message", text=text)
+        self._end_run_on_edit(change)
         return []
 
     def set_weight(self, name: str, i: int, j: int, value: float) -> list[Problem]:
@@ -251,13 +252,17 @@ class Workspace(TrainingMixin):
 
     def _commit_matrix(self, name: str, M: np.ndarray) -> list[Problem]:
         setup = su.with_matrix(self.setup, self.params, name, M)
-        self._changed(su.Change(setup, (), (name,)), config_event=False)
+        change = su.Change(setup, (), (name,))
+        self._changed(change, config_event=False)
+        self._end_run_on_edit(change)
         return []
 
     def reinitialise(self) -> list[Problem]:
         """Replace parameters and inputs by the seed's draw (hand edits and preset arrays go)."""
         had_fixed = self.setup.inputs_fixed
-        self._changed(su.reinitialised(self.setup), config_event=had_fixed)
+        change = su.reinitialised(self.setup)
+        self._changed(change, config_event=had_fixed)
+        self._end_run_on_edit(change)
         return []
 
     def redraw_seed(self, seed: int | None = None) -> list[Problem]:

@@ -11,9 +11,22 @@ from rnnviz.state import setup as su
 from rnnviz.state import training
 from rnnviz.state.config import Problem
 
+RUN_FIELDS = frozenset({"n_s", "activation", "cell", "dtype"})   # the run's trainer reads these
+
 
 class TrainingMixin:
     """Workspace methods for live training (see the module docstring)."""
+
+    def _end_run_on_edit(self, change: su.Change) -> None:
+        """A change of the network itself (its weights, n_s, the activation, the cell, the dtype)
+        ends the training run: the run trains its own copy and would go on from the old network.
+        The next Train starts a new run from the network as it is now."""
+        if self.run is None or not (change.params or RUN_FIELDS.intersection(change.fields)):
+            return
+        self.run, self._untrained, self._shown_iteration = None, None, None
+        self.events.emit("message", text="the network was changed by hand: the training run "
+                                          "ended; Train starts a new one from this network")
+        self.events.emit("training", what="reset")
 
     @property
     def training(self) -> training.TrainingSetup | None:

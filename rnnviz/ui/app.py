@@ -168,13 +168,15 @@ def exit_now(code: int) -> None:
 
 
 def build_window(session):
-    """The main window on a session with its menu actions installed: File (and its close guard,
-    and weight import/export), presentation mode (F5), Help, and every plot's export menu."""
-    from rnnviz.ui.actions import export, help, presentation
+    """The main window on a session with its menu actions installed: live training (its tab,
+    dock and menu), File (and its close guard, and weight import/export), presentation mode
+    (F5), Help, and every plot's export menu."""
+    from rnnviz.ui.actions import export, help, presentation, training
     from rnnviz.ui.actions import file as file_actions
     from rnnviz.ui.actions import weights as weight_actions
     from rnnviz.ui.main_window import MainWindow
     window = MainWindow(session)
+    training.install(window)            # first: its plots join window.views for the others
     file_actions.install(window)
     weight_actions.install(window)       # File > Import weights…, Export weights…
     presentation.install(window)
