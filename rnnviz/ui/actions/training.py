@@ -47,6 +47,7 @@ class TrainingController(QtCore.QObject):
         self._sample_id = 0
         self._sample_at = 0.0
         self._had_training = None
+        self._fonts = None
         self.actions = self._make_actions()
         self.curves = CurveCache()
         self.area = TrainingArea(self.session, self.actions, self.curves)
@@ -304,6 +305,20 @@ class TrainingController(QtCore.QObject):
             tabs.setCurrentIndex(TIME_TAB)
         self._had_training = has
 
+    def apply_style(self, style) -> None:
+        """The window's look (presentation mode) for the Training tab's own widgets too."""
+        widgets = (self.area.timeline, self.area.sample.heading, self.window.centre_tabs.tabBar())
+        if self._fonts is None:
+            self._fonts = [(w, QtGui.QFont(w.font())) for w in widgets]
+        if style.name == "normal":
+            for w, font in self._fonts:
+                w.setFont(font)
+            self.area.sample.apply_style(self._fonts[0][1])
+        else:
+            for w in widgets:
+                w.setFont(style.font())
+            self.area.sample.apply_style(style.font())
+
     def shutdown(self) -> None:
         self.timer.stop()
         if self.running:
@@ -331,6 +346,12 @@ def install(window) -> TrainingController:
     menu.addAction(dock.toggleViewAction())
     window.menus["training"] = menu
     window.training = controller
+    apply_window_style = window.apply_style
+
+    def apply_style(style) -> None:          # the window's restyling reaches the Training tab
+        apply_window_style(style)
+        controller.apply_style(style)
+    window.apply_style = apply_style
     controller._update_actions()
     controller.show_area()
     controller._refresh_views()

@@ -16,8 +16,8 @@ from PySide6 import QtCore
 from rnnviz.state import training_curves
 from rnnviz.state.training_curves import CurveCache
 from rnnviz.ui.views.plotbase import PlotView
-from rnnviz.ui.widgets.axes import IntegerAxis, plain
-from rnnviz.ui.widgets.log_axis import LogValueAxis
+from rnnviz.ui.widgets.axes import plain
+from rnnviz.ui.widgets.log_axis import IterationAxis, LogValueAxis
 
 MAX_CLIP_MARKS = 400             # clipping ticks drawn: at most one per bin of iterations
 NICE_STEPS = (1, 1.5, 2, 3, 4, 5, 6, 8, 10)
@@ -81,11 +81,10 @@ class TrainingPlot(PlotView):
         super().__init__(session, parent)
         self.curves = curves if curves is not None else CurveCache()
         left = LogValueAxis("left") if self.log_y else pg.AxisItem("left")
-        self.plot_item = self.graphics.addPlot(axisItems={"bottom": IntegerAxis("bottom"),
+        self.plot_item = self.graphics.addPlot(axisItems={"bottom": IterationAxis("bottom"),
                                                           "left": left})
         self.plot_item.setMenuEnabled(False)
         self.plot_item.setMouseEnabled(x=True, y=False)
-        self.plot_item.getAxis("left").setWidth(64)
         plain(left)
         self.set_label(self.plot_item, "bottom", "iteration")
         self.set_label(self.plot_item, "left", self.y_caption)
@@ -107,6 +106,16 @@ class TrainingPlot(PlotView):
         self._user_range = False        # the user zoomed or panned: leave the range alone
         self._run_key = None
         self.plot_item.vb.sigRangeChangedManually.connect(self._zoomed)
+
+    def label_room(self) -> int:
+        """The title is centred over the plot area, not the canvas: it may reach as far on
+        either side of that centre as the nearer canvas edge allows."""
+        rect = self.plot_item.vb.sceneBoundingRect()
+        width = self.graphics.width()
+        if rect.width() <= 0:
+            return width - 16
+        centre = rect.center().x()
+        return int(2 * min(centre, width - centre) - 16)
 
     def _zoomed(self, *_) -> None:
         self._user_range = True
@@ -252,14 +261,10 @@ class LossView(TrainingPlot):
         self.restyle(self.style_)
 
     def restyle_curves(self, style) -> None:
-        right = self.plot_item.getAxis("right")
-        if right.isVisible():                   # room kept for the heatmap's colour bar below
-            right.setPen(None)
-            right.setTextPen(None)
         self.loss_curve.setPen(style.pen(style.curves[0]))
         self.baseline_line.setPen(style.pen(style.foreground, 1.5, dash=True))
         self.baseline_line.label.setColor(style.foreground)
-        self.baseline_line.label.setFont(style.font())
+        self.baseline_line.label.setFont(style.font(style.tick_pt))
 
     def draw_curves(self) -> None:
         c, training = self.curves, self.session.training
@@ -273,7 +278,7 @@ class LossView(TrainingPlot):
         self.baseline_line.setVisible(shown)
         if shown:
             self.baseline_line.setValue(np.log10(self.baseline))
-            self.baseline_line.label.setFormat(f"memoryless baseline {self.baseline:.3g}")
+            self.baseline_line.label.setFormat(f"baseline {self.baseline:.3g}")
         self.hold_range(x, *finite_span(y, [np.log10(self.baseline)] if shown else []), 0.5)
         self.set_title(self.plot_item, f"Training loss {colour_word('L', self.style_.curves[0])} "
                        f"vs the memoryless baseline (dashed)", "Training loss (log)")
@@ -294,9 +299,9 @@ class GradNormView(TrainingPlot):
     title = "Gradient norm"
     tooltip = ("‖g‖₂ over all parameter gradients at each iteration, log scale: before clipping "
                "(blue) and after (green). Dashed: the norm-clipping threshold c (the norm is "
-               "scaled down to c when it is larger). Red ticks along the bottom: the iterations "
-               "where clipping fired. "
-               "A spike of many decades is an exploding gradient.")
+               "scaled down to c when it is larger, so the green curve then lies on it). Red "
+               "ticks along the bottom: the iterations where clipping fired. A spike of many "
+               "decades is an exploding gradient.")
     log_y = True
     y_caption = "‖g‖₂ (log scale)"
 
@@ -326,16 +331,16 @@ class GradNormView(TrainingPlot):
             width = max((x1 - x0) / MAX_CLIP_MARKS, 1.0)
             xs = np.unique(np.floor((xs - x0) / width)) * width + x0
         ys = np.empty(2 * xs.size)
-        ys[0::2], ys[1::2] = lo, lo + 0.06 * (hi - lo)
+        ys[0::2], ys[1::2] = lo, lo + 0.035 * (hi - lo)
         return np.repeat(xs, 2), ys
 
     def restyle_curves(self, style) -> None:
         self.before.setPen(style.pen(style.curves[0]))
         self.after.setPen(style.pen(style.curves[1], max(1.0, style.line_width * 0.75)))
-        self.marks.setPen(pg.mkPen(style.warning, width=max(1.0, style.line_width / 2)))
+        self.marks.setPen(pg.mkPen(style.warning, width=1))
         self.threshold_line.setPen(style.pen(style.foreground, 1.5, dash=True))
         self.threshold_line.label.setColor(style.foreground)
-        self.threshold_line.label.setFont(style.font())
+        self.threshold_line.label.setFont(style.font(style.tick_pt))
 
     def draw_curves(self) -> None:
         c, training, style = self.curves, self.session.training, self.style_
@@ -345,6 +350,7 @@ class GradNormView(TrainingPlot):
         self.set_curve(self.before, x, before)
         self.set_curve(self.after, x, after)
         mode = training.clip if training is not None else "off"
+        self.after.setVisible(mode != "off")          # without clipping it is the same curve
         line = [np.log10(training.clip_threshold)] if mode == "norm" else []
         self.hold_range(x, *finite_span(before, after, line), 1.0)
         clipped = np.flatnonzero(c.column("clipped"))
@@ -353,7 +359,7 @@ class GradNormView(TrainingPlot):
         self.threshold_line.setVisible(mode == "norm")
         if mode == "norm":
             self.threshold_line.setValue(np.log10(training.clip_threshold))
-            self.threshold_line.label.setFormat(f"threshold c = {training.clip_threshold:g}")
+            self.threshold_line.label.setFormat(f"c = {training.clip_threshold:g}")
         note = {"norm": f"clipped to c = {training.clip_threshold:g}" if training else "",
                 "value": f"clipped by value (each entry to ±{training.clip_threshold:g})"
                 if training else "", "off": "no clipping"}[mode]
@@ -363,6 +369,8 @@ class GradNormView(TrainingPlot):
                        f"{colour_word('|', style.warning)} clipped ({note})",
                        f"‖g‖: {colour_word('before', style.curves[0])} / "
                        f"{colour_word('after', style.curves[1])} clipping",
+                       f"‖g‖ {colour_word('before', style.curves[0])} / "
+                       f"{colour_word('after', style.curves[1])}",
                        "Gradient norm")
         if c.n:
             fired = int(np.count_nonzero(c.column("clipped")))
@@ -400,7 +408,7 @@ class SpectralView(TrainingPlot):
         self.sigma_curve.setPen(style.pen(style.curves[3]))
         self.one_line.setPen(style.pen(style.foreground, 1.0, dash=True))
         self.one_line.label.setColor(style.foreground)
-        self.one_line.label.setFont(style.font())
+        self.one_line.label.setFont(style.font(style.tick_pt))
 
     def draw_curves(self) -> None:
         c, style = self.curves, self.style_

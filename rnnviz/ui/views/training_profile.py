@@ -63,7 +63,7 @@ class ProfileHeatmap(TrainingPlot):
     def draw_curves(self) -> None:
         made = training_curves.profile_image(self.curves)
         heading = ("Gradient through time over training: ‖∂L/∂s_t‖ by lag T − t",
-                   "‖∂L/∂s_t‖ by lag × iteration")
+                   "‖∂L/∂s_t‖ by lag × iteration", "‖∂L/∂s_t‖ by lag", "‖∂L/∂s_t‖")
         self.set_title(self.plot_item, *heading)
         if made is None:
             self.image.clear()
