@@ -377,7 +377,9 @@ class TrainingDock(QtWidgets.QDockWidget):
 
     # ----- session -> controls --------------------------------------------------------------------
     def _on_event(self, name: str, **payload) -> None:
-        if name in ("training", "loaded", "config"):
+        # not on every followed iteration: a box the user is typing in must keep its text
+        if name in ("loaded", "config") or (name == "training" and
+                                            payload.get("what") != "iteration"):
             if name == "loaded":
                 self.error.hide()
             self.sync()
