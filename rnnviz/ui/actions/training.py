@@ -277,9 +277,9 @@ class TrainingController(QtCore.QObject):
         if name == "training" and payload.get("what") in ("reset", "branch"):
             if self.running and payload.get("what") == "reset":
                 self._halt()
-                self.window.status.showMessage("The training run ended (a new task, new task "
-                                               "options or seed, or a reset): Train starts a "
-                                               "new one", 10000)
+                self.window.status.showMessage("The training run ended (the task, its options, "
+                                               "the seed or the network changed): Train starts "
+                                               "a new one", 10000)
             self._show_stopped(None)
             self._refresh_views()
         elif name == "loaded":
