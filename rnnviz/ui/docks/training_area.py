@@ -5,7 +5,7 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import sampling, timeline
-from rnnviz.ui.docks.training import big_button
+from rnnviz.ui.docks.training_editors import big_button
 from rnnviz.ui.views.training_curves import GradNormView, LossView, SpectralView
 from rnnviz.ui.views.training_profile import ProfileHeatmap
 from rnnviz.ui.widgets.log_slider import LogSlider

@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from rnnviz.state import training_curves
-from rnnviz.ui.views.training_curves import TrainingPlot
+from rnnviz.ui.views.training_plot import TrainingPlot
 from rnnviz.ui.widgets.axes import COLOURBAR_WIDTH, colourbar_axis_width
 from rnnviz.ui.widgets.log_axis import make_log_axis
 
