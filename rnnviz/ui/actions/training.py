@@ -274,6 +274,8 @@ class TrainingController(QtCore.QObject):
 
     # ----- the session ---------------------------------------------------------------------------------
     def _on_event(self, name: str, **payload) -> None:
+        if self.window._shut_down:          # the session may outlive its window
+            return
         if name == "training" and payload.get("what") in ("reset", "branch"):
             if self.running and payload.get("what") == "reset":
                 self._halt()
