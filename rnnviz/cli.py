@@ -257,6 +257,67 @@ def quiet_qt_size_hint_warnings() -> None:
 _QT_HANDLER = None
 
 
+class ExportProgress:
+    """What a long export is doing, on stderr: each step's name, the gradient flow's percentage
+    (every FLOW_STEP), with the seconds elapsed. Quiet for the first QUIET_S seconds, so a quick
+    export prints nothing but "wrote"; then a step that runs on is announced by a ticker thread
+    (the steps themselves run in NumPy, seconds to minutes each at the largest sizes)."""
+
+    QUIET_S = 5.0
+    FLOW_STEP = 0.05
+    TICK_S = 0.25
+
+    def __init__(self, stream=None, quiet_s: float | None = None):
+        import threading
+        import time
+        self._clock = time.monotonic
+        self.stream = stream if stream is not None else sys.stderr
+        self.quiet_s = self.QUIET_S if quiet_s is None else quiet_s
+        self.start = self._clock()
+        self.lines: list[str] = []          # what was printed
+        self._pending: str | None = None    # the step running, not printed yet
+        self._flow_shown = -1.0
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="rnnviz-progress", daemon=True)
+        self._ticker.start()
+
+    def stage(self, text: str) -> None:
+        """A step starts."""
+        with self._lock:
+            self._pending = text
+            self._flush()
+
+    def flow(self, fraction: float) -> None:
+        """The gradient flow is `fraction` (0..1) done."""
+        if fraction < 1.0 and fraction - self._flow_shown < self.FLOW_STEP:
+            return
+        self._flow_shown = fraction
+        self.stage(f"gradient flow {100 * fraction:.0f} %")
+
+    def close(self) -> None:
+        """Stop the ticker (nothing more is printed)."""
+        self._done.set()
+        self._ticker.join(1.0)
+
+    def _flush(self) -> None:
+        elapsed = self._clock() - self.start
+        if self._pending is None or elapsed < self.quiet_s or self._done.is_set():
+            return
+        line = f"rnnviz export: {self._pending} ({elapsed:.0f} s)"
+        self._pending = None
+        self.lines.append(line)
+        try:
+            print(line, file=self.stream, flush=True)
+        except (OSError, ValueError):       # stderr closed: progress is not worth failing for
+            pass
+
+    def _tick(self) -> None:
+        while not self._done.wait(self.TICK_S):
+            with self._lock:
+                self._flush()
+
+
 def load_session(preset: str | None = None, path: str | None = None):
     """A Session on the default demo, a preset or a session file; UserError when it cannot be.
 
@@ -324,10 +385,14 @@ def cmd_export(argv: list[str]) -> int:
     quiet_qt_size_hint_warnings()
     from rnnviz.ui.actions.export import ExportError
     from rnnviz.ui.app import export_session
+    progress = ExportProgress()
     try:
-        written = export_session(session, out, view=args.view, size=size, theme=args.theme)
+        written = export_session(session, out, view=args.view, size=size, theme=args.theme,
+                                 progress=progress)
     except ExportError as exc:
         raise UserError(str(exc)) from None
+    finally:
+        progress.close()
     print(f"wrote {written}")
     return 0
 

@@ -47,6 +47,10 @@ PARTIAL_MIN_WORK = 1e9
 # The stages a request may ask for; forward, backward and spectrum always run.
 STAGES = ("forward", "backward", "spectrum", "images", "flow")
 ALL_STAGES = frozenset(STAGES)
+# What compute(stage=...) announces, in order ("draw" only when the parameters are drawn).
+STAGE_NAMES = {"draw": "drawing the parameters", "forward": "forward pass",
+               "backward": "backward pass (BPTT)", "spectrum": "spectrum of W",
+               "images": "heatmap images", "flow": "gradient flow (Jacobian norms)"}
 
 
 @dataclass(frozen=True)
@@ -179,28 +183,42 @@ def cell_spectra(params: Parameters, W_ref: tuple | None = None,
 
 def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = None,
             partial: Callable[[Result], None] | None = None,
-            partial_interval: float = PARTIAL_INTERVAL) -> Result:
+            partial_interval: float = PARTIAL_INTERVAL,
+            stage: Callable[[str], None] | None = None) -> Result:
     """Run forward, backward, the spectrum of W and the gradient flow for element b.
 
     Draws the parameters first when the request carries a plan. With `partial`, large
-    computations hand over intermediate Results (see the module docstring). Never raises on
-    overflow (non-finite values are reported in the result); raises engine.analysis.Interrupted
-    when should_stop() turns True.
+    computations hand over intermediate Results (see the module docstring). `stage(name)`, when
+    given, is called as each stage starts (STAGE_NAMES; the command line's progress). Never
+    raises on overflow (non-finite values are reported in the result); raises
+    engine.analysis.Interrupted when should_stop() turns True: polled before and after every
+    stage and between the parts of the heatmap images, and inside the gradient flow. Each
+    engine call in between runs to its end (at the largest sizes, seconds: docs/status.md).
     """
     start = time.perf_counter()
     c = request.config
-    params, eigenvalues = ((request.params, None) if request.plan is None
-                           else derive.realise_with_eigenvalues(request.plan))
     stop = should_stop or (lambda: False)
-    def check(stage: str) -> None:         # between the stages the engine does not poll
-        if stop():
-            raise Interrupted(f"computation stopped after the {stage}")
+    announce = stage or (lambda name: None)
 
+    def check(done: str) -> None:          # between the stages the engine does not poll
+        if stop():
+            raise Interrupted(f"computation stopped after the {done}")
+
+    check("request was taken up")           # superseded while it waited
+    if request.plan is None:
+        params, eigenvalues = request.params, None
+    else:
+        announce("draw")
+        params, eigenvalues = derive.realise_with_eigenvalues(request.plan)
+        check("parameter draw")
+    announce("forward")
     trace = forward(params, request.x, request.s0, activation=c.activation, loss=request.loss)
     check("forward pass")
+    announce("backward")
     grads = backward(params, trace, request.targets, with_last_loss=True)   # and dL_T/ds_t
     check("backward pass")
     ds_last = grads.ds_last
+    announce("spectrum")
     spectra = cell_spectra(params, request.W_ref, eigenvalues)
     spectrum_label = max(spectra, key=lambda k: np.nan_to_num(spectra[k].spectral_radius, nan=-1.0))
     spec = spectra[spectrum_label]
@@ -208,7 +226,8 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
     n_s, _, T = trace.s.shape
     derived = {}
     if "images" in request.stages:
-        derived = display.prepare(trace, grads, request.b, ds_last)   # heatmap images, on the worker
+        announce("images")                  # heatmap images, on the worker
+        derived = display.prepare(trace, grads, request.b, ds_last, should_stop=stop)
         check("heatmap images")
 
     def result(flow: GradientFlow, progress: float, gated: GatedFlow | None = None) -> Result:
@@ -244,6 +263,7 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
                 last[0] = now
                 partial(result(flow, share + (1 - share) * (T - 1 - t) / (T - 1), gated_so_far()))
 
+    announce("flow")
     flow = gradient_flow(params, trace, grads, request.targets, b=request.b,
                          should_stop=should_stop, progress=progress,
                          sigma_max=spec.sigma_max if spectrum_label == "W" and np.isfinite(spec.sigma_max)

@@ -17,8 +17,8 @@ from rnnviz.engine.init import init_cell_parameters, init_parameters
 from rnnviz.engine.parameters import Parameters, array_names
 from rnnviz.state.config import Config
 from rnnviz.state.sessionfile import param_shapes
+from rnnviz.state.values import MAX_WEIGHT
 
-MAX_WEIGHT = 1e6                 # |value| of any hand-set or rescaled weight
 PARAMS_STREAM, INPUTS_STREAM, TARGETS_STREAM, STATE_STREAM = 0, 1, 2, 3
 
 # Fields whose change re-draws every parameter from the seed (hand edits are replaced).

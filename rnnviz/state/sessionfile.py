@@ -40,11 +40,11 @@ from rnnviz.engine.parameters import network_shapes
 from rnnviz.state import config as cfg
 from rnnviz.state import files, jsontext
 from rnnviz.state.config import short
+from rnnviz.state.values import MAX_WEIGHT
 
 FORMAT = "rnnviz-session"
 VERSION = 2
 MAX_FILE_BYTES = 200 * 2**20     # all five matrices hand-edited at the largest sizes: ~130 MB
-MAX_WEIGHT = 1e6                 # |value| of any parameter or input (= derive.MAX_WEIGHT)
 INPUT_NAMES = ("x", "s0")
 REQUIRED_KEYS = ("format", "version", "config", "edited", "view")
 OPTIONAL_KEYS = ("params", "inputs", "preset", "training", "run")

@@ -16,6 +16,7 @@ from rnnviz.ui.views.connectivity import ConnectivityView
 from rnnviz.ui.views.flow import FlowView
 from rnnviz.ui.views.gates import GateHeatmaps
 from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
+from rnnviz.ui.views.plotbase import result_draws
 from rnnviz.ui.views.softmax import SoftmaxView
 from rnnviz.ui.views.spectrum import SpectrumView
 from rnnviz.ui.widgets.axes import cache_axes
@@ -53,6 +54,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.setObjectName("rnnviz_main")
+        self.setAttribute(QtCore.Qt.WA_DeleteOnClose)    # a closed window is freed
         self.setWindowTitle("rnnviz — a recurrent network, step by step")
         self.session = session
         self.style_ = NORMAL
@@ -71,7 +73,13 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.worker.failed.connect(self._computation_failed)
         self.worker.busy.connect(self._busy)
         self.worker.add_lane(connectivity_job.LANE, connectivity_job.compute_connectivity)
+        try:
+            self._build(session)
+        except BaseException:
+            self.worker.release()           # never leave a running thread to be destroyed
+            raise
 
+    def _build(self, session) -> None:
         self.timebar = TimeBar(session)
         self.timebar.setObjectName("timebar")
         self.views: dict[str, QtWidgets.QWidget] = {
@@ -138,7 +146,13 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
             self.step_splitter.addWidget(self.views[name])
         self.main_splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
         self.main_splitter.setObjectName("main_splitter")
-        self.main_splitter.addWidget(self.time_splitter)
+        # the time column is the first tab; live training adds its own (actions/training.py)
+        self.centre_tabs = QtWidgets.QTabWidget()
+        self.centre_tabs.setObjectName("centre_tabs")
+        self.centre_tabs.setDocumentMode(True)
+        self.centre_tabs.addTab(self.time_splitter, "Time steps")
+        self.centre_tabs.tabBar().setVisible(False)
+        self.main_splitter.addWidget(self.centre_tabs)
         self.main_splitter.addWidget(self.step_splitter)
         self.main_splitter.setStretchFactor(0, 2)
         self.main_splitter.setStretchFactor(1, 1)
@@ -393,4 +407,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         for view in self.views.values():
             view._unsubscribe()
             view._timer.stop()
-        self.worker.stop()
+            result_draws().discard(view)
+        # A stage that cannot be interrupted may outlive the window: the worker then stays
+        # alive (worker.lingering) until its thread ends, instead of aborting the process.
+        self.worker.release()

@@ -146,7 +146,11 @@ class FlowView(PlotView):
         for columns in range(len(widths), 0, -1):      # grid columns: the widest entry each
             if sum(max(widths[j::columns]) for j in range(columns)) <= room:
                 break
-        self.legend.setColumnCount(columns)
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+            # the canvas may have been sized while the legend was wider (its layout then clamps
+            # to the old minimum width): give it the canvas's width again
+            self.graphics.centralWidget.setGeometry(self.graphics.range)
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)

@@ -5,6 +5,7 @@ import numpy as np
 import pyqtgraph as pg
 
 from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.views.regression_output import RegressionOutput, is_regression
 from rnnviz.ui.views.steps import shown_b, shown_t
 from rnnviz.ui.widgets.axes import integer_axes
 
@@ -45,6 +46,7 @@ class SoftmaxView(PlotView):
         self.argmax: int | None = None
         self.loss_at_t = float("nan")
         self._n_y = 0
+        self.regression = RegressionOutput(self)      # an mse task: z_t against float targets
         self.restyle(self.style_)
 
     def restyle(self, style) -> None:
@@ -55,11 +57,19 @@ class SoftmaxView(PlotView):
         self.nonfinite_text.setFont(style.font(bold=True))
         for item in (self.target_text, self.argmax_text, self.loss_text):
             item.setFont(style.font(bold=True))
+        if hasattr(self, "regression"):
+            self.regression.restyle(style)
 
     def draw_key(self, result):
-        return (int(result.trace.y.shape[0]),)     # the bars themselves follow t
+        # the bars themselves follow t; a regression result is drawn against its own range
+        return (int(result.trace.y.shape[0]), result.trace if is_regression(result) else None)
 
     def draw_result(self, result) -> None:
+        if is_regression(result):
+            return self.regression.draw_result(result)
+        if self.regression.active:
+            self.regression.deactivate()
+            self._n_y = 0
         self.set_title(self.plot_item, "Softmax output y_t")
         n_y = int(result.trace.y.shape[0])
         if n_y != self._n_y:
@@ -72,9 +82,12 @@ class SoftmaxView(PlotView):
         targets = np.asarray(self.session.targets)
         if targets.shape != result.trace.y.shape[1:]:
             return None                    # the targets belong to a newer set-up
-        return int(targets[b, t])
+        target = int(targets[b, t])
+        return target if target >= 0 else None     # -1: this step is not scored
 
     def draw_timestep(self, result) -> None:
+        if is_regression(result):
+            return self.regression.draw_timestep(result)
         t, b = shown_t(self.session, result), shown_b(self.session, result)
         y = np.asarray(result.trace.y[:, b, t], dtype=np.float64)
         n_y = y.size
@@ -98,17 +111,25 @@ class SoftmaxView(PlotView):
         self._place(self.argmax_text, argmax, heights, 0.07 if target == argmax else 0.0)
         loss = float(result.grads.loss_t[b, t])
         self.loss_at_t = loss
-        self.loss_text.setText(f"t = {t + 1}: loss = {loss:.3g}" if np.isfinite(loss)
+        scored = self._scored(result, b, t)
+        self.loss_text.setText(f"t = {t + 1}: not scored" if not scored else
+                               f"t = {t + 1}: loss = {loss:.3g}" if np.isfinite(loss)
                                else f"t = {t + 1}: loss not finite")
         self.loss_text.setPos(self.plot_item.vb.width() - 6, 2)
         self.set_cursors(t + 1)
-        where = f"target class {target + 1}" if target is not None else "target unknown"
+        where = f"target class {target + 1}" if target is not None else \
+            "no target at this step (not scored)" if not scored else "target unknown"
         picked = f"arg max class {argmax + 1}" if argmax is not None else "no arg max (not finite)"
         self.readout.show_text(
             f"sequence {b + 1}: {where}, {picked}; loss at t = −log y_t[target] = {loss:.4g}",
             f"target {target + 1 if target is not None else '–'} · arg max "
             f"{argmax + 1 if argmax is not None else '–'} · loss {loss:.3g}")
         self.nonfinite_text.setVisible(not finite.all())
+
+    def _scored(self, result, b: int, t: int) -> bool:
+        """False where the step's target is -1 (the task does not score it)."""
+        targets = np.asarray(self.session.targets)
+        return targets.shape != result.trace.y.shape[1:] or int(targets[b, t]) >= 0
 
     @staticmethod
     def _place(item: pg.TextItem, k: int | None, heights: np.ndarray, lift: float) -> None:
