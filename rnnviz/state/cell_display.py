@@ -3,6 +3,8 @@ and each gate (i, f, o; r, z), units x time for one batch element, cached per re
 state/display.py's heatmaps."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 
 from rnnviz.engine.cells import get_cell
@@ -27,7 +29,11 @@ def part_heatmap(result, b: int, part: str) -> Heatmap:
     others (the LSTM's cell state c, not bounded) on ± the 99th percentile of |value|."""
     trace = result.trace
     if part == get_cell(trace.cell).state_parts[0]:
-        return display.state_heatmap(result, b)
+        h = display.state_heatmap(result, b)
+        symbol = cellinfo.describe(trace.cell).parts.get(part, part)
+        if symbol != "s" and h.caption.startswith("s_t"):      # the LSTM's and GRU's h_t
+            h = dataclasses.replace(h, caption=f"{symbol}_t" + h.caption[3:])
+        return h
 
     def make() -> Heatmap:
         v = np.ascontiguousarray(trace.parts[part][:, b, :])

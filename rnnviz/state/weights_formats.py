@@ -9,6 +9,10 @@ Nothing is unpickled and nothing is executed:
 - .pt / .pth: torch.load(weights_only=True) when PyTorch is installed (optional, never required);
   without it such a file is refused with a message saying how to save an .npz instead.
 Only floating-point arrays are returned; checkpoints' integer counters and the like are skipped.
+Why safetensors by hand, not the safetensors package: the format is three documented parts and
+~60 lines here; reading it here goes through the same bounded regular-file reader as every
+other file and reads BF16 (common in checkpoints; NumPy has no bfloat16 dtype) as float32;
+and the app keeps no compiled dependency it does not need.
 Files are read whole with state/files.py's bounded, regular-files-only reader.
 """
 from __future__ import annotations

@@ -14,6 +14,7 @@ GATED = {
     "c": ("‖∂c_T/∂c_t‖", None),
     "h": ("‖∂h_T/∂h_t‖", None),
 }
+CELL_COLOUR, HIDDEN_COLOUR = "#8c564b", "#e377c2"    # apart from the flow's four curves
 VANILLA_LEGEND = {"grad_norm": "‖∂L/∂s_t‖", "last_loss_grad_norm": "‖∂L_T/∂s_t‖",
                   "log10_jacobian_norm": "σ₁ = ‖∂s_T/∂s_t‖"}
 GATED_LEGEND = {"grad_norm": "‖∂L/∂h_t‖", "last_loss_grad_norm": "‖∂L_T/∂h_t‖",
@@ -79,7 +80,7 @@ class GatedCurves:
         view.fit_legend()
 
     def restyle(self, style) -> None:
-        colours = {"carousel": style.argmax, "c": style.target, "h": style.curves[3]}
+        colours = {"carousel": style.argmax, "c": CELL_COLOUR, "h": HIDDEN_COLOUR}
         for key, curve in self.curves.items():
             pen = style.pen(colours[key], dash=key == "carousel")
             curve.setPen(pen)
