@@ -22,7 +22,8 @@ import stat  # noqa: E402
 import sys  # noqa: E402
 from pathlib import Path  # noqa: E402
 
-VIEWS = ("inputs", "states", "gradients", "softmax", "flow", "spectrum", "connectivity")
+VIEWS = ("inputs", "states", "gradients", "softmax", "flow", "spectrum", "connectivity",
+         "gates")
 WHOLE = "window"                      # --view window: the whole layout (the default)
 FORMATS = (".png", ".svg")
 SIZE_LIMITS = (64, 8000)              # pixels, each side
@@ -33,6 +34,7 @@ examples:
   rnnviz                               open the built-in default demo
   rnnviz --preset vanishing            open a preset (list them with: rnnviz presets)
   rnnviz lecture3.json                 open a saved session file
+  rnnviz --weights model.safetensors   open a trained nn.LSTM / nn.GRU / nn.RNN's weights
   rnnviz presets                       list the presets, one line each
   rnnviz export --out demo.png         the default demo's whole window as a PNG (no display needed)
   rnnviz export --preset exploding --view flow --out flow.svg
@@ -43,8 +45,8 @@ keys in the window: F1 lists every shortcut; F5 toggles presentation mode.
 
 EXPORT_EXAMPLES = """\
 views: states (hidden states s_t), gradients (dL/ds_t), softmax (y_t), flow (gradient flow),
-       spectrum (eigenvalues of W), connectivity (input connectivity), window (the whole layout,
-       the default)
+       spectrum (eigenvalues of W), connectivity (input connectivity), gates (a gated cell's gate
+       heatmaps), window (the whole layout, the default)
 examples:
   rnnviz export --out demo.png
   rnnviz export --preset vanishing --view flow --out vanishing-flow.svg
@@ -83,14 +85,46 @@ def window_parser() -> argparse.ArgumentParser:
                             "  rnnviz [FILE.json | --preset NAME]   open the window\n"
                             "  rnnviz presets                       list the presets\n"
                             "  rnnviz export ...                    save images without a window "
-                            "(rnnviz export --help)",
+                            "(rnnviz export --help)\n"
+                            "  rnnviz train ...                     train a preset or session headless "
+                            "(rnnviz train --help)",
                 epilog=EXAMPLES)
     p.add_argument("file", nargs="?", metavar="FILE.json",
                    help="a session file to open (saved with File > Save)")
     p.add_argument("--preset", metavar="NAME",
                    help="open a preset instead of the default demo (see: rnnviz presets)")
+    p.add_argument("--weights", metavar="FILE",
+                   help="open the weights of a trained nn.RNN, nn.LSTM or nn.GRU plus a Linear "
+                        "readout: a PyTorch state_dict as .npz, .safetensors or .pt (.pt needs "
+                        "PyTorch installed); the cell and sizes come from the file")
+    p.add_argument("--recurrent", metavar="PREFIX", help="with --weights: which recurrent layer, "
+                   "where the file holds several (e.g. 'encoder.rnn.')")
+    p.add_argument("--readout", metavar="PREFIX", help="with --weights: which Linear reads it "
+                   "out, where several fit (e.g. 'fc.'); '-' draws one instead")
+    p.add_argument("--float64", action="store_true", help="with --weights: compute in float64 "
+                   "(default: the file's precision, float32 for most checkpoints)")
     p.add_argument("--version", action="version", version=f"rnnviz {_version()}")
     return p
+
+
+def apply_weights(session, path: str, recurrent=None, readout=None, float64=False) -> None:
+    """Import a weight file into the session (as File > Import weights does); UserError naming
+    the problem, with the candidates where the file holds several layers or readouts."""
+    from rnnviz.state import weights_io
+    try:
+        imported = weights_io.load(path, recurrent=recurrent, readout=readout,
+                                   dtype="float64" if float64 else None)
+    except weights_io.Ambiguous as exc:
+        flag = "--recurrent" if exc.kind == "recurrent layer" else "--readout"
+        raise UserError(f"cannot open {shown(path)}: {exc.args[0].rsplit('. Pick', 1)[0]}. "
+                        f"Pick one with {flag} PREFIX") from None
+    except weights_io.WeightsError as exc:
+        raise UserError(f"cannot open {shown(path)}: {exc}") from None
+    problems = session.load_weights(imported)
+    if problems:
+        raise UserError(f"cannot open {shown(path)}: {problems[0].message}")
+    for text in imported.messages:
+        print(f"rnnviz: {text}", file=sys.stderr)
 
 
 def presets_parser() -> argparse.ArgumentParser:
@@ -224,6 +258,67 @@ def quiet_qt_size_hint_warnings() -> None:
 _QT_HANDLER = None
 
 
+class ExportProgress:
+    """What a long export is doing, on stderr: each step's name, the gradient flow's percentage
+    (every FLOW_STEP), with the seconds elapsed. Quiet for the first QUIET_S seconds, so a quick
+    export prints nothing but "wrote"; then a step that runs on is announced by a ticker thread
+    (the steps themselves run in NumPy, seconds to minutes each at the largest sizes)."""
+
+    QUIET_S = 5.0
+    FLOW_STEP = 0.05
+    TICK_S = 0.25
+
+    def __init__(self, stream=None, quiet_s: float | None = None):
+        import threading
+        import time
+        self._clock = time.monotonic
+        self.stream = stream if stream is not None else sys.stderr
+        self.quiet_s = self.QUIET_S if quiet_s is None else quiet_s
+        self.start = self._clock()
+        self.lines: list[str] = []          # what was printed
+        self._pending: str | None = None    # the step running, not printed yet
+        self._flow_shown = -1.0
+        self._lock = threading.Lock()
+        self._done = threading.Event()
+        self._ticker = threading.Thread(target=self._tick, name="rnnviz-progress", daemon=True)
+        self._ticker.start()
+
+    def stage(self, text: str) -> None:
+        """A step starts."""
+        with self._lock:
+            self._pending = text
+            self._flush()
+
+    def flow(self, fraction: float) -> None:
+        """The gradient flow is `fraction` (0..1) done."""
+        if fraction < 1.0 and fraction - self._flow_shown < self.FLOW_STEP:
+            return
+        self._flow_shown = fraction
+        self.stage(f"gradient flow {100 * fraction:.0f} %")
+
+    def close(self) -> None:
+        """Stop the ticker (nothing more is printed)."""
+        self._done.set()
+        self._ticker.join(1.0)
+
+    def _flush(self) -> None:
+        elapsed = self._clock() - self.start
+        if self._pending is None or elapsed < self.quiet_s or self._done.is_set():
+            return
+        line = f"rnnviz export: {self._pending} ({elapsed:.0f} s)"
+        self._pending = None
+        self.lines.append(line)
+        try:
+            print(line, file=self.stream, flush=True)
+        except (OSError, ValueError):       # stderr closed: progress is not worth failing for
+            pass
+
+    def _tick(self) -> None:
+        while not self._done.wait(self.TICK_S):
+            with self._lock:
+                self._flush()
+
+
 def load_session(preset: str | None = None, path: str | None = None):
     """A Session on the default demo, a preset or a session file; UserError when it cannot be.
 
@@ -260,10 +355,14 @@ def cmd_presets(argv: list[str]) -> int:
 
 def cmd_window(argv: list[str]) -> int:
     args = window_parser().parse_args(argv)
+    if args.weights is None and (args.recurrent or args.readout or args.float64):
+        raise UserError("--recurrent, --readout and --float64 go with --weights FILE")
     session = load_session(args.preset, args.file)
+    if args.weights is not None:
+        apply_weights(session, args.weights, args.recurrent, args.readout, args.float64)
     if not display_available():
         raise UserError(NO_DISPLAY)
-    if args.preset is None and args.file is None:
+    if args.preset is None and args.file is None and args.weights is None:
         from rnnviz.ui.actions.file import startup_session
         session, note = startup_session(session)
         if note:
@@ -287,15 +386,30 @@ def cmd_export(argv: list[str]) -> int:
     quiet_qt_size_hint_warnings()
     from rnnviz.ui.actions.export import ExportError
     from rnnviz.ui.app import export_session
+    progress = ExportProgress()
     try:
-        written = export_session(session, out, view=args.view, size=size, theme=args.theme)
+        written = export_session(session, out, view=args.view, size=size, theme=args.theme,
+                                 progress=progress)
     except ExportError as exc:
         raise UserError(str(exc)) from None
+    finally:
+        progress.close()
     print(f"wrote {written}")
     return 0
 
 
-COMMANDS = {"presets": cmd_presets, "export": cmd_export}
+def cmd_train(argv: list[str]) -> int:
+    from rnnviz import cli_train
+    args = cli_train.train_parser(_Parser).parse_args(argv)
+    session = load_session(args.preset, args.session)
+    try:
+        return cli_train.run(args, session, UserError)
+    except KeyboardInterrupt:
+        print("\nrnnviz: training interrupted", file=sys.stderr)
+        return 130
+
+
+COMMANDS = {"presets": cmd_presets, "export": cmd_export, "train": cmd_train}
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,6 +59,10 @@ def test_wheel_ships_presets(wheel):
     assert len(presets) >= 8, names
 
 
+def test_wheel_ships_the_default_text(wheel):
+    assert "rnnviz/resources/texts/pride_and_prejudice_ch1.txt" in zipfile.ZipFile(wheel).namelist()
+
+
 def test_installed_package_finds_its_resources(wheel, tmp_path):
     target = tmp_path / "site"
     subprocess.run([sys.executable, "-m", "pip", "install", "--no-deps", "-q",

@@ -1,14 +1,18 @@
-"""Pure-NumPy RNN engine: parameters, activations, the fast forward/BPTT and the textbook stepwise version."""
+"""Pure-NumPy RNN engine: cells, parameters, activations, the fast forward/BPTT and the textbook stepwise version."""
 
 
 from .activations import ACTIVATIONS, Activation, get_activation
+from .cells import CELLS, Cell, get_cell, register_cell
+from .cells.vanilla import VanillaCell
+from .network import Gradients, Trace, backward, forward, loss_and_gradients
 from .parameters import Parameters
-from .rnn import Gradients, Trace, VanillaCell, backward, forward, loss_and_gradients
+from .readout import LOSSES
 
 __all__ = [
     "ACTIVATIONS", "Activation", "get_activation",
-    "Parameters",
-    "Trace", "Gradients", "VanillaCell", "forward", "backward", "loss_and_gradients",
+    "CELLS", "Cell", "get_cell", "register_cell", "VanillaCell",
+    "Parameters", "LOSSES",
+    "Trace", "Gradients", "forward", "backward", "loss_and_gradients",
 
 ]
 
@@ -21,6 +25,7 @@ from .analysis import (
     connectivity,
     gradient_flow,
     last_loss_gradient,
+    recurrent_spectra,
     spectrum,
     step_shares,
 )
@@ -34,12 +39,12 @@ from .data import (
     make_targets,
     text_alphabet,
 )
-from .init import bias, init_parameters, input_matrix, output_matrix, recurrent_matrix
+from .init import bias, init_cell_parameters, init_parameters, input_matrix, output_matrix, recurrent_matrix
 
 __all__ += [
     "GradientFlow", "Interrupted", "Spectrum", "connectivity", "gradient_flow", "spectrum",
-    "step_shares", "LastLossGradient", "last_loss_gradient",
+    "step_shares", "LastLossGradient", "last_loss_gradient", "recurrent_spectra",
     "INPUT_PATTERNS", "TARGET_PATTERNS", "check_pattern", "encode_text", "initial_state",
     "make_inputs", "make_targets", "text_alphabet",
-    "bias", "init_parameters", "input_matrix", "output_matrix", "recurrent_matrix",
+    "bias", "init_parameters", "init_cell_parameters", "input_matrix", "output_matrix", "recurrent_matrix",
 ]

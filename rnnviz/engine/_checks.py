@@ -93,15 +93,3 @@ def check_shape(name: str, array: np.ndarray, expected: Sequence[tuple[str, int 
         dims = ", ".join(label if size is None or label == str(size) else f"{label}={size}"
                          for label, size in expected)
         raise fail(name, f"shape ({dims})", tuple(array.shape))
-
-
-def check_targets(name: str, value: object, m: int, T: int, n_y: int) -> np.ndarray:
-    """Return value as an int64 array of shape (m, T) with entries in [0, n_y), or raise."""
-    targets = np.asarray(value)
-    if targets.dtype.kind not in "iu":
-        raise fail(name, f"an integer array of class indices in [0, {n_y})", f"dtype {targets.dtype.name}")
-    check_shape(name, targets, [("m", m), ("T", T)])
-    if targets.size and (targets.min() < 0 or targets.max() >= n_y):
-        raise fail(name, f"class indices in [0, n_y={n_y})",
-                   f"values in [{targets.min()}, {targets.max()}]")
-    return targets.astype(np.int64, copy=False)

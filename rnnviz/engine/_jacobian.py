@@ -1,10 +1,13 @@
-"""The Jacobian products P_t = J_{T-1} ... J_{t+1} of every step, carried in log scale (for analysis)."""
+"""The top singular values of the Jacobian products P_t = J_{T-1} ... J_{t+1} as P grows on the right.
+
+P <- P J one step at a time, J a step object (analysis/_products.py): J = diag(dv) W for cells
+whose Jacobians have that form, else a cell's step VJP. The analysis carries the log scale.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-LN10 = np.log(10.0)
 EXACT_SVD_MAX_N = 48     # up to this n_s a full SVD per step is cheaper than subspace iteration
 RITZ_RTOL = 1e-11        # accept Ritz values when their error estimate is below this times ||P||
 OVERSAMPLE = 16          # subspace size k + OVERSAMPLE
@@ -23,7 +26,10 @@ SKETCH_FACTOR = 5.0      # ||R||_2 <= FACTOR max_i ||omega_i^T R|| but with prob
                          # SIAM Review 2011, Lemma 4.1)
 SKETCH_VECTOR = 10.0     # ||R y|| <= VECTOR ||Omega^T R y|| / sqrt(r) for a fixed unit y but with
                          # probability P(chi2_16 < 0.16) ~ 1e-13
-SKETCH_WIDEN = 32        # random columns added to the basis when a sketch starts
+SKETCH_WIDEN = 32        # random columns added to the basis when a sketch starts ...
+SKETCH_WIDEN_SHARE = 8   # ... or n / this, if more: an LSTM's 2 n_s = 512 state (flatter
+                         # spectra) then keeps its sketches (154 of 500 steps caught up with 32
+                         # columns at n_s = 256, T = 500; 4 with 64: 3.0 -> 2.2 s CPU, measured)
 SKETCH_KEEP = 1e-15      # ... which then keeps its Ritz directions down to this times ||P||
 SKETCH_MARGIN = 1e5      # a direction is dropped once its mass is this far below the certificate's
                          # allowance (dropped mass never fades again: it adds to R for good)
@@ -31,40 +37,6 @@ SKETCH_REFRESH = 8       # sketched steps between attempts to drop faded directi
 SKETCH_WAIT = 4          # steps before trying a sketch again after one failed early ...
 SKETCH_WAIT_MAX = 32     # ... doubling while they keep failing, up to this
 SKETCH_SEED = 1811       # Omega from a fixed seed: the same input gives the same output
-
-
-def log_derivative(act, a: np.ndarray) -> np.ndarray:
-    """log|f'(a)| (natural log), exact where f' is below the float range; never above log gamma.
-
-    tanh: log sech^2 a = 2 (log 2 - |a| - log1p(e^{-2|a|})); sigmoid: -|a| - 2 log1p(e^{-|a|});
-    relu: 0 for a > 0, -inf otherwise; linear: 0 everywhere (even where a overflowed).
-    NaN in a gives NaN (except for linear, whose Jacobian does not depend on a).
-    """
-    with np.errstate(all="ignore"):
-        mag = np.abs(a)
-        if act.name == "tanh":
-            out = 2.0 * (np.log(2.0) - mag - np.log1p(np.exp(-2.0 * mag)))
-        elif act.name == "sigmoid":
-            out = -mag - 2.0 * np.log1p(np.exp(-mag))
-        elif act.name == "relu":
-            out = np.where(a > 0, 0.0, -np.inf)
-            out[np.isnan(a)] = np.nan
-        else:
-            out = np.zeros_like(a, dtype=np.float64)
-        return np.minimum(out, np.log(act.gamma))
-
-
-def log10_norms(X: np.ndarray) -> np.ndarray:
-    """log10 of the 2-norm of each column of X (axis 0), without overflow; NaN if a column has NaN."""
-    with np.errstate(all="ignore"):
-        X = np.asarray(X, dtype=np.float64)
-        peak = np.max(np.abs(X), axis=0)
-        safe = np.where((peak > 0) & np.isfinite(peak), peak, 1.0)
-        out = np.log10(peak) + 0.5 * np.log10(np.sum((X / safe) ** 2, axis=0))
-        out[peak == 0] = -np.inf
-        out[np.isinf(peak)] = np.inf
-        out[np.isnan(peak)] = np.nan
-        return out
 
 
 def _flush(X: np.ndarray) -> np.ndarray:
@@ -112,7 +84,7 @@ class _Sketch:
     of P, ||R||_2 <= SKETCH_FACTOR max_i ||omega_i^T R|| except with probability
     (sqrt(2/pi) / SKETCH_FACTOR)^r (Halko, Martinsson, Tropp, SIAM Review 2011, Lemma 4.1), and
     Omega^T R = Omega^T P - (Omega^T U)(U^T P). U^T P (q x n) and Omega^T P (r x n) grow on the
-    right like P (Y <- Y diag(f') W): one (q + r) x n x n product per step instead of n^3.
+    right like P (Y <- Y J): one (q + r) x n x n product per step instead of n^3.
     The owner's P stays at the checkpoint; the factors since are kept, to catch up where the
     sketch no longer certifies the values (the owner then goes on with P itself).
     Where sigma_k << sigma_1 Weyl's bound is too loose; _values_from_svd then bounds each value
@@ -122,23 +94,22 @@ class _Sketch:
     U^T P is that of P itself (~1e-14 ||P|| over 1000 steps, measured), far inside RITZ_RTOL.
     """
 
-    def __init__(self, P: np.ndarray, U: np.ndarray, W: np.ndarray, rng: np.random.Generator):
+    def __init__(self, P: np.ndarray, U: np.ndarray, rng: np.random.Generator):
         n, q = U.shape
         omega = rng.standard_normal((n, SKETCH_ROWS))
         self.omega_U = omega.T @ U                          # (r, q)
-        self.q, self.W = q, W
+        self.q = q
         self.Y = np.vstack([U.T @ P, omega.T @ P])          # [U^T P; Omega^T P], (q + r, n)
         self._scaled = np.empty_like(self.Y)
         self.checkpoint = P                                  # the owner's P, left as it is
-        self.pending: list[tuple[np.ndarray, bool]] = []     # (f' / scale, flush) of each step since
+        self.pending: list[tuple[object, bool]] = []         # (step, flush) of each step since
         self.steps = 0
         self.by_svd = False                                  # whether the last values came from there
 
-    def multiply(self, dv: np.ndarray, flush: bool) -> None:
-        """Y <- Y J with J = diag(dv) W."""
-        self.pending.append((dv, flush))
-        np.multiply(self.Y, dv, out=self._scaled)
-        np.matmul(self._scaled, self.W, out=self.Y)
+    def multiply(self, step, flush: bool) -> None:
+        """Y <- Y J, J the step's Jacobian."""
+        self.pending.append((step, flush))
+        step.rows(self.Y, self._scaled)
         if flush:
             _flush(self.Y)
 
@@ -243,8 +214,8 @@ class _TopSingularValues:
     doubles, up to SKETCH_WAIT_MAX steps.
     """
 
-    def __init__(self, n: int, k: int, W: np.ndarray):
-        self.n, self.k, self.W = n, k, W
+    def __init__(self, n: int, k: int):
+        self.n, self.k = n, k
         self.q = min(n, k + OVERSAMPLE)         # smallest block
         self.q_max = max(self.q, n // 4)        # largest block worth iterating with
         self.exact = n <= max(EXACT_SVD_MAX_N, 2 * self.q)
@@ -263,13 +234,12 @@ class _TopSingularValues:
         self.certified_steps = 0                # steps certified by U^T P alone
         self.calls, self._advance_first, self._try_certify = 0, False, True
 
-    def multiply(self, dv: np.ndarray, flush: bool) -> None:
-        """P <- P J with J = diag(dv) W (or the sketch's U^T P and Omega^T P, while there is one)."""
+    def multiply(self, step, flush: bool) -> None:
+        """P <- P J, J the step's Jacobian (or the sketch's U^T P and Omega^T P, while there is one)."""
         if self.sketch is not None:
-            self.sketch.multiply(dv, flush)
+            self.sketch.multiply(step, flush)
             return
-        np.multiply(dv[:, None], self.W, out=self._J)
-        np.matmul(self.P, self._J, out=self._P_next)
+        step.matrix(self.P, self._J, self._P_next)
         self.P, self._P_next = self._P_next, self.P
         if flush:
             _flush(self.P)
@@ -278,8 +248,8 @@ class _TopSingularValues:
         """Form P from the sketch's checkpoint and the factors since, then drop the sketch; a
         sketch that failed early is tried again only after a wait (doubling while they fail)."""
         sketch, self.sketch = self.sketch, None
-        for dv, flush in sketch.pending:
-            self.multiply(dv, flush)
+        for step, flush in sketch.pending:
+            self.multiply(step, flush)
         self.caught_up_steps += len(sketch.pending)
         early = len(sketch.pending) < SKETCH_WAIT
         self._sketch_wait = min(2 * self._sketch_wait_next, SKETCH_WAIT_MAX) if early else SKETCH_WAIT
@@ -333,17 +303,18 @@ class _TopSingularValues:
 
     def _start_sketch(self, P: np.ndarray) -> None:
         """Go on without P from the next step, from a basis much more accurate than U: U widened
-        by SKETCH_WIDEN random columns, two subspace-iteration steps orthonormalised on both
+        by SKETCH_WIDEN (or n / SKETCH_WIDEN_SHARE) random columns, two subspace-iteration steps orthonormalised on both
         sides (P^T X and P Y: no squared dynamic range, so directions down to ~eps ||P|| are
         resolved), its Ritz vectors kept down to SKETCH_KEEP ||P||."""
-        extra = self._rng.standard_normal((self.n, min(SKETCH_WIDEN, self.n - self.U.shape[1])))
+        widen = max(SKETCH_WIDEN, self.n // SKETCH_WIDEN_SHARE)
+        extra = self._rng.standard_normal((self.n, min(widen, self.n - self.U.shape[1])))
         X = np.hstack([self.U, extra])
         for _ in range(2):
             Y = np.linalg.qr(P.T @ X)[0]
             X = np.linalg.qr(P @ Y)[0]
         Z, S, _ = np.linalg.svd(X.T @ P, full_matrices=False)
         size = max(self.k, int(np.sum(S > SKETCH_KEEP * S[0])))
-        self.sketch = _Sketch(P, X @ Z[:, :size], self.W, self._rng)
+        self.sketch = _Sketch(P, X @ Z[:, :size], self._rng)
 
     def _shrink(self, P: np.ndarray, B: np.ndarray, allowed: float) -> None:
         """One subspace-iteration step, then the smallest block whose mass outside stays below
@@ -427,73 +398,3 @@ class _TopSingularValues:
             return self._exact(P)
         except np.linalg.LinAlgError:                # LAPACK refuses NaN/inf input
             return np.full(self.k, np.nan)
-
-
-def jacobian_products(W: np.ndarray, log_df: np.ndarray, k: int, g_last: np.ndarray,
-                      should_stop, interrupted, progress=None) -> tuple[np.ndarray, np.ndarray]:
-    """log10 top-k singular values of every P_t (T, k) and log10 ||P_t^T g_last|| (T,).
-
-    P_t is held as P * 10**c with ||P||_2 of order 1: P_t = P_{t+1} diag(f'(a_{t+1})) W, with
-    f' divided by its largest entry and by ||P_{t+1}|| (both moved into c), costs one n^3
-    product per step. A step whose f' or product is non-finite makes it and all earlier steps
-    NaN; an exactly zero product makes them -inf. progress(t, log10_sv, log10_last), when
-    given, is called once before the loop (t = T-1) and after each step t is filled in (rows
-    t..T-1 are final, earlier rows still NaN).
-    """
-    with np.errstate(all="ignore"):
-        return _products(W, log_df, k, g_last, should_stop, interrupted, progress)
-
-
-def _products(W, log_df, k, g_last, should_stop, interrupted, progress):
-    n, T = log_df.shape
-    log10_sv = np.full((T, k), np.nan)
-    log10_last = np.full(T, np.nan)
-    log10_sv[T - 1] = 0.0                                   # P_{T-1} = I
-    log10_last[T - 1] = log10_norms(g_last[:, None])[0]
-    if not np.all(np.isfinite(W)) or T == 1:
-        return log10_sv, log10_last
-    W = _flush(W.copy())
-    top = _TopSingularValues(n, k, W)                       # holds P (and U^T P)
-    c, norm = 0.0, 1.0
-    v = np.array(g_last, dtype=np.float64)                  # g_last^T P, carried like P
-    if progress is not None:
-        progress(T - 1, log10_sv, log10_last)
-    for t in range(T - 2, -1, -1):
-        if should_stop is not None and should_stop():
-            raise interrupted(f"gradient flow stopped at step {t + 1}")
-        ld = log_df[:, t + 1]
-        ld_max = np.max(ld)
-        if np.isnan(ld_max):
-            break                                           # NaN here and earlier
-        if ld_max == -np.inf:                               # f' = 0: the Jacobian vanishes
-            log10_sv[:t + 1], log10_last[:t + 1] = -np.inf, -np.inf
-            break
-        d = np.exp(ld - ld_max)
-        d[d < FLUSH] = 0.0
-        dv = d / norm                                       # J = diag(dv) W, scaled
-        flush = t % FLUSH_EVERY == 0
-        top.multiply(dv, flush)
-        v = (v * dv) @ W
-        if flush:
-            _flush(v)
-        c += ld_max / LN10 + np.log10(norm)
-        sv = top()
-        if not np.isfinite(sv[0]):
-            break
-        if sv[0] == 0:
-            log10_sv[:t + 1], log10_last[:t + 1] = -np.inf, -np.inf
-            break
-        norm = sv[0]
-        log10_sv[t] = c + np.log10(sv)
-        log10_last[t] = c + _log10_norm(v)
-        if progress is not None:
-            progress(t, log10_sv, log10_last)
-    return log10_sv, log10_last
-
-
-def _log10_norm(v: np.ndarray) -> float:
-    """log10 ||v||_2 of a vector: one dot product unless it over- or underflows (then log10_norms)."""
-    sq = float(v @ v)
-    if 0.0 < sq < np.inf:
-        return 0.5 * np.log10(sq)
-    return float(log10_norms(v[:, None])[0])

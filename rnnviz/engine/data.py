@@ -51,13 +51,6 @@ def encode_text(text: str, alphabet: str) -> np.ndarray:
     return x
 
 
-def decode_text(x: np.ndarray, alphabet: str) -> str:
-    """The characters argmax_i x[i, t] of one sequence x (n_x, T) or (n_x, 1, T): inverse of encode_text."""
-    x = np.asarray(x)
-    codes = np.argmax(x.reshape(x.shape[0], -1), axis=0)
-    return "".join(alphabet[c] for c in codes)
-
-
 def check_pattern(input_pattern: str, target_pattern: str, n_x: int, n_y: int, T: int,
                   text: str | None = None, delay: int = 1) -> list[tuple[str, str]]:
     """Why a combination of patterns and sizes is impossible: a list of (argument, message).

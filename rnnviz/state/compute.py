@@ -3,7 +3,8 @@
 Staged. The request names the stages to run (STAGES); forward, backward and the spectrum
 always run (milliseconds to a second or two). "images" prepares the heatmap images on the
 worker. "flow", the Jacobian-norm curve (O(T n_s^3): tens of seconds at n_s = 1024,
-T = 1000), runs only when a shown view needs it; without it the result's flow holds the
+T = 1000) and a gated cell's carousel and Jacobian blocks (Result.gated), runs only when a shown
+view needs it; without it the result's flow holds the
 gradient norms and NaN Jacobian curves, and Result.complete is still True. With a `partial`
 callback, compute() hands over intermediate Results (flow curves NaN where not computed yet,
 flow_progress < 1) at most every PARTIAL_INTERVAL seconds; they share trace, grads and
@@ -20,7 +21,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from rnnviz.engine.analysis import GradientFlow, Interrupted, Spectrum, gradient_flow, spectrum
+from rnnviz.engine.analysis import (
+    GatedFlow,
+    GradientFlow,
+    Interrupted,
+    Spectrum,
+    gated_flow,
+    gradient_flow,
+    has_carousel,
+    spectrum,
+)
+from rnnviz.engine.cells import get_cell
 from rnnviz.engine.parameters import Parameters
 from rnnviz.engine.rnn import Gradients, Trace, backward, forward
 from rnnviz.state import derive, display
@@ -36,6 +47,10 @@ PARTIAL_MIN_WORK = 1e9
 # The stages a request may ask for; forward, backward and spectrum always run.
 STAGES = ("forward", "backward", "spectrum", "images", "flow")
 ALL_STAGES = frozenset(STAGES)
+# What compute(stage=...) announces, in order ("draw" only when the parameters are drawn).
+STAGE_NAMES = {"draw": "drawing the parameters", "forward": "forward pass",
+               "backward": "backward pass (BPTT)", "spectrum": "spectrum of W",
+               "images": "heatmap images", "flow": "gradient flow (Jacobian norms)"}
 
 
 @dataclass(frozen=True)
@@ -54,6 +69,7 @@ class ComputeRequest:
     plan: derive.ParamPlan | None = None
     W_ref: tuple | None = None        # (W0, c): W is W0 rescaled by c (spectrum: c times W0's)
     stages: frozenset = ALL_STAGES    # which of STAGES to run
+    loss: str = "cross_entropy"       # how the targets are scored ("mse" for a regression task)
 
 
 @dataclass
@@ -73,6 +89,10 @@ class Result:
     ds_last: np.ndarray | None = None  # (n_s, m, T) dL_T/ds_t: the last step's loss alone
     derived: dict = field(default_factory=dict, repr=False, compare=False)   # state.display's
     stages: frozenset = ALL_STAGES    # the stages this result holds (when complete)
+    spectra: dict = field(default_factory=dict, repr=False)   # label -> Spectrum, each recurrent matrix
+    spectrum_label: str = "W"         # the matrix `spectrum` is of (a gated cell's largest-rho block)
+    gated: GatedFlow | None = None    # a gated cell's carousel and Jacobian blocks ("flow" stage;
+                                      # None for the vanilla cell and without that stage)
 
     @property
     def complete(self) -> bool:
@@ -86,9 +106,9 @@ def _steps(*arrays) -> np.ndarray:
 
 
 def warning_text(config: Config, trace: Trace, grads: Gradients, flow: GradientFlow,
-                 spec: Spectrum) -> str | None:
+                 spec: Spectrum, label: str = "W") -> str | None:
     """A sentence for the status bar when values went non-finite or gradients explode."""
-    rho = f"ρ(W) = {spec.spectral_radius:.3g}, σ_max(W) = {spec.sigma_max:.3g}"
+    rho = f"ρ({label}) = {spec.spectral_radius:.3g}, σ_max({label}) = {spec.sigma_max:.3g}"
     limit = " (float32 overflows near 3.4e38)" if config.dtype == "float32" else ""
     forward_bad = np.asarray(trace.nonfinite_steps)
     backward_bad = np.asarray(grads.nonfinite_steps)
@@ -151,50 +171,83 @@ def _flow_not_computed(trace: Trace, grads: Gradients, b: int) -> GradientFlow:
                         log10_last_loss_grad_norm=nan)
 
 
+def cell_spectra(params: Parameters, W_ref: tuple | None = None,
+                 eigenvalues: np.ndarray | None = None) -> dict[str, Spectrum]:
+    """The spectrum of each of the cell's recurrent matrices (vanilla: {"W": ...}; an LSTM's
+    W_i, W_f, W_g, W_o), each computed once per distinct matrix."""
+    matrices = get_cell(params.cell).recurrent_matrices(params.as_dict())
+    if list(matrices) == ["W"]:
+        return {"W": cached_spectrum(matrices["W"], W_ref, eigenvalues)}
+    return {label: cached_spectrum(M) for label, M in matrices.items()}
+
+
 def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = None,
             partial: Callable[[Result], None] | None = None,
-            partial_interval: float = PARTIAL_INTERVAL) -> Result:
+            partial_interval: float = PARTIAL_INTERVAL,
+            stage: Callable[[str], None] | None = None) -> Result:
     """Run forward, backward, the spectrum of W and the gradient flow for element b.
 
     Draws the parameters first when the request carries a plan. With `partial`, large
-    computations hand over intermediate Results (see the module docstring). Never raises on
-    overflow (non-finite values are reported in the result); raises engine.analysis.Interrupted
-    when should_stop() turns True.
+    computations hand over intermediate Results (see the module docstring). `stage(name)`, when
+    given, is called as each stage starts (STAGE_NAMES; the command line's progress). Never
+    raises on overflow (non-finite values are reported in the result); raises
+    engine.analysis.Interrupted when should_stop() turns True: polled before and after every
+    stage and between the parts of the heatmap images, and inside the gradient flow. Each
+    engine call in between runs to its end (at the largest sizes, seconds: docs/status.md).
     """
     start = time.perf_counter()
     c = request.config
-    params, eigenvalues = ((request.params, None) if request.plan is None
-                           else derive.realise_with_eigenvalues(request.plan))
     stop = should_stop or (lambda: False)
-    def check(stage: str) -> None:         # between the stages the engine does not poll
-        if stop():
-            raise Interrupted(f"computation stopped after the {stage}")
+    announce = stage or (lambda name: None)
 
-    trace = forward(params, request.x, request.s0, activation=c.activation)
+    def check(done: str) -> None:          # between the stages the engine does not poll
+        if stop():
+            raise Interrupted(f"computation stopped after the {done}")
+
+    check("request was taken up")           # superseded while it waited
+    if request.plan is None:
+        params, eigenvalues = request.params, None
+    else:
+        announce("draw")
+        params, eigenvalues = derive.realise_with_eigenvalues(request.plan)
+        check("parameter draw")
+    announce("forward")
+    trace = forward(params, request.x, request.s0, activation=c.activation, loss=request.loss)
     check("forward pass")
+    announce("backward")
     grads = backward(params, trace, request.targets, with_last_loss=True)   # and dL_T/ds_t
     check("backward pass")
     ds_last = grads.ds_last
-    spec = cached_spectrum(params.W, request.W_ref, eigenvalues)
+    announce("spectrum")
+    spectra = cell_spectra(params, request.W_ref, eigenvalues)
+    spectrum_label = max(spectra, key=lambda k: np.nan_to_num(spectra[k].spectral_radius, nan=-1.0))
+    spec = spectra[spectrum_label]
     check("spectrum")
     n_s, _, T = trace.s.shape
     derived = {}
     if "images" in request.stages:
-        derived = display.prepare(trace, grads, request.b, ds_last)   # heatmap images, on the worker
+        announce("images")                  # heatmap images, on the worker
+        derived = display.prepare(trace, grads, request.b, ds_last, should_stop=stop)
         check("heatmap images")
 
-    def result(flow: GradientFlow, progress: float) -> Result:
+    def result(flow: GradientFlow, progress: float, gated: GatedFlow | None = None) -> Result:
         nonfinite = _steps(trace.nonfinite_steps, grads.nonfinite_steps, flow.nonfinite_steps)
         return Result(request_id=request.id, trace=trace, grads=grads, flow=flow,
                       spectrum=spec, compute_ms=(time.perf_counter() - start) * 1e3,
-                      nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec),
+                      nonfinite_steps=nonfinite, warning=warning_text(c, trace, grads, flow, spec, spectrum_label),
                       b=request.b, flow_progress=progress, params=params, ds_last=ds_last,
-                      derived=derived, stages=request.stages)
+                      derived=derived, stages=request.stages, spectra=spectra,
+                      spectrum_label=spectrum_label, gated=gated)
 
     if "flow" not in request.stages:
         return result(_flow_not_computed(trace, grads, request.b), 0.0)
 
-    progress = None
+    # A gated cell's flow stage also runs analysis/gated.py: the carousel (O(n_s T)) and, for a
+    # cell of several state parts (LSTM), the Jacobian's blocks, about as long as the flow itself.
+    gated_cell = has_carousel(params.cell)
+    blocks = gated_cell and len(get_cell(params.cell).state_parts) > 1
+    share = 0.5 if blocks else 1.0               # the flow's share of the stage's progress
+    progress = gated_progress = None
     if partial is not None and T > 1 and float(n_s) ** 3 * T >= PARTIAL_MIN_WORK:
         last = [-np.inf]
 
@@ -202,9 +255,21 @@ def compute(request: ComputeRequest, should_stop: Callable[[], bool] | None = No
             now = time.perf_counter()
             if t == T - 1 or now - last[0] >= partial_interval:   # the fast part at once
                 last[0] = now
-                partial(result(flow_so_far(), (T - 1 - t) / (T - 1)))
+                partial(result(flow_so_far(), share * (T - 1 - t) / (T - 1)))
 
+        def gated_progress(t: int, gated_so_far: Callable[[], GatedFlow]) -> None:
+            now = time.perf_counter()
+            if now - last[0] >= partial_interval:
+                last[0] = now
+                partial(result(flow, share + (1 - share) * (T - 1 - t) / (T - 1), gated_so_far()))
+
+    announce("flow")
     flow = gradient_flow(params, trace, grads, request.targets, b=request.b,
                          should_stop=should_stop, progress=progress,
-                         sigma_max=spec.sigma_max if np.isfinite(spec.sigma_max) else None)
-    return result(flow, 1.0)
+                         sigma_max=spec.sigma_max if spectrum_label == "W" and np.isfinite(spec.sigma_max)
+                         else None)
+    gated = None
+    if gated_cell:
+        gated = gated_flow(params, trace, b=request.b, should_stop=should_stop,
+                           progress=gated_progress if blocks else None)
+    return result(flow, 1.0, gated)

@@ -6,6 +6,7 @@ import math
 import numbers
 import re
 import reprlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -21,6 +22,7 @@ class Config:
     n_y: int = 8                    # output size (classes)
     T: int = 40                     # sequence length
     m: int = 4                      # batch size
+    cell: str = "vanilla"           # the recurrent cell (engine/cells: vanilla, lstm, gru, ...)
     activation: str = "tanh"
     init: str = "gaussian"          # how W is drawn before scaling to spectral_radius
     spectral_radius: float = 0.9
@@ -29,6 +31,7 @@ class Config:
     v_scale: float = 1.0
     ba_scale: float = 0.0
     by_scale: float = 0.0
+    forget_bias: float = 1.0        # LSTM: added to the forget gate's bias at initialisation
     seed: int = 0
     input_pattern: str = "symbols"
     target_pattern: str = "next"
@@ -50,9 +53,28 @@ INT_FIELDS = tuple(n for n, f in schema.FIELDS.items() if f.kind == "int")
 FLOAT_FIELDS = tuple(n for n, f in schema.FIELDS.items() if f.kind == "float")
 TEXT_FIELDS = tuple(n for n, f in schema.FIELDS.items() if f.kind == "text")
 LIMITS: dict[str, tuple[float, float]] = {n: f.limits for n, f in schema.FIELDS.items() if f.limits}
-CHOICES: dict[str, tuple[str, ...]] = {n: f.choices for n, f in schema.FIELDS.items() if f.choices}
+class _Choices(Mapping):
+    """field -> its choices as they stand now (a registry such as the cells' may grow)."""
+
+    def __getitem__(self, name: str) -> tuple[str, ...]:
+        field = schema.FIELDS.get(name)
+        if field is None or field.kind != "choice":
+            raise KeyError(name)
+        return field.options
+
+    def __iter__(self):
+        return (n for n, f in schema.FIELDS.items() if f.kind == "choice")
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+CHOICES: Mapping[str, tuple[str, ...]] = _Choices()
 LABELS: dict[str, str] = {n: f.label for n, f in schema.FIELDS.items()}
 HELP: dict[str, str] = {n: f.help for n, f in schema.FIELDS.items()}
+
+# x and the targets come from the set-up's training task (state/training.py), not a pattern.
+TASK_PATTERN = "task"
 
 # At most this many numbers in one (units x m x T) array: 2048 units over 5000 steps for one
 # sequence, about 80 MB in float64. Beyond that a laptop runs out of memory, not of patience.
@@ -144,6 +166,12 @@ def _field_problem(name: str, value: Any) -> Problem | None:
 def _cross_problems(c: Config) -> list[Problem]:
     """Problems between fields; only called when every field is fine on its own."""
     out = []
+    from rnnviz.engine.cells import get_cell
+    try:
+        get_cell(c.cell, c.activation)
+    except ValueError as exc:
+        out.append(Problem("activation", f"activation {c.activation!r} does not go with the "
+                                         f"{c.cell} cell: {exc}"))
     if c.init == "sparse" and c.sparse_k > c.n_s:
         out.append(Problem("sparse_k", f"sparse_k ({c.sparse_k}) cannot exceed n_s ({c.n_s}): a "
                                        f"unit has only n_s possible incoming recurrent weights"))
@@ -157,6 +185,8 @@ def _cross_problems(c: Config) -> list[Problem]:
         if c.text and c.T > len(c.text):
             out.append(Problem("T", f"T ({c.T}) cannot exceed the text's length ({len(c.text)}): "
                                     f"one step reads one character"))
+    if c.input_pattern == TASK_PATTERN:
+        return out                      # the training task sets x, the targets and their sizes
     if c.target_pattern in ("next", "copy") and c.n_y != c.n_x:
         what = ("the next input symbol" if c.target_pattern == "next"
                 else "the input symbol from copy_delay steps ago")

@@ -13,23 +13,48 @@ from dataclasses import dataclass
 import numpy as np
 
 from rnnviz.engine import data as engine_data
-from rnnviz.engine.init import init_parameters
-from rnnviz.engine.parameters import Parameters
+from rnnviz.engine.init import init_cell_parameters, init_parameters
+from rnnviz.engine.parameters import Parameters, array_names
 from rnnviz.state.config import Config
 from rnnviz.state.sessionfile import param_shapes
+from rnnviz.state.values import MAX_WEIGHT
 
-PARAM_NAMES = ("U", "W", "V", "ba", "by")
-MAX_WEIGHT = 1e6                 # |value| of any hand-set or rescaled weight
 PARAMS_STREAM, INPUTS_STREAM, TARGETS_STREAM, STATE_STREAM = 0, 1, 2, 3
 
 # Fields whose change re-draws every parameter from the seed (hand edits are replaced).
 REDRAW_FIELDS = frozenset({"n_x", "n_s", "n_y", "seed", "init", "u_scale", "v_scale",
-                           "ba_scale", "by_scale"})
+                           "ba_scale", "by_scale", "cell", "forget_bias"})
 # Fields whose change re-derives x and s0 (and so the targets).
 INPUT_FIELDS = frozenset({"n_x", "n_s", "T", "m", "seed", "input_pattern", "text",
                           "initial_state", "dtype"})
 # Fields whose change re-derives the targets.
 TARGET_FIELDS = INPUT_FIELDS | {"n_y", "target_pattern", "copy_delay"}
+
+
+def param_names(c: Config) -> tuple[str, ...]:
+    """The arrays of the configuration's network (its cell's, then the readout's V, by)."""
+    return array_names(c.cell)
+
+
+def rescales_W(c: Config) -> bool:
+    """Whether the spectral radius applies: the vanilla cell's square W is scaled to it (a gated
+    cell's W stacks its gate blocks; its spectral radius is not a knob)."""
+    return c.cell == "vanilla"
+
+
+def cell_options(c: Config) -> dict:
+    """The settings a cell's init_params takes, from the configuration: the vanilla cell's
+    recipe and scales; PyTorch's or orthogonal blocks and the forget bias for the gated cells;
+    nothing (the cell's own defaults) for any other cell."""
+    if c.cell == "vanilla":
+        return {"kind": c.init, "spectral_radius": c.spectral_radius, "u_scale": c.u_scale,
+                "ba_scale": c.ba_scale, "sparse_k": min(c.sparse_k, c.n_s)}
+    init = "orthogonal" if c.init == "orthogonal" else "pytorch"
+    if c.cell == "lstm":
+        return {"init": init, "forget_bias": c.forget_bias}
+    if c.cell == "gru":
+        return {"init": init}
+    return {}
 
 
 def rng(seed: int, stream: int) -> np.random.Generator:
@@ -39,8 +64,8 @@ def rng(seed: int, stream: int) -> np.random.Generator:
 
 def _draw_key(c: Config) -> tuple:
     """The fields a parameter draw depends on."""
-    return (c.seed, c.n_x, c.n_s, c.n_y, c.init, c.spectral_radius, min(c.sparse_k, c.n_s),
-            c.u_scale, c.v_scale, c.ba_scale, c.by_scale, c.dtype)
+    return (c.cell, c.seed, c.n_x, c.n_s, c.n_y, c.init, c.spectral_radius, min(c.sparse_k, c.n_s),
+            c.u_scale, c.v_scale, c.ba_scale, c.by_scale, c.forget_bias, c.dtype)
 
 
 _DRAWS: OrderedDict = OrderedDict()       # the last few draws (switching back is instant)
@@ -58,11 +83,14 @@ def draw_params_and_eigenvalues(c: Config) -> tuple[Parameters, np.ndarray | Non
         if cached is not None:
             _DRAWS.move_to_end(key)
     if cached is None:
-        cached = init_parameters(rng(c.seed, PARAMS_STREAM), c.n_x, c.n_s, c.n_y, kind=c.init,
-                                 spectral_radius=c.spectral_radius, u_scale=c.u_scale,
-                                 v_scale=c.v_scale, ba_scale=c.ba_scale, by_scale=c.by_scale,
-                                 sparse_k=min(c.sparse_k, c.n_s), dtype=np.dtype(c.dtype),
-                                 with_eigenvalues=True)
+        if c.cell == "vanilla":
+            cached = init_parameters(rng(c.seed, PARAMS_STREAM), c.n_x, c.n_s, c.n_y,
+                                     v_scale=c.v_scale, by_scale=c.by_scale, dtype=np.dtype(c.dtype),
+                                     with_eigenvalues=True, **cell_options(c))
+        else:
+            cached = (init_cell_parameters(rng(c.seed, PARAMS_STREAM), c.cell, c.n_x, c.n_s, c.n_y,
+                                           v_scale=c.v_scale, by_scale=c.by_scale,
+                                           dtype=np.dtype(c.dtype), **cell_options(c)), None)
         with _DRAWS_LOCK:
             _DRAWS[key] = cached
             while len(_DRAWS) > DRAW_CACHE_SIZE:
@@ -86,7 +114,7 @@ class ParamPlan:
     @property
     def drawn(self) -> frozenset:
         """The matrices that come from the draw."""
-        return frozenset(PARAM_NAMES) - frozenset(self.kept)
+        return frozenset(param_names(self.config)) - frozenset(self.kept)
 
 
 def realise(plan: ParamPlan) -> Parameters:
@@ -97,7 +125,7 @@ def realise(plan: ParamPlan) -> Parameters:
 def realise_with_eigenvalues(plan: ParamPlan) -> tuple[Parameters, np.ndarray | None]:
     """The parameters a plan stands for, and W's eigenvalues when the draw made W (else None)."""
     if not plan.drawn:
-        return Parameters(**plan.kept), None
+        return Parameters(cell=plan.config.cell, **plan.kept), None
     params, lam = draw_params_and_eigenvalues(plan.config)
     if "W" not in plan.drawn:
         lam = None
@@ -181,8 +209,8 @@ class ParamState:
     params: Parameters | None
     plan: ParamPlan | None
     edited: frozenset = frozenset()
-    drawn: frozenset = frozenset(PARAM_NAMES)
-    seeded: frozenset = frozenset(PARAM_NAMES)
+    drawn: frozenset = frozenset()
+    seeded: frozenset = frozenset()
     rho: float | None = None
     W_ref: tuple | None = None     # (W0, c): W is W0 rescaled by c > 0 (its spectrum is c times)
 
@@ -191,11 +219,12 @@ class ParamState:
         """The seed's draw for c with `given` matrices in place (drawn later, on the worker)."""
         given = {n: np.asarray(a).astype(c.dtype) for n, a in (given or {}).items()}
         check_given(c, given)
-        drawn = frozenset(PARAM_NAMES) - frozenset(given)
-        rho = None if "W" in given else c.spectral_radius
+        names = param_names(c)
+        drawn = frozenset(names) - frozenset(given)
+        rho = None if "W" in given or not rescales_W(c) else c.spectral_radius
         if not drawn:
-            return cls(Parameters(**given), None, frozenset(edited), drawn, drawn, rho)
-        return cls(None, ParamPlan(c, given, PARAM_NAMES), frozenset(edited), drawn, drawn, rho)
+            return cls(Parameters(cell=c.cell, **given), None, frozenset(edited), drawn, drawn, rho)
+        return cls(None, ParamPlan(c, given, names), frozenset(edited), drawn, drawn, rho)
 
     def arrays(self) -> dict:
         """The matrices held as arrays (all of them, or those a plan keeps)."""
@@ -225,7 +254,9 @@ def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
         if state.edited:
             messages.append(f"changing {', '.join(sorted(redraw))} re-drew the weights from the "
                             f"seed: your edits of {', '.join(sorted(state.edited))} were replaced")
-        return ParamState.drawing(new), PARAM_NAMES, messages
+        return ParamState.drawing(new), param_names(new), messages
+    if "spectral_radius" in changed and not rescales_W(new):
+        changed = tuple(f for f in changed if f != "spectral_radius")   # no knob for this cell
     if "dtype" not in changed and "spectral_radius" not in changed:
         return state, (), messages          # (a pending draw does not depend on what changed)
     arrays = state.arrays()
@@ -242,9 +273,9 @@ def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
         drawn = set(seeded)
         arrays = {n: a.astype(new.dtype) for n, a in arrays.items()}
         draw_config, W_factor = new, 1.0
-        if "W" in seeded:
+        if "W" in seeded and rescales_W(new):
             rho = new.spectral_radius
-        names = set(PARAM_NAMES)
+        names = set(param_names(new))
     if "spectral_radius" in changed:
         names.add("W")
         if "W" in from_draw:
@@ -278,12 +309,12 @@ def update_params(state: ParamState, new: Config, changed: tuple[str, ...]):
                 drawn.add("W")
             else:
                 drawn.discard("W")
-    order = tuple(n for n in PARAM_NAMES if n in names)
+    order = tuple(n for n in param_names(new) if n in names)
     if from_draw:
         params = None
         plan = ParamPlan(draw_config, arrays, order, W_factor if "W" in from_draw else 1.0)
     else:
-        params, plan = Parameters(**arrays), None
+        params, plan = Parameters(cell=new.cell, **arrays), None
     if "W" in from_draw:
         W_ref = None
     state = ParamState(params, plan, frozenset(edited), frozenset(drawn), frozenset(seeded), rho,

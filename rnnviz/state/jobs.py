@@ -19,13 +19,11 @@ from typing import Any
 
 
 class RecordLog:
-    """An append-only, thread-safe list of records, and how the stream that writes it ended."""
+    """An append-only, thread-safe list of records (one stream after another may write it)."""
 
     def __init__(self) -> None:
         self._records: list = []
         self._lock = threading.Lock()
-        self.finished = False             # the stream ran out, failed or was cancelled
-        self.error: str | None = None     # what stopped it, when it did not end by itself
 
     def append(self, record: Any) -> None:
         with self._lock:
@@ -56,6 +54,8 @@ class Stream:
     def __init__(self, job_id: int, make: Callable[[Callable[[], bool]], Iterator], log: RecordLog):
         self.id = job_id
         self.log = log
+        self.finished = False             # it ran out, failed or was cancelled
+        self.error: str | None = None     # what stopped it, when it did not end by itself
         self._make = make
         self._records: Iterator | None = None
         self._cancelled = threading.Event()
@@ -69,8 +69,8 @@ class Stream:
         return self._cancelled.is_set()
 
     def step(self, should_stop: Callable[[], bool] = lambda: False) -> bool:
-        """Compute and log the next record; False once the stream has ended (log.finished)."""
-        if self.log.finished:
+        """Compute and log the next record; False once the stream has ended (self.finished)."""
+        if self.finished:
             return False
         def stop() -> bool:
             return self._cancelled.is_set() or should_stop()
@@ -89,6 +89,6 @@ class Stream:
         return True
 
     def _end(self, error: str | None) -> bool:
-        self.log.error = error
-        self.log.finished = True
+        self.error = error
+        self.finished = True
         return False

@@ -20,7 +20,7 @@ from rnnviz.state import sessionfile
 
 DEMO = "demo"       # the built-in default demo: what `rnnviz` opens with no arguments
 KEYS = ("name", "order", "title", "summary", "explanation", "source", "config", "view")
-OPTIONAL = ("params", "inputs")
+OPTIONAL = ("params", "inputs", "training")
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,7 @@ class Preset:
     order: int = 0
     params: dict[str, np.ndarray] = field(default_factory=dict)   # replace the seed's draw
     inputs: dict[str, np.ndarray] = field(default_factory=dict)   # x and s0, when fixed
+    training: object = None           # a training.TrainingSetup: the preset trains live
 
 
 def parse(doc: dict, origin: str = "preset") -> Preset:
@@ -66,9 +67,17 @@ def parse(doc: dict, origin: str = "preset") -> Preset:
         raise ValueError(f"{origin}: {exc}") from None
     if len(inputs) == 1:
         raise ValueError(f"{origin}: inputs must hold both x and s0")
+    setup_training = None
+    if "training" in doc:
+        from rnnviz.state import training
+        try:
+            setup_training = training.make_training(**doc["training"])
+        except (training.TrainingError, TypeError) as exc:
+            raise ValueError(f"{origin}: training: {exc}") from None
     return Preset(name=doc["name"], title=doc["title"], summary=doc["summary"],
                   explanation=doc["explanation"], config=config, view=view,
-                  source=doc["source"], order=doc["order"], params=params, inputs=inputs)
+                  source=doc["source"], order=doc["order"], params=params, inputs=inputs,
+                  training=setup_training)
 
 
 @functools.lru_cache(maxsize=1)

@@ -40,10 +40,13 @@ def spectrum_readout(eigenvalues) -> tuple[str, str]:
     return full, short
 
 
-def spectrum_title(rho: float, sigma: float) -> tuple[str, ...]:
-    """The eigenvalue plot's title and shorter variants (a comma, never a product-like dot)."""
-    return (f"Eigenvalues of W<br>ρ(W) = {rho:.3g},  σ_max(W) = {sigma:.3g}",
-            f"ρ(W) = {rho:.3g},<br>σ_max(W) = {sigma:.3g}", f"ρ = {rho:.3g},<br>σ_max = {sigma:.3g}")
+def spectrum_title(rho: float, sigma: float, L: str = "W", which: str = "") -> tuple[str, ...]:
+    """The eigenvalue plot's title and shorter variants (a comma, never a product-like dot),
+    for the recurrent matrix L (a gated cell's block, e.g. W_f; which: why that one)."""
+    return (f"Eigenvalues of {L}{which}<br>ρ({L}) = {rho:.3g},  σ_max({L}) = {sigma:.3g}",
+            f"ρ({L}) = {rho:.3g},<br>σ_max({L}) = {sigma:.3g}",
+            f"{L}: ρ = {rho:.3g},<br>σ_max = {sigma:.3g}" if L != "W" else
+            f"ρ = {rho:.3g},<br>σ_max = {sigma:.3g}")
 
 
 def connectivity_reach(values, t: int) -> tuple[str, str]:

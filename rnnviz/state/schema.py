@@ -6,9 +6,11 @@ adds it here. The order of FIELDS is the order of the dock's groups and rows.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from rnnviz.engine.activations import ACTIVATIONS
+from rnnviz.engine.cells import CELLS
 from rnnviz.engine.data import INITIAL_STATES, INPUT_PATTERNS, TARGET_PATTERNS
 from rnnviz.engine.init import RECURRENT_KINDS
 
@@ -25,9 +27,27 @@ class Field:
     group: str                                  # the dock's group box
     help: str = ""
     limits: tuple[float, float] | None = None   # inclusive; for text: its length
-    choices: tuple[str, ...] = ()
-    choice_names: dict | None = None            # short names for the dock's combo boxes
+    choices: tuple[str, ...] | Callable[[], tuple[str, ...]] = ()   # a callable: a live registry
+    choice_names: dict | Callable[[], dict] | None = None   # short names for the dock's combo boxes
     widget: str | None = None                   # "slider": a slider with a number box
+
+    @property
+    def options(self) -> tuple[str, ...]:
+        """The choices as they stand now (a registry may have grown: a cell registered later)."""
+        return self.choices() if callable(self.choices) else self.choices
+
+    @property
+    def option_names(self) -> dict | None:
+        """Short names of the choices, as they stand now."""
+        return self.choice_names() if callable(self.choice_names) else self.choice_names
+
+
+def _cell_names() -> tuple[str, ...]:
+    return tuple(CELLS)
+
+
+def _cell_labels() -> dict:
+    return {name: cls.label for name, cls in CELLS.items()}
 
 
 FIELDS: dict[str, Field] = {f.name: f for f in (
@@ -41,6 +61,10 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
           help=("Number of time steps t = 1..T the network is unrolled over and gradients flow back over.")),
     Field("m", "int", "Batch size m", "Sizes", limits=(1, 256),
           help=("Number of sequences processed together (the batch); the loss is their mean.")),
+    Field("cell", "choice", "Cell", "Dynamics", choices=_cell_names, choice_names=_cell_labels,
+          help=("The recurrent cell: the vanilla RNN s_t = f(U x_t + W s_{t-1} + b_a), or a gated "
+                "cell (LSTM, GRU) with PyTorch's equations and gate order, whose gates let the "
+                "gradient through without repeated multiplication by W.")),
     Field("activation", "choice", "Activation f", "Dynamics", choices=tuple(ACTIVATIONS),
           choice_names={"tanh": "tanh", "relu": "ReLU", "sigmoid": "sigmoid", "linear": "linear"},
           help=("The non-linearity f in s_t = f(a_t). γ = sup|f'| bounds how much one step can stretch a "
@@ -64,6 +88,10 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
           help=("b_a ~ N(0, scale²), the hidden bias; 0 gives zeros.")),
     Field("by_scale", "float", "Scale of bias b_y", "Dynamics", limits=(0.0, 10.0),
           help=("b_y ~ N(0, scale²), the output bias; 0 gives zeros.")),
+    Field("forget_bias", "float", "LSTM forget-gate bias", "Dynamics", limits=(-10.0, 10.0),
+          help=("LSTM only: added to the forget gate's bias b_f at initialisation, so f = σ(...) "
+                "starts near σ(1) = 0.73 and the cell state is carried from the start (Gers et "
+                "al. 2000; Jozefowicz et al. 2015). PyTorch itself adds 0.")),
     Field("initial_state", "choice", "Initial state s₀", "Dynamics", choices=INITIAL_STATES,
           choice_names={"zeros": "zeros", "random": "random"},
           help=("The hidden state s₀ before the first step: zeros or random.")),
@@ -71,11 +99,13 @@ FIELDS: dict[str, Field] = {f.name: f for f in (
           choice_names={"float64": "float64", "float32": "float32"},
           help=("Floating-point precision: float64 (about 16 digits) or float32 (about 7 digits, overflows "
                 "near 3e38 instead of 1.8e308).")),
-    Field("input_pattern", "choice", "Input pattern", "Data", choices=INPUT_PATTERNS,
+    Field("input_pattern", "choice", "Input pattern", "Data", choices=(*INPUT_PATTERNS, "task"),
           choice_names={"symbols": "symbols", "gaussian": "Gaussian", "impulse": "impulse",
-                        "sine": "sine waves", "text": "text"},
-          help=("What x_t is: one-hot random symbols, Gaussian noise, one impulse at t = 1, sine waves, or "
-                "the characters of a text (one-hot).")),
+                        "sine": "sine waves", "text": "text",
+                        "task": "training task"},
+          help=("What x_t is: one-hot random symbols, Gaussian noise, one impulse at t = 1, sine waves, "
+                "the characters of a text (one-hot), or a batch of the training task (chosen in the "
+                "Training panel; it sets n_x, n_y and T).")),
     Field("target_pattern", "choice", "Target pattern", "Data", choices=TARGET_PATTERNS,
           choice_names={"next": "next symbol", "copy": "copy", "random": "random"},
           help=("What the output should be at each step: the next input symbol, the input symbol from 'copy "

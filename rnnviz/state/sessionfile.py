@@ -36,22 +36,25 @@ from typing import Any
 
 import numpy as np
 
+from rnnviz.engine.parameters import network_shapes
 from rnnviz.state import config as cfg
 from rnnviz.state import files, jsontext
 from rnnviz.state.config import short
+from rnnviz.state.values import MAX_WEIGHT
 
 FORMAT = "rnnviz-session"
-VERSION = 1
+VERSION = 2
 MAX_FILE_BYTES = 200 * 2**20     # all five matrices hand-edited at the largest sizes: ~130 MB
-MAX_WEIGHT = 1e6                 # |value| of any parameter or input (= derive.MAX_WEIGHT)
-PARAM_NAMES = ("U", "W", "V", "ba", "by")
 INPUT_NAMES = ("x", "s0")
 REQUIRED_KEYS = ("format", "version", "config", "edited", "view")
-OPTIONAL_KEYS = ("params", "inputs", "preset")
+OPTIONAL_KEYS = ("params", "inputs", "preset", "training", "run")
 
 
 class SessionFileError(Exception):
     """A session file (or session dict) that cannot be used, with a message saying why."""
+
+
+MAX_CURVE = 1_000_000           # iterations of a saved training run's curves
 
 
 def _structure_limits() -> jsontext.Limits:
@@ -63,7 +66,10 @@ def _structure_limits() -> jsontext.Limits:
              + 1 + n_x + n_x * m + 1)                              # x's lists, edited
     # strings: ~260 names and values, text <= 5000 and 2 x 100 panel names <= 100 characters,
     # each character at most 12 bytes (an escaped surrogate pair) and maybe an escaped quote
-    return jsontext.Limits(depth=5, objects=16, lists=lists, values=numbers + lists + 1000,
+    # a training run adds the optimiser's state (at most two arrays per parameter: Adam's
+    # moments) and its curves: nested 7 deep (run.optimizer.state.W.exp_avg rows)
+    numbers, lists = 3 * numbers + 9 * MAX_CURVE, 3 * lists
+    return jsontext.Limits(depth=7, objects=64, lists=lists, values=numbers + lists + 1000,
                            quotes=2**16, backslashes=2**17, string_bytes=2**20,
                            noun="session file")
 
@@ -76,9 +82,8 @@ MAX_LOAD_MEMORY = MAX_FILE_BYTES + LIMITS.values * 48
 
 
 def param_shapes(c: cfg.Config) -> dict[str, tuple[int, ...]]:
-    """The shape of every parameter under a configuration."""
-    return {"U": (c.n_s, c.n_x), "W": (c.n_s, c.n_s), "V": (c.n_y, c.n_s),
-            "ba": (c.n_s, 1), "by": (c.n_y, 1)}
+    """The shape of every parameter under a configuration, as its cell and the readout say."""
+    return network_shapes(c.cell, c.n_x, c.n_s, c.n_y)
 
 
 def input_shapes(c: cfg.Config) -> dict[str, tuple[int, ...]]:
@@ -219,7 +224,16 @@ def _v0_to_v1(doc: dict) -> dict:
     return doc
 
 
-MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _v0_to_v1}   # version n -> version n + 1
+def _v1_to_v2(doc: dict) -> dict:
+    """Version 1 had only the vanilla cell: no "cell" and no "forget_bias" setting."""
+    doc = dict(doc)
+    if isinstance(doc.get("config"), dict):
+        doc["config"] = {"cell": "vanilla", "forget_bias": 1.0, **doc["config"]}
+    doc["version"] = 2
+    return doc
+
+
+MIGRATIONS: dict[int, Callable[[dict], dict]] = {0: _v0_to_v1, 1: _v1_to_v2}   # n -> n + 1
 
 
 def migrate(doc: dict) -> dict:
@@ -268,15 +282,28 @@ def parse(doc: Any) -> dict:
     if not isinstance(edited, list) or any(not isinstance(n, str) for n in edited):
         raise SessionFileError("edited must be a list of matrix names")
     for name in edited:
-        if name not in PARAM_NAMES:
+        if name not in param_shapes(config):
             raise SessionFileError(f"edited names an unknown matrix {short(name)}")
         if name not in params:
             raise SessionFileError(f"edited lists {name!r} but params does not hold it")
+    setup_training = run = None
+    if "training" in doc:
+        from rnnviz.state import training  # (training imports the engine's optimisers)
+        if not isinstance(doc["training"], dict):
+            raise SessionFileError("training must be an object of training settings")
+        try:
+            setup_training = training.make_training(**doc["training"])
+            run = training.check_run_doc(doc["run"]) if "run" in doc else None
+        except (training.TrainingError, TypeError) as exc:
+            raise SessionFileError(f"training: {exc}") from None
+    elif "run" in doc:
+        raise SessionFileError("run needs the training set-up it belongs to")
     preset = doc.get("preset")
     if preset is not None and (not isinstance(preset, str) or len(preset) > 100
                                or cfg.SURROGATES.search(preset)):
         raise SessionFileError("preset must be a short name (text that can be saved) or null")
     return {"config": config, "params": params, "edited": frozenset(edited), "inputs": inputs,
+            "training": setup_training, "run": run,
             "view": check_view(doc["view"], config), "preset": preset}
 
 

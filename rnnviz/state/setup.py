@@ -27,10 +27,10 @@ import numpy as np
 from rnnviz.engine.parameters import Parameters
 from rnnviz.state import config as cfg
 from rnnviz.state import derive, sessionfile
+from rnnviz.state import training as training_mod
 from rnnviz.state.compute import ALL_STAGES, ComputeRequest
 from rnnviz.state.config import Config, Problem
 
-PARAM_NAMES = derive.PARAM_NAMES
 MAX_WEIGHT = derive.MAX_WEIGHT
 
 
@@ -53,11 +53,17 @@ class SetUp:
     targets: np.ndarray                # (m, T) int targets
     fixed_inputs: dict                 # a preset's own {"x", "s0"} (empty: drawn from the seed)
     preset: str | None = None          # the preset it started from
+    training: training_mod.TrainingSetup | None = None   # the task, optimiser, clipping, seed
 
     @property
     def inputs_fixed(self) -> bool:
         """Whether x and s0 come from a preset rather than from the seed."""
         return bool(self.fixed_inputs)
+
+    @property
+    def loss(self) -> str:
+        """The loss the targets are scored with: the training task's, else cross-entropy."""
+        return "cross_entropy" if self.training is None else training_mod.TASKS[self.training.task].loss
 
 
 @dataclass(frozen=True)
@@ -74,12 +80,44 @@ def build(parsed: dict) -> SetUp:
     """A set-up from a parsed session dict (sessionfile.parse's keys config, params, edited,
     inputs, preset); ValueError when the engine refuses something validation let through."""
     c: Config = parsed["config"]
+    training = parsed.get("training")
+    if (training is None) != (c.input_pattern != cfg.TASK_PATTERN):
+        raise ValueError("the input pattern 'task' goes with a training set-up, and only with one")
     state = derive.ParamState.drawing(c, parsed["params"], frozenset(parsed["edited"]))
     fixed = {n: derive.read_only(np.asarray(a).astype(c.dtype)) for n, a in parsed["inputs"].items()}
-    x, s0 = (fixed["x"], fixed["s0"]) if fixed else derive.draw_inputs(c)
-    targets = derive.draw_targets(c, x)
+    if training is not None:
+        if (c.n_x, c.n_y, c.T) != training.sizes():
+            raise ValueError(f"the training task {training.task!r} has (n_x, n_y, T) = "
+                             f"{training.sizes()}, the network {(c.n_x, c.n_y, c.T)}")
+        x, s0, targets = task_data(c, training)
+    else:
+        x, s0 = (fixed["x"], fixed["s0"]) if fixed else derive.draw_inputs(c)
+        targets = derive.draw_targets(c, x)
     return SetUp(c, derive.settle(state), derive.read_only(x), derive.read_only(s0),
-                 derive.read_only(targets), fixed, parsed.get("preset"))
+                 derive.read_only(targets), fixed, parsed.get("preset"), training)
+
+
+def task_data(c: Config, training: training_mod.TrainingSetup):
+    """x, s0 (zeros, as the trainer starts) and the targets of the batch the views show."""
+    task = training_mod.view_batch(training, c.m, c.dtype)
+    return task.x, np.zeros((c.n_s, c.m), dtype=c.dtype), task.targets
+
+
+# Settings the training task decides while one is set.
+TASK_FIELDS = ("n_x", "n_y", "T", "input_pattern", "target_pattern", "copy_delay", "text")
+
+
+def with_training(setup: SetUp, training: training_mod.TrainingSetup) -> Change:
+    """The set-up training on a task: the task sets n_x, n_y and T (the weights are re-drawn when
+    they change) and the data the views show; Refused when the network cannot take it."""
+    n_x, n_y, T = training.sizes()
+    change_ = change(setup, _task=True, n_x=n_x, n_y=n_y, T=T, input_pattern=cfg.TASK_PATTERN)
+    new = change_.setup
+    x, s0, targets = task_data(new.config, training)
+    out = dataclasses.replace(new, x=derive.read_only(x), s0=derive.read_only(s0),
+                              targets=derive.read_only(targets), fixed_inputs={},
+                              training=training)
+    return Change(out, change_.fields, change_.params, change_.messages)
 
 
 def fresh(config: Config, preset: str | None = None) -> SetUp:
@@ -88,8 +126,21 @@ def fresh(config: Config, preset: str | None = None) -> SetUp:
                   "preset": preset})
 
 
-def change(setup: SetUp, **changes) -> Change:
-    """The set-up with settings changed; Refused (nothing changed) on problems."""
+def change(setup: SetUp, _task: bool = False, **changes) -> Change:
+    """The set-up with settings changed; Refused (nothing changed) on problems.
+
+    While a training task is set it decides n_x, n_y, T and the data (TASK_FIELDS): a change of
+    those is refused unless it comes from the task itself (_task, with_training)."""
+    if not _task:
+        owned = [f for f in TASK_FIELDS if f in changes and changes[f] != getattr(setup.config, f)]
+        if setup.training is not None and owned:
+            raise Refused([Problem(owned[0], f"{owned[0]} is set by the training task "
+                                             f"({setup.training.task!r}): change the task or its "
+                                             f"options in the Training panel")])
+        if setup.training is None and changes.get("input_pattern") == cfg.TASK_PATTERN:
+            raise Refused([Problem("input_pattern", "the input pattern 'task' comes with a "
+                                                    "training task: choose one in the Training "
+                                                    "panel")])
     changes, derived = cfg.fit_text(setup.config, changes)
     new, problems = cfg.replace(setup.config, **changes)
     if problems:
@@ -103,6 +154,14 @@ def change(setup: SetUp, **changes) -> Change:
     except derive.Refusal as exc:
         raise Refused([Problem("spectral_radius", str(exc))]) from None
     x, s0, targets, fixed = setup.x, setup.s0, setup.targets, setup.fixed_inputs
+    if setup.training is not None and not _task:
+        if {"m", "dtype", "n_s"}.intersection(fields):     # the views' batch of the task, again
+            x, s0, targets = map(derive.read_only, task_data(new, setup.training))
+        out = SetUp(new, derive.settle(state), x, s0, targets, {}, setup.preset, setup.training)
+        return Change(out, fields, tuple(changed_params), tuple(messages))
+    if _task:
+        out = SetUp(new, derive.settle(state), x, s0, targets, {}, setup.preset, setup.training)
+        return Change(out, fields, tuple(changed_params), tuple(messages))
     if derive.INPUT_FIELDS.intersection(fields):
         if fixed:
             messages.append("the preset's own inputs x and s0 were replaced by ones drawn "
@@ -128,12 +187,12 @@ def reinitialised(setup: SetUp) -> Change:
     """Parameters and inputs re-drawn from the seed (hand edits and preset arrays go)."""
     c = setup.config
     x, s0, targets = setup.x, setup.s0, setup.targets
-    if setup.fixed_inputs:
+    if setup.fixed_inputs and setup.training is None:
         x, s0 = map(derive.read_only, derive.draw_inputs(c))
         targets = derive.read_only(derive.draw_targets(c, x))
     state = derive.settle(derive.ParamState.drawing(c))
-    out = SetUp(c, state, x, s0, targets, {}, setup.preset)
-    return Change(out, (), PARAM_NAMES)
+    out = SetUp(c, state, x, s0, targets, {}, setup.preset, setup.training)
+    return Change(out, (), derive.param_names(c))
 
 
 def with_drawn(setup: SetUp, params: Parameters) -> SetUp:
@@ -153,13 +212,13 @@ def request(setup: SetUp, request_id: int, b: int, stages=ALL_STAGES) -> Compute
     return ComputeRequest(id=request_id, config=setup.config,
                           params=None if st.plan is not None else st.params.copy(),
                           x=setup.x, s0=setup.s0, targets=setup.targets, b=b, plan=st.plan,
-                          W_ref=st.W_ref, stages=frozenset(stages))
+                          W_ref=st.W_ref, stages=frozenset(stages), loss=setup.loss)
 
 
 def to_doc(setup: SetUp) -> dict:
     """The set-up's part of a session file (JSON-ready): only non-seed matrices are stored."""
     doc = {"config": cfg.to_dict(setup.config)}
-    stored = [n for n in PARAM_NAMES if n not in setup.params.drawn]
+    stored = [n for n in derive.param_names(setup.config) if n not in setup.params.drawn]
     if stored:
         arrays = setup.params.arrays()           # no drawing: stored matrices are never drawn
         doc["params"] = {n: arrays[n].tolist() for n in stored}
@@ -168,7 +227,21 @@ def to_doc(setup: SetUp) -> dict:
         doc["inputs"] = {n: a.tolist() for n, a in setup.fixed_inputs.items()}
     if setup.preset is not None:
         doc["preset"] = setup.preset
+    if setup.training is not None:
+        doc["training"] = setup.training.to_dict()
     return doc
+
+
+def with_trained(setup: SetUp, params) -> SetUp:
+    """The set-up with trained parameters in place (none of them the seed's draw any more)."""
+    st = setup.params
+    state = derive.ParamState(params, None, st.edited, frozenset(), frozenset(), None)
+    return dataclasses.replace(setup, params=state)
+
+
+def param_names(setup: SetUp) -> tuple[str, ...]:
+    """The set-up's arrays, as its cell names them (vanilla: U, W, V, ba, by)."""
+    return derive.param_names(setup.config)
 
 
 def matrix_shape(setup: SetUp, name: str) -> tuple[int, ...]:

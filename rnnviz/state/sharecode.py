@@ -6,6 +6,7 @@ Format 2 (written): ``rnnviz2:`` + base62 (below) of the zlib-compressed compact
      "view": {"t", "b", "gradient", "panels", "presentation_panels"},
      "from_preset": ["U", ...],            matrices that are the preset's own arrays
      "preset_inputs": true,                x and s0 are the preset's own arrays
+     "training": {...},                    the training set-up (TrainingSetup.to_dict())
      "edits": {"W": {"entries": [[i, j, value], ...]} | {"dense": [[...], ...]},
                "edited": true}}            hand-edited matrices (every key but config optional)
 Sparse entries are relative to the matrix's base: the preset's own array when the preset has
@@ -45,7 +46,6 @@ MAX_TEXT_CHARS = 4 * MAX_CODE_CHARS     # the code with the line breaks and inde
 # long line in a mail; a session file keeps any number of them).
 SHARE_BUDGET = 2_000
 VIEW_KEYS = ("t", "b", "gradient", "panels", "presentation_panels")   # what a code restores
-MATRICES = ("U", "W", "V", "ba", "by")
 MAX_NAME = 100
 LIMITS_V1 = jsontext.Limits(depth=1, objects=1, lists=0, values=100, quotes=12_000,
                             backslashes=12_000, string_bytes=MAX_JSON_BYTES, noun="share code")
@@ -116,12 +116,13 @@ class Shared:
     preset_inputs: bool = False
     edits: dict = field(default_factory=dict)       # name -> Edit
     version: int = 2
+    training: dict | None = None                    # TrainingSetup.to_dict() (checked by sharing)
 
 
 def edit_of(M: np.ndarray, base: np.ndarray | None, edited: bool = True) -> Edit:
     """The shorter form of a matrix: its entries that differ from base, or all of it."""
     M = np.asarray(M, dtype=np.float64)
-    if base is not None and np.shape(base) == M.shape:
+    if base is not None and np.shape(base) == M.shape and M.ndim == 2:
         where = np.argwhere(M != np.asarray(base, dtype=np.float64))
         if 3 * len(where) < M.size:
             return Edit(entries=tuple((int(i), int(j), float(M[i, j])) for i, j in where),
@@ -148,6 +149,8 @@ def _document(shared: Shared) -> dict:
         doc["from_preset"] = sorted(shared.from_preset)
     if shared.preset_inputs:
         doc["preset_inputs"] = True
+    if shared.training is not None:
+        doc["training"] = shared.training
     edits = {}
     for name, e in shared.edits.items():
         form = {"dense": e.dense.tolist()} if e.dense is not None else \
@@ -262,7 +265,8 @@ def unpack(text: str) -> Shared:
         return Shared(_config(data), version=1)
     if not isinstance(data, dict) or "config" not in data:
         raise ValueError("share code is corrupt: it does not hold a set of settings")
-    unknown = set(data) - {"config", "preset", "view", "from_preset", "preset_inputs", "edits"}
+    unknown = set(data) - {"config", "preset", "view", "from_preset", "preset_inputs", "edits",
+                           "training"}
     if unknown:
         raise ValueError(f"share code holds unknown entries: {', '.join(sorted(map(cfg.short, unknown)))}")
     config = _config(data["config"])
@@ -270,9 +274,14 @@ def unpack(text: str) -> Shared:
     if preset is not None and (not isinstance(preset, str) or not 0 < len(preset) <= MAX_NAME
                                or cfg.SURROGATES.search(preset)):
         raise ValueError("share code is corrupt: its preset name is not a short text")
+    training = data.get("training")
+    if training is not None and not isinstance(training, dict):
+        raise ValueError("share code is corrupt: its training set-up is not a set of settings")
+    names = tuple(sessionfile.param_shapes(config))
     return Shared(config, preset, _view(data.get("view", {}), config),
-                  _names(data.get("from_preset", []), "from_preset"),
-                  _flag(data.get("preset_inputs", False)), _edits(data.get("edits", {}), config))
+                  _names(data.get("from_preset", []), "from_preset", names),
+                  _flag(data.get("preset_inputs", False)), _edits(data.get("edits", {}), config),
+                  training=training)
 
 
 def _view(view, config: cfg.Config) -> dict:
@@ -287,10 +296,10 @@ def _view(view, config: cfg.Config) -> dict:
     return {k: checked[k] for k in view}
 
 
-def _names(value, key: str) -> frozenset:
-    if not isinstance(value, list) or not all(isinstance(n, str) and n in MATRICES for n in value) \
+def _names(value, key: str, names: tuple[str, ...]) -> frozenset:
+    if not isinstance(value, list) or not all(isinstance(n, str) and n in names for n in value) \
             or len(set(value)) != len(value):
-        raise ValueError(f"share code is corrupt: {key} must list matrices of {', '.join(MATRICES)}")
+        raise ValueError(f"share code is corrupt: {key} must list matrices of {', '.join(names)}")
     return frozenset(value)
 
 
@@ -302,8 +311,8 @@ def _flag(value) -> bool:
 
 def _edits(value, config: cfg.Config) -> dict:
     shapes = sessionfile.param_shapes(config)
-    if not isinstance(value, dict) or set(value) - set(MATRICES):
-        raise ValueError(f"share code is corrupt: its edits may name only {', '.join(MATRICES)}")
+    if not isinstance(value, dict) or set(value) - set(shapes):
+        raise ValueError(f"share code is corrupt: its edits may name only {', '.join(shapes)}")
     edits = {}
     for name, entry in value.items():
         if not isinstance(entry, dict) or len(set(entry) & {"dense", "entries"}) != 1 \
@@ -317,9 +326,11 @@ def _edits(value, config: cfg.Config) -> dict:
             except sessionfile.SessionFileError as exc:
                 raise ValueError(f"share code holds unusable weights: {exc}") from None
             edits[name] = Edit(dense=dense, edited=edited)
-        else:
+        elif len(shapes[name]) == 2:
             edits[name] = Edit(entries=_entries(entry["entries"], shapes[name], name),
                                edited=edited)
+        else:
+            raise ValueError(f"share code is corrupt: {name} is not a matrix: give it dense")
     return edits
 
 

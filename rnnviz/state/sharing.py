@@ -16,8 +16,6 @@ from rnnviz.state import derive, presets, sharecode
 from rnnviz.state.selection import DEFAULT_PANELS
 from rnnviz.state.sessionfile import param_shapes
 
-PARAM_NAMES = derive.PARAM_NAMES
-
 
 def _preset(name: str | None):
     if name is None:
@@ -46,15 +44,16 @@ def _same(a, b) -> bool:
 def share(workspace) -> tuple[str, list[str]]:
     """(code, notes) for a workspace's set-up and selection."""
     setup, config = workspace.setup, workspace.config
+    names = derive.param_names(config)
     preset = _preset(setup.preset)
     st = setup.params
     arrays = workspace.params.as_dict()
     from_preset = frozenset(
-        n for n in PARAM_NAMES if preset is not None and n not in st.seeded
+        n for n in names if preset is not None and n not in st.seeded
         and n not in st.edited and n in preset.params and _same(arrays[n], preset.params[n]))
     draw: dict = {}
     edits = {n: sharecode.edit_of(arrays[n], _base(config, preset, n, draw), n in st.edited)
-             for n in PARAM_NAMES if n not in st.seeded and n not in from_preset}
+             for n in names if n not in st.seeded and n not in from_preset}
     notes = []
     preset_inputs = False
     if setup.fixed_inputs:
@@ -70,8 +69,10 @@ def share(workspace) -> tuple[str, list[str]]:
                            if DEFAULT_PANELS.get(k, True) != v}
         if not shown["panels"]:
             del shown["panels"]
+    trained = getattr(setup, "training", None)
     shared = sharecode.Shared(config, preset.name if preset is not None else None, shown,
-                              from_preset, preset_inputs, edits)
+                              from_preset, preset_inputs, edits,
+                              training=trained.to_dict() if trained is not None else None)
     code, left_out = sharecode.pack_within(shared)
     for name, length in left_out.items():
         what = "hand-edited" if name in st.edited else "stored"
@@ -124,5 +125,15 @@ def unshare(shared: sharecode.Shared, current_view: dict) -> tuple[dict, list[st
     view.setdefault("t", config.T - 1)
     view["t"], view["b"] = min(view["t"], config.T - 1), min(view.get("b", 0), config.m - 1)
     edited = frozenset(n for n, e in shared.edits.items() if e.edited)
+    trained = None
+    if shared.training is not None:
+        from rnnviz.state import training  # (it imports the engine's optimisers)
+        try:
+            trained = training.make_training(**shared.training)
+        except (training.TrainingError, TypeError) as exc:
+            raise ValueError(f"share code holds an unusable training set-up: {exc}") from None
+    elif shared.version == 1 and preset is not None:
+        trained = getattr(preset, "training", None)
     return {"config": config, "params": params, "edited": edited, "inputs": inputs,
-            "view": view, "preset": preset.name if preset is not None else None}, notes
+            "view": view, "preset": preset.name if preset is not None else None,
+            "training": trained}, notes

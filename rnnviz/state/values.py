@@ -17,6 +17,8 @@ import numpy as np
 
 from rnnviz.state.config import short
 
+MAX_WEIGHT = 1e6        # |value| of any parameter or input: hand-set, rescaled or read from a file
+
 
 def _refuse(value: Any, limit: float) -> ValueError:
     return ValueError(f"a weight must be a finite number within ±{limit:g}; got {short(value)}")

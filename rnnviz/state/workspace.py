@@ -20,7 +20,7 @@ import numpy as np
 
 from rnnviz.engine.parameters import Parameters
 from rnnviz.state import config as cfg
-from rnnviz.state import presets, readouts, sessionfile, sharecode, values
+from rnnviz.state import presets, readouts, sessionfile, sharecode, training, values
 from rnnviz.state import selection as sel
 from rnnviz.state import setup as su
 from rnnviz.state.compute import ALL_STAGES, ComputeRequest, Result, compute
@@ -28,13 +28,14 @@ from rnnviz.state.config import Config, Problem
 from rnnviz.state.events import Events
 from rnnviz.state.sharing import share as _share
 from rnnviz.state.sharing import unshare as _unshare
+from rnnviz.state.workspace_training import TrainingMixin
 
-PARAM_NAMES = su.PARAM_NAMES
+PARAM_NAMES = su.derive.param_names(cfg.DEFAULT)   # the vanilla cell's: U, W, V, ba, by
 MAX_WEIGHT = su.MAX_WEIGHT
 DEFAULT_PANELS = sel.DEFAULT_PANELS
 
 
-class Workspace:
+class Workspace(TrainingMixin):
     """The application state the UI edits and draws; Qt-free."""
 
     def __init__(self, config: Config | None = None):
@@ -51,6 +52,11 @@ class Workspace:
         self.path: str | None = None            # the session file last opened or saved
         self.setup = su.fresh(config)
         self.selection = sel.first(config)
+        self.run: training.TrainingRun | None = None     # the training run, once one started
+        self._untrained = None          # the set-up before training (Reset goes back to it)
+        self._next_job = 0
+        self._shown_iteration: int | None = None
+        self.out_of_sight: frozenset = frozenset()   # shown panels the window has in a hidden tab
 
     @classmethod
     def demo(cls) -> Workspace:
@@ -104,8 +110,15 @@ class Workspace:
 
     @property
     def stages(self) -> frozenset:
-        """The compute stages the shown panels need."""
-        return ALL_STAGES if self.selection.shows("flow") else ALL_STAGES - {"flow"}
+        """The compute stages the shown panels need (those in sight: see set_out_of_sight)."""
+        flow = self.selection.shows("flow") and "flow" not in self.out_of_sight
+        return ALL_STAGES if flow else ALL_STAGES - {"flow"}
+
+    def set_out_of_sight(self, panels) -> None:
+        """Panels that stay switched on but that the window has out of sight for now (in a tab
+        not shown): the stages only they need are not computed until they are back in sight,
+        when `needs_compute` says so. Not saved: it is not a choice of the user's."""
+        self.out_of_sight = frozenset(panels)
 
     @property
     def needs_compute(self) -> bool:
@@ -133,6 +146,8 @@ class Workspace:
 
     def radius_note(self) -> str | None:
         """Why the spectral-radius field does not describe the W in use (a hand edit), or None."""
+        if not su.derive.rescales_W(self.config):
+            return None                 # a gated cell's W: the radius is no knob of it
         st = self.setup.params
         return readouts.radius_note(self.config.spectral_radius, st.rho, "W" in st.edited)
 
@@ -150,12 +165,18 @@ class Workspace:
         except ValueError as exc:       # the engine refused something validation let through
             raise sessionfile.SessionFileError(f"cannot use this set-up: {exc}") from None
         self.setup, self.selection = setup, selection
+        self.run, self._untrained, self._shown_iteration = None, None, None
+        run = parsed.get("run")
+        if run is not None and setup.training is not None:
+            self.run = training.restore_run(self.params, setup.training,
+                                            run, activation=setup.config.activation)
+            self._shown_iteration = self.run.iteration
         self._bump()
         self.result = None
         self._set_problems([])
         self.events.emit("config", config=self.config, changed=cfg.FIELDS,
                          request_id=self._request_id)
-        self._emit_params(PARAM_NAMES)
+        self._emit_params(su.param_names(self.setup))
         self.events.emit("view", view=self.view)
         self.events.emit("timestep", t=self.t)
         self.events.emit("batch", b=self.b, request_id=self._request_id)
@@ -196,6 +217,13 @@ class Workspace:
             self.events.emit("config", config=self.config, changed=change.fields,
                              request_id=self._request_id)
         self._emit_params(change.params)
+        clamped = self.selection.clamped(self.config)       # T or m may have shrunk
+        if clamped.t != self.t:
+            self.selection = dataclasses.replace(self.selection, t=clamped.t)
+            self.events.emit("timestep", t=self.t)
+        if clamped.b != self.b:
+            self.selection = dataclasses.replace(self.selection, b=clamped.b)
+            self.events.emit("batch", b=self.b, request_id=self._request_id)
 
     # ----- mutators ----------------------------------------------------------------------------
     def apply(self, **changes) -> list[Problem]:
@@ -207,21 +235,17 @@ class Workspace:
         if not change.fields:
             return self._set_problems([])
         self._changed(change)
-        clamped = self.selection.clamped(self.config)
-        if clamped.t != self.t:
-            self.selection = dataclasses.replace(self.selection, t=clamped.t)
-            self.events.emit("timestep", t=self.t)
-        if clamped.b != self.b:
-            self.selection = dataclasses.replace(self.selection, b=clamped.b)
-            self.events.emit("batch", b=self.b, request_id=self._request_id)
         for text in change.messages:
             self.events.emit("message", text=text)
+        self._end_run_on_edit(change)
         return []
 
     def set_weight(self, name: str, i: int, j: int, value: float) -> list[Problem]:
-        """Set one entry of U, W, V, ba or by by hand; marks the matrix as edited."""
-        if name not in PARAM_NAMES:
-            return self._refuse("name", f"unknown matrix {name!r}; one of {', '.join(PARAM_NAMES)}")
+        """Set one entry of a parameter by hand (U, W, V, ba, by for the vanilla cell); marks the
+        matrix as edited."""
+        names = su.param_names(self.setup)
+        if name not in names:
+            return self._refuse("name", f"unknown matrix {name!r:.40}; one of {', '.join(names)}")
         M = getattr(self.params, name)
         try:
             i, j = values.index(i, M.shape[0], "row"), values.index(j, M.shape[1], "column")
@@ -234,8 +258,9 @@ class Workspace:
 
     def set_matrix(self, name: str, array) -> list[Problem]:
         """Replace a whole matrix by hand (same shape, finite, within ±1e6); marks it as edited."""
-        if name not in PARAM_NAMES:
-            return self._refuse("name", f"unknown matrix {name!r}; one of {', '.join(PARAM_NAMES)}")
+        names = su.param_names(self.setup)
+        if name not in names:
+            return self._refuse("name", f"unknown matrix {name!r:.40}; one of {', '.join(names)}")
         try:
             M = values.matrix(array, su.matrix_shape(self.setup, name), name, MAX_WEIGHT)
         except ValueError as exc:
@@ -244,13 +269,17 @@ class Workspace:
 
     def _commit_matrix(self, name: str, M: np.ndarray) -> list[Problem]:
         setup = su.with_matrix(self.setup, self.params, name, M)
-        self._changed(su.Change(setup, (), (name,)), config_event=False)
+        change = su.Change(setup, (), (name,))
+        self._changed(change, config_event=False)
+        self._end_run_on_edit(change)
         return []
 
     def reinitialise(self) -> list[Problem]:
         """Replace parameters and inputs by the seed's draw (hand edits and preset arrays go)."""
         had_fixed = self.setup.inputs_fixed
-        self._changed(su.reinitialised(self.setup), config_event=had_fixed)
+        change = su.reinitialised(self.setup)
+        self._changed(change, config_event=had_fixed)
+        self._end_run_on_edit(change)
         return []
 
     def redraw_seed(self, seed: int | None = None) -> list[Problem]:
@@ -349,6 +378,8 @@ class Workspace:
         """The session file content (JSON-ready): only non-seed matrices are stored."""
         doc = {"format": sessionfile.FORMAT, "version": sessionfile.VERSION,
                **su.to_doc(self.setup), "view": self.view}
+        if self.run is not None:
+            doc["run"] = training.run_doc(self.run)
         return doc
 
     def from_dict(self, d: dict, source: str = "dict") -> None:
@@ -372,8 +403,30 @@ class Workspace:
         p = presets.get_preset(name)
         view = {"panels": dict(DEFAULT_PANELS), **p.view}
         self._replace_all({"config": p.config, "params": p.params, "edited": frozenset(),
-                           "inputs": p.inputs, "view": view, "preset": p.name}, f"preset:{name}")
+                           "inputs": p.inputs, "view": view, "preset": p.name,
+                           "training": p.training}, f"preset:{name}")
         self.dirty = False
+
+    def load_weights(self, imported, activation: str | None = None) -> list[Problem]:
+        """Replace the network by weights read from a file (state/weights_io.py: an Imported):
+        its cell, sizes and precision from the file, the data settings made to fit (each change
+        said in a "message"); the training set-up goes. Problems change nothing."""
+        from rnnviz.state import weights_io
+        try:
+            c, messages = weights_io.session_config(self.config, imported, activation)
+        except weights_io.WeightsError as exc:
+            return self._refuse("weights", str(exc))
+        view = {**self.view, "t": min(self.t, c.T - 1), "b": min(self.b, c.m - 1)}
+        try:
+            self._replace_all({"config": c, "params": imported.params.as_dict(),
+                               "edited": frozenset(), "inputs": {}, "view": view,
+                               "preset": None}, f"weights:{imported.source}")
+        except sessionfile.SessionFileError as exc:
+            return self._refuse("weights", str(exc))
+        self.dirty, self.path = True, None
+        for text in (*imported.messages, *messages):
+            self.events.emit("message", text=text)
+        return []
 
     def share_code(self) -> str:
         """The set-up as a copy-pasteable share code (see share() for what it leaves out)."""

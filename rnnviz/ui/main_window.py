@@ -14,8 +14,10 @@ from rnnviz.ui.docks.weights import WeightEditorDock
 from rnnviz.ui.style import NORMAL, Style
 from rnnviz.ui.views.connectivity import ConnectivityView
 from rnnviz.ui.views.flow import FlowView
+from rnnviz.ui.views.gates import GateHeatmaps
 from rnnviz.ui.views.heatmaps import GradientHeatmap, StateHeatmap
 from rnnviz.ui.views.inputs import InputsView
+from rnnviz.ui.views.plotbase import result_draws
 from rnnviz.ui.views.softmax import SoftmaxView
 from rnnviz.ui.views.spectrum import SpectrumView
 from rnnviz.ui.widgets.axes import cache_axes
@@ -26,7 +28,7 @@ from rnnviz.ui.worker import ComputeWorker
 
 log = logging.getLogger(__name__)
 
-TIME_VIEWS = ("inputs", "states", "connectivity", "gradients", "flow")   # left column, shared t
+TIME_VIEWS = ("inputs", "states", "gates", "connectivity", "gradients", "flow")   # left, shared t
 STEP_VIEWS = ("softmax", "spectrum")                             # right column
 COMPUTE_EVENTS = ("config", "params", "batch", "loaded", "view")   # "view": a shown panel may need a stage
 # Partial results (the flow filling in) redraw the plots: show at most one per PARTIAL_SHOW_MS,
@@ -53,6 +55,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
     def __init__(self, session, parent=None):
         super().__init__(parent)
         self.setObjectName("rnnviz_main")
+        self.setAttribute(QtCore.Qt.WA_DeleteOnClose)    # a closed window is freed
         self.setWindowTitle("rnnviz — a recurrent network, step by step")
         self.session = session
         self.style_ = NORMAL
@@ -71,12 +74,19 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.worker.failed.connect(self._computation_failed)
         self.worker.busy.connect(self._busy)
         self.worker.add_lane(connectivity_job.LANE, connectivity_job.compute_connectivity)
+        try:
+            self._build(session)
+        except BaseException:
+            self.worker.release()           # never leave a running thread to be destroyed
+            raise
 
+    def _build(self, session) -> None:
         self.timebar = TimeBar(session)
         self.timebar.setObjectName("timebar")
         self.views: dict[str, QtWidgets.QWidget] = {
             "inputs": InputsView(session),
             "states": StateHeatmap(session),
+            "gates": GateHeatmaps(session),         # shown for a gated cell only
             "connectivity": ConnectivityView(session, connectivity_job.compute_connectivity,
                                              self.worker, self.params_for),
             "gradients": GradientHeatmap(session),
@@ -115,7 +125,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
     # ----- construction -----------------------------------------------------------------------
     def _link_time_axes(self) -> None:
         states = self.views["states"].plot_item
-        for name in ("inputs", "connectivity", "gradients", "flow"):
+        for name in ("inputs", "gates", "connectivity", "gradients", "flow"):
             self.views[name].plot_item.setXLink(states)
         for name in TIME_VIEWS:         # same left-axis width so the t axes line up
             self.views[name].plot_item.getAxis("left").setWidth(64)
@@ -130,7 +140,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         self.time_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         self.time_splitter.setObjectName("time_splitter")
         # the flow plot carries a legend and a rate line: it gets the largest share
-        for name, stretch in zip(TIME_VIEWS, (3, 4, 2, 4, 7), strict=True):
+        for name, stretch in zip(TIME_VIEWS, (3, 4, 4, 2, 4, 7), strict=True):
             self.time_splitter.addWidget(self.views[name])
             self.time_splitter.setStretchFactor(self.time_splitter.count() - 1, stretch)
         self.step_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -139,7 +149,13 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
             self.step_splitter.addWidget(self.views[name])
         self.main_splitter = QtWidgets.QSplitter(QtCore.Qt.Horizontal)
         self.main_splitter.setObjectName("main_splitter")
-        self.main_splitter.addWidget(self.time_splitter)
+        # the time column is the first tab; live training adds its own (actions/training.py)
+        self.centre_tabs = QtWidgets.QTabWidget()
+        self.centre_tabs.setObjectName("centre_tabs")
+        self.centre_tabs.setDocumentMode(True)
+        self.centre_tabs.addTab(self.time_splitter, "Time steps")
+        self.centre_tabs.tabBar().setVisible(False)
+        self.main_splitter.addWidget(self.centre_tabs)
         self.main_splitter.addWidget(self.step_splitter)
         self.main_splitter.setStretchFactor(0, 2)
         self.main_splitter.setStretchFactor(1, 1)
@@ -362,6 +378,16 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
             "back through time (BPTT), live.\n\ns_t = f(U x_t + W s_(t−1) + b_a),  "
             "y_t = softmax(V s_t + b_y)")
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not getattr(self, "_sizes_pinned", False):
+            # A plot hidden from the start (the gate heatmaps of the vanilla cell) has no size
+            # in its splitter until one is set: set the laid-out sizes once, so that saving and
+            # restoring a layout (presentation mode) gives it back exactly.
+            self._sizes_pinned = True
+            QtCore.QTimer.singleShot(0, self, lambda: [s.setSizes(s.sizes()) for s in self.splitters
+                                                       if self.isVisible() and sum(s.sizes())])
+
     # ----- closing ----------------------------------------------------------------------------
     def closeEvent(self, event: QtGui.QCloseEvent) -> None:
         for guard in list(self.close_guards):
@@ -392,4 +418,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
         for view in self.views.values():
             view._unsubscribe()
             view._timer.stop()
-        self.worker.stop()
+            result_draws().discard(view)
+        # A stage that cannot be interrupted may outlive the window: the worker then stays
+        # alive (worker.lingering) until its thread ends, instead of aborting the process.
+        self.worker.release()

@@ -54,6 +54,39 @@ def limit_blas_threads(n: int) -> bool:
     return False
 
 
+# ----- workers whose thread outlives its window ------------------------------------------------
+# A QThread destroyed while it runs aborts the process (qFatal "QThread: Destroyed while thread
+# is still running", SIGABRT), and some stages cannot be interrupted (a 2048-unit backward pass
+# runs ~15-22 s in one NumPy sweep). A worker released while its thread still runs is kept
+# here, and so alive, until the thread has ended; the UI thread checks every REAP_MS.
+_LINGERING: set = set()
+_LINGERING_LOCK = threading.Lock()
+REAP_MS = 100
+RELEASE_GRACE_MS = 500          # how long closing a window waits for its computation to stop
+
+
+def lingering() -> int:
+    """How many released workers still have a running thread (a stage that ignores stopping)."""
+    _reap()
+    with _LINGERING_LOCK:
+        return len(_LINGERING)
+
+
+def _reap() -> None:
+    """Forget released workers whose thread has ended (joined first: then safe to destroy)."""
+    with _LINGERING_LOCK:
+        ended = [w for w in _LINGERING if w._thread.wait(0)]
+        _LINGERING.difference_update(ended)
+
+
+def _reap_later() -> None:
+    _reap()
+    with _LINGERING_LOCK:
+        waiting = bool(_LINGERING)
+    if waiting:
+        QtCore.QTimer.singleShot(REAP_MS, _reap_later)
+
+
 def _is_interruption(exc: BaseException) -> bool:
     """Whether an exception is the engine's Interrupted (raised when should_stop() said so)."""
     return any(cls.__name__ == "Interrupted" for cls in type(exc).__mro__)
@@ -176,8 +209,21 @@ class ComputeWorker(QtCore.QObject):
         self._thread.quit()
         joined = self._thread.wait(timeout_ms)
         if not joined:
-            log.error("compute thread did not stop within %d ms", timeout_ms)
+            log.info("compute thread did not stop within %d ms", timeout_ms)
         return joined
+
+    def release(self, grace_ms: int = RELEASE_GRACE_MS) -> bool:
+        """Stop, waiting at most grace_ms; True when the thread has ended. Otherwise (a stage
+        that cannot be interrupted) the worker is kept alive until its thread ends, so that
+        whoever owned it may go: its QThread is never destroyed while it runs."""
+        if self.stop(grace_ms):
+            return True
+        with _LINGERING_LOCK:
+            _LINGERING.add(self)
+        log.info("the computation in progress cannot be interrupted; it is left to finish "
+                 "in the background (%s)", self._thread.objectName())
+        _reap_later()
+        return False
 
     # ----- worker thread ------------------------------------------------------------------
     def _should_stop(self) -> bool:
@@ -234,7 +280,7 @@ class ComputeWorker(QtCore.QObject):
             if self._stream is stream:
                 self._stream = None
         if not interrupted():
-            self.stream_ended.emit(int(stream.id), stream.log.error)
+            self.stream_ended.emit(int(stream.id), stream.error)
 
     def _serve(self, lane: str, request) -> None:
         compute = self._lanes[lane]

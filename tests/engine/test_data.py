@@ -6,7 +6,6 @@ import pytest
 from rnnviz.engine.data import (
     INPUT_PATTERNS,
     check_pattern,
-    decode_text,
     encode_text,
     initial_state,
     input_classes,
@@ -16,6 +15,12 @@ from rnnviz.engine.data import (
 )
 
 TEXT = "hello world"
+
+
+def decode_text(x: np.ndarray, alphabet: str) -> str:
+    """The characters argmax_i x[i, t] of one sequence x (n_x, T) or (n_x, 1, T): encode_text's inverse."""
+    x = np.asarray(x)
+    return "".join(alphabet[c] for c in np.argmax(x.reshape(x.shape[0], -1), axis=0))
 
 
 def rng(seed=0):

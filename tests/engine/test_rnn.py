@@ -119,13 +119,14 @@ def test_matches_stepwise_forward_and_upstream_backward(make_problem):
     np.testing.assert_allclose(tr.s, s, rtol=1e-12, atol=1e-15)
     np.testing.assert_allclose(tr.y, y, rtol=1e-12, atol=1e-15)
     ds_up = np.random.default_rng(0).normal(size=s.shape)
-    ds_up_copy = ds_up.copy()
     want = stepwise.rnn_backward(ds_up, caches)
-    got = VanillaCell("tanh").backward(p, rows(tr.x), tr.s0.T, rows(tr.a), rows(tr.s), rows(ds_up))
-    got["ds0"], got["dx"] = got["ds0"].T, seed_layout(got["dx"])
+    dh = rows(ds_up).copy()                                   # the cell's to overwrite
+    got = VanillaCell("tanh").backward(p.as_dict(), rows(tr.x), {"s": tr.s0.T},
+                                       {"a": rows(tr.a), "s": rows(tr.s)}, dh)
+    got["ds0"], got["dx"] = got["dstate0"]["s"].T, seed_layout(got["dx"])
     for name in ("dU", "dW", "dba", "ds0", "dx"):
         np.testing.assert_allclose(got[name], want[name], rtol=1e-12, atol=1e-14, err_msg=name)
-    np.testing.assert_array_equal(ds_up, ds_up_copy)          # overwrite=False leaves it alone
+    assert got["ds"] is dh                                    # ds accumulated in place
 
 
 def test_loss_and_gradients_dict(make_problem):
@@ -266,7 +267,7 @@ def _bad_calls(pr):
         (lambda: backward(p, tr, tg[:, :3]), "targets: expected shape (m=2, T=5), got (2, 3)"),
         (lambda: backward(p, tr, tg + 0.5), "targets: expected an integer array"),
         (lambda: backward(p, tr, tg + 3), "targets: expected class indices in [0, n_y=3)"),
-        (lambda: backward(p, tr, tg - 1), "targets: expected class indices in [0, n_y=3)"),
+        (lambda: backward(p, tr, tg - 2), "targets: expected class indices in [0, n_y=3)"),
         (lambda: backward(p.astype(np.float32), tr, tg), "trace: expected a Trace computed with"),
         (lambda: Parameters(p.U, p.W[:3], p.V, p.ba, p.by), "W: expected shape (n_s=4, n_s=4), got (3, 4)"),
         (lambda: Parameters(p.U, p.W, p.V, p.ba.ravel(), p.by), "ba: expected a 2-d array"),

@@ -98,13 +98,14 @@ def test_the_issues_deep_share_code_is_a_problem_not_a_crash():
 
 
 def test_nesting_limit_is_what_the_format_needs(tmp_path):
-    """inputs.x nests 5 deep; a valid session with fixed inputs still loads."""
+    """inputs.x nests 5 deep; a valid session with fixed inputs still loads (a training run's
+    optimiser state nests deepest, 7: tests/state/test_training_state.py)."""
     session = Session()
     session.load_preset("notebook")         # a preset with its own x and s0
     assert session.inputs_fixed
     session.save_file(tmp_path / "n.json")
     structure = jsontext.scan((tmp_path / "n.json").read_bytes(), sessionfile.LIMITS)
-    assert structure.depth == sessionfile.LIMITS.depth == 5
+    assert structure.depth == 5 and sessionfile.LIMITS.depth == 7
     Session().load_file(tmp_path / "n.json")
 
 
@@ -184,7 +185,7 @@ def json_loads_calls(monkeypatch):
 
 @pytest.mark.parametrize("body, words", [
     ("[" + ",".join(["{}"] * 5000) + "]", "more objects"),
-    ("[" + ",".join(["[]"] * 200_000) + "]", "more lists"),
+    ("[" + ",".join(["[]"] * (sessionfile.LIMITS.lists + 10)) + "]", "more lists"),
     ('["' + '","'.join(["a"] * 40_000) + '"]', "more quote marks"),
     ('"' + "\\\\" * 70_000 + '"', "more backslashes"),
     ('"' + "x" * (2**20 + 10) + '"', "more bytes of text"),

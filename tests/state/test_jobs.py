@@ -18,7 +18,7 @@ def test_a_stream_logs_every_record_in_order_and_then_ends():
     while stream.step():
         steps += 1
     assert steps == 5 and [r["iteration"] for r in log.all()] == [0, 1, 2, 3, 4]
-    assert log.finished and log.error is None
+    assert stream.finished and stream.error is None
     assert log.since(3) == [{"iteration": 3}, {"iteration": 4}] and log.latest() == {"iteration": 4}
     assert stream.step() is False                          # an ended stream stays ended
 
@@ -29,7 +29,7 @@ def test_cancel_stops_before_the_next_record():
     stream.step()
     stream.step()
     stream.cancel()
-    assert stream.step() is False and len(log) == 2 and log.finished and log.error == "cancelled"
+    assert stream.step() is False and len(log) == 2 and stream.finished and stream.error == "cancelled"
 
 
 def test_a_failing_generator_ends_the_stream_with_its_message_and_keeps_the_records():
@@ -40,7 +40,7 @@ def test_a_failing_generator_ends_the_stream_with_its_message_and_keeps_the_reco
     stream = Stream(3, make, log)
     while stream.step():
         pass
-    assert log.all() == [1] and log.error == "FloatingPointError: loss is nan at iteration 2"
+    assert log.all() == [1] and stream.error == "FloatingPointError: loss is nan at iteration 2"
 
 
 def test_the_generator_sees_the_workers_stop_request():

@@ -241,7 +241,7 @@ def test_choices_match_the_engine():
     from rnnviz.engine import data
     from rnnviz.engine.activations import ACTIVATIONS
     assert set(cfg.CHOICES["activation"]) == set(ACTIVATIONS)
-    assert cfg.CHOICES["input_pattern"] == data.INPUT_PATTERNS
+    assert cfg.CHOICES["input_pattern"] == (*data.INPUT_PATTERNS, cfg.TASK_PATTERN)
     assert cfg.CHOICES["target_pattern"] == data.TARGET_PATTERNS
     assert cfg.CHOICES["initial_state"] == data.INITIAL_STATES
 

@@ -46,7 +46,7 @@ DELETE = object()
 
 @pytest.mark.parametrize("path,value,words", [
     (("format",), "something-else", "not a session file"),
-    (("version",), 2, "newer rnnviz"),
+    (("version",), 3, "newer rnnviz"),
     (("version",), "1", "whole number"),
     (("version",), -3, "unknown format version"),
     (("config",), DELETE, "lacks 'config'"),

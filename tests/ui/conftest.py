@@ -23,9 +23,12 @@ def flush(window):
 
 
 def wait_for_result(qtbot, window, timeout=10000):
-    """Wait until the window shows the result of the session's current state."""
+    """Wait until the window shows the result of the session's current state, and what its
+    drawing asked the worker for (the connectivity of the selected step) has come back too."""
     qtbot.waitUntil(lambda: not window.session.needs_compute and window.worker.is_idle(),
                     timeout=timeout)
+    flush(window)                                   # drawing may submit a connectivity request
+    qtbot.waitUntil(window.worker.is_idle, timeout=timeout)
     flush(window)
     return window.session.result
 
@@ -47,9 +50,10 @@ def make_window(qtbot):
         return w
 
     yield make
+    import shiboken6
     for w in windows:
-        w.close()
-        w.deleteLater()
+        if shiboken6.isValid(w):        # not closed (and so deleted) by the test itself
+            w.close()
     qtbot.wait(10)
 
 

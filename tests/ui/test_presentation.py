@@ -42,7 +42,8 @@ def test_f5_toggles_and_restores_the_exact_layout(qtbot, window):
     assert during["docks"]["explanation"] and not during["docks"]["editors"]
     assert not during["docks"]["weights"]
     # every plot but the connectivity strip (its height goes to the gradient flow)
-    assert during["views"] == {n: n != "connectivity" for n in window.views}
+    # (the gate heatmaps: shown for a gated cell only, and this one is vanilla)
+    assert during["views"] == {n: n not in ("connectivity", "gates", "spectral") for n in window.views}
     # the explanation's text as large as fits its dock without scrolling (issue 13 item 2)
     assert MIN_PRESENTING_SCALE <= during["explanation"] <= EXPLANATION_SCALE
     assert during["text_pt"] >= before["text_pt"] * MIN_PRESENTING_SCALE - 0.01

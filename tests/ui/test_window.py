@@ -10,7 +10,8 @@ from rnnviz.ui.views.flow import CURVES
 
 def test_window_exposes_the_contract(window):
     assert set(window.views) == {"inputs", "states", "gradients", "softmax", "flow", "spectrum",
-                                 "connectivity"}
+                                 "connectivity", "gates", "loss", "profile", "grad_norm",
+                                 "spectral"}
     for name, view in window.views.items():
         assert view.plot_item in view.plot_items() and view.plot_item.scene() is view.graphics.scene()
         assert view.title and view.graphics.toolTip()
@@ -18,7 +19,7 @@ def test_window_exposes_the_contract(window):
         view.refresh()                              # redraws from the session, now
         assert view.draw_count == draws + 1, name
     assert {"editors", "weights", "explanation"} <= set(window.docks)
-    assert set(window.menus) == {"file", "edit", "view", "presets", "help"}
+    assert set(window.menus) == {"file", "edit", "view", "presets", "training", "help"}
     assert window.worker.is_running() and window.timebar is not None
     for view in ("inputs", "states", "gradients", "flow", "connectivity"):
         item = window.views[view].plot_item

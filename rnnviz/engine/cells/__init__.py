@@ -1,23 +1,13 @@
-"""Recurrent cells on one protocol (base.Cell), registered by name: a new cell is a new module here."""
+"""Recurrent cells on one protocol (base.Cell), registered by name (registry.py): a new cell is a
+new module here that registers itself with @register_cell, plus its import below (the order of
+the imports is the order of the cell chooser)."""
 from __future__ import annotations
 
+# isort: off
+from . import vanilla  # noqa: F401  (each cell module registers its class)
+from . import lstm, gru  # noqa: F401
+# isort: on
 from .base import Arrays, Cell
-
-CELLS: dict[str, type[Cell]] = {}
-
-
-def register_cell(cls: type[Cell]) -> type[Cell]:
-    """Class decorator: make a cell available by its name (get_cell, the cell chooser, files)."""
-    CELLS[cls.name] = cls
-    return cls
-
-
-def get_cell(name: str, activation: str = "tanh") -> Cell:
-    """The cell called name with the given activation; ValueError naming the known cells."""
-    if name not in CELLS:
-        known = ", ".join(repr(n) for n in CELLS)
-        raise ValueError(f"cell: expected one of {known}; got {name!r}")
-    return CELLS[name](activation)
-
+from .registry import CELLS, get_cell, register_cell
 
 __all__ = ["CELLS", "Arrays", "Cell", "get_cell", "register_cell"]

@@ -4,7 +4,8 @@ Used three ways: a plot's context menu ("Export this plot as PNG/SVG…"), File 
 dialog choosing view, format, background and size), and `rnnviz export` (offscreen, no window
 shown: rnnviz.ui.app.export_session builds the window, then calls export_view or export_window).
 Every export draws with Style PRINT_LIGHT or PRINT_DARK (larger fonts, thicker lines) and puts
-the window's own style back afterwards.
+the window's own style back afterwards. Images are encoded in memory, then written atomically
+(state.files.write_atomic): a full disk leaves the old file whole and is reported, never "wrote".
 """
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtSvg, QtWidgets
 
+from rnnviz.state.files import FileError, write_atomic
 from rnnviz.ui.style import PRINT_DARK, PRINT_LIGHT, Style, restore_fonts, widget_fonts
 from rnnviz.ui.widgets.axes import shrink_axes
 
@@ -122,7 +124,8 @@ def _paint(widget: QtWidgets.QWidget, painter: QtGui.QPainter) -> None:
         widget.render(painter, QtCore.QPoint(0, 0))
 
 
-def _render_png(widget: QtWidgets.QWidget, path: Path, size: tuple[int, int], background: str) -> None:
+def _png_bytes(widget: QtWidgets.QWidget, size: tuple[int, int], background: str) -> bytes:
+    """The widget painted on a `size` image, encoded as PNG in memory."""
     image = QtGui.QImage(size[0], size[1], QtGui.QImage.Format_ARGB32)
     image.setDevicePixelRatio(1.0)
     image.fill(QtGui.QColor(background))
@@ -133,29 +136,45 @@ def _render_png(widget: QtWidgets.QWidget, path: Path, size: tuple[int, int], ba
         _paint(widget, painter)
     finally:
         painter.end()
-    if not image.save(str(path), "PNG"):
-        raise ExportError(f"cannot write {path}")
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.WriteOnly)
+    if not image.save(buffer, "PNG"):
+        raise ExportError(f"cannot encode a {size[0]}x{size[1]} PNG image")
+    return bytes(buffer.data())
 
 
-def _render_svg(widget: QtWidgets.QWidget, path: Path, size: tuple[int, int], title: str) -> None:
+def _svg_bytes(widget: QtWidgets.QWidget, size: tuple[int, int], title: str) -> bytes:
+    """The widget painted by Qt's SVG generator, in memory."""
+    buffer = QtCore.QBuffer()
+    buffer.open(QtCore.QIODevice.WriteOnly)
     generator = QtSvg.QSvgGenerator()
-    generator.setFileName(str(path))
+    generator.setOutputDevice(buffer)
     generator.setSize(QtCore.QSize(*size))
     generator.setViewBox(QtCore.QRect(0, 0, *size))
     generator.setTitle(title)
     generator.setDescription("exported by rnnviz")
     painter = QtGui.QPainter()
     if not painter.begin(generator):
-        raise ExportError(f"cannot write {path}")
+        raise ExportError("cannot start an SVG drawing")
     try:
         _paint(widget, painter)
     finally:
         painter.end()
     # QSvgGenerator states the size in millimetres; say it in pixels like the PNG.
-    text = path.read_text(encoding="utf-8")
+    text = bytes(buffer.data()).decode("utf-8")
     text = re.sub(r'<svg width="[^"]*" height="[^"]*"',
                   f'<svg width="{size[0]}" height="{size[1]}"', text, count=1)
-    path.write_text(text, encoding="utf-8")
+    return text.encode("utf-8")
+
+
+def _write(path: Path, data: bytes) -> Path:
+    """Write an encoded image atomically: on any failure (a full disk) the old file stays whole
+    and nothing half-written is left; ExportError says why."""
+    try:
+        write_atomic(path, data)
+    except FileError as exc:
+        raise ExportError(f"cannot write {path}: {exc}; nothing was written") from None
+    return path
 
 
 def _check_writable(path: Path) -> None:
@@ -175,16 +194,14 @@ def export_view(window, name: str, path, size=None, style: Style = PRINT_LIGHT) 
     view = window.views[name]
     with standalone(view, size, style) as canvas:
         if fmt == "png":
-            _render_png(canvas, path, size, style.background)
+            data = _png_bytes(canvas, size, style.background)
         else:
             from pyqtgraph.exporters import SVGExporter
             try:
-                SVGExporter(canvas.scene()).export(str(path))
+                data = SVGExporter(canvas.scene()).export(toBytes=True)
             except Exception as exc:    # noqa: BLE001 - pyqtgraph's exporter on a newer Qt
                 raise ExportError(f"cannot export {view.title} as SVG: {exc}") from None
-    if not path.exists():
-        raise ExportError(f"cannot write {path}")
-    return path
+    return _write(path, data)
 
 
 def export_window(window, path, size=None, style: Style = PRINT_LIGHT) -> Path:
@@ -206,12 +223,12 @@ def export_window(window, path, size=None, style: Style = PRINT_LIGHT) -> Path:
             view.refresh()
         try:
             if fmt == "png":
-                _render_png(window, path, size, style.background)
+                data = _png_bytes(window, size, style.background)
             else:
-                _render_svg(window, path, size, window.windowTitle())
+                data = _svg_bytes(window, size, window.windowTitle())
         finally:
             window.resize(old)
-    return path
+    return _write(path, data)
 
 
 # ----- in the window: context menus and File > Export… -------------------------------------------

@@ -5,13 +5,18 @@ it was (Session.load_file and paste_share_code change nothing on failure).
 """
 from __future__ import annotations
 
+import os
+import re
+import sys
+import tempfile
+import time
 from pathlib import Path
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import sessionfile, sharecode
 from rnnviz.state.sessionfile import SessionFileError
-from rnnviz.ui.settings import app_settings
+from rnnviz.ui.settings import SETTINGS_DIR_ENV, app_settings, saved_text, saved_texts
 
 FILTER = "rnnviz session (*.json);;All files (*)"
 MAX_RECENT = 8
@@ -23,9 +28,14 @@ KEY_REOPEN = "session/reopen_last"
 # ----- settings: recent files and "reopen last session on start" -----------------------------
 def recent_files() -> list[str]:
     """Session files opened or saved lately, newest first (only those that still exist)."""
-    value = app_settings().value(KEY_RECENT, [])
-    paths = [value] if isinstance(value, str) else list(value or [])
-    return [p for p in paths if isinstance(p, str) and Path(p).is_file()]
+    return [p for p in saved_texts(app_settings(), KEY_RECENT) if _is_file(p)]
+
+
+def _is_file(path: str) -> bool:
+    try:
+        return Path(path).is_file()
+    except (OSError, ValueError):       # a name too long, a NUL byte: not a file of ours
+        return False
 
 
 def remember(path) -> None:
@@ -56,7 +66,7 @@ def startup_session(session):
     `note` says why the last session could not be reopened (None when all went well)."""
     if not reopen_last():
         return session, None
-    last = app_settings().value(KEY_LAST)
+    last = saved_text(app_settings(), KEY_LAST)
     if not last:
         return session, None
     try:
@@ -69,6 +79,33 @@ def startup_session(session):
 def can_ask() -> bool:
     """Whether a user can answer a dialog (not on Qt's offscreen platform: tests, exports)."""
     return QtGui.QGuiApplication.platformName() not in ("offscreen", "minimal")
+
+
+# ----- recovery: unsaved changes nobody could be asked about -------------------------------------
+def recovery_dir() -> Path:
+    """Where unsaved sessions are kept: $RNNVIZ_SETTINGS_DIR/recovery when that is set, else
+    the user's application data folder (~/.local/share/rnnviz/rnnviz/recovery on Linux)."""
+    folder = os.environ.get(SETTINGS_DIR_ENV)
+    if not folder:
+        folder = QtCore.QStandardPaths.writableLocation(
+            QtCore.QStandardPaths.AppDataLocation) or tempfile.gettempdir()
+    return Path(folder) / "recovery"
+
+
+def save_recovery(session) -> Path:
+    """Save a session to a new file in recovery_dir(); its path (SessionFileError, OSError)."""
+    base = Path(session.path).stem if session.path else (session.preset_name or "session")
+    base = re.sub(r"[^\w.-]+", "_", base)[:80] or "session"
+    folder = recovery_dir()
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y-%m-%d-%H%M%S")
+    path = folder / f"{base}-unsaved-{stamp}.json"
+    for k in range(2, 100):
+        if not path.exists():
+            break
+        path = folder / f"{base}-unsaved-{stamp}-{k}.json"
+    sessionfile.save(path, session.to_dict())
+    return path
 
 
 # ----- the actions --------------------------------------------------------------------------
@@ -170,9 +207,26 @@ class FileActions(QtCore.QObject):
 
     def close_guard(self) -> bool:
         """MainWindow.close_guards entry: False vetoes closing."""
-        if not can_ask():
-            return True             # nobody could answer the question (offscreen)
+        if not can_ask():           # nobody could answer the question (offscreen, a script)
+            self.keep_unsaved()
+            return True
         return self.maybe_save()
+
+    def keep_unsaved(self) -> Path | None:
+        """Closing with unsaved changes and no one to ask (offscreen, a second Ctrl+C): keep
+        them in a recovery file rather than lose a lecturer's work; it goes to the top of Open
+        recent (and reopens when "Reopen last session" is on); stderr says where. Its path."""
+        if not self.session.dirty:
+            return None
+        try:
+            path = save_recovery(self.session)
+        except Exception as exc:    # noqa: BLE001 - keeping a copy must never block closing
+            print(f"rnnviz: the unsaved changes could not be kept: {exc}", file=sys.stderr)
+            return None
+        remember(path)
+        print(f"rnnviz: unsaved changes kept in {path} (open it with: rnnviz '{path}')",
+              file=sys.stderr)
+        return path
 
     # ----- new / open / save ------------------------------------------------------------------
     def new(self) -> None:

@@ -7,6 +7,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 MOUSE_HINTS = (
     ("Click a column of a heatmap", "select that time step"),
     ("Drag the red line in a plot", "select a time step"),
+    ("Drag the red line in a training plot", "scrub back through training (pauses it)"),
     ("Mouse wheel / drag in a plot", "zoom / pan along time"),
     ("Right-click a plot", "export it as PNG or SVG, or copy it as an image"),
     ("Hover over any control or plot", "what it shows, with its formula"),
@@ -161,8 +162,10 @@ def show_shortcuts(window) -> ShortcutsDialog:
 
 
 def about_text() -> str:
-    """The About box's text (HTML)."""
-    return ABOUT_HTML
+    """The About box's text (HTML): the vanilla model, then every cell's equations."""
+    from rnnviz.state import cellinfo
+    head, sources = ABOUT_HTML.split("<h3>Sources</h3>")
+    return head + cellinfo.about_html() + "<h3>Sources</h3>" + sources
 
 
 def show_about(window) -> None:

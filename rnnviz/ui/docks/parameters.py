@@ -127,7 +127,7 @@ class ParameterDock(QtWidgets.QDockWidget):
         field = schema.FIELDS[name]
         label, tip = field.label, field.help
         if field.kind == "choice":
-            return ChoiceField(name, label, tip, field.choices, self._edit, field.choice_names)
+            return ChoiceField(name, label, tip, field.options, self._edit, field.option_names)
         if field.kind == "text":
             return TextField(name, label, tip, self._edit, int(field.limits[1]))
         if field.widget == "slider":

@@ -7,6 +7,8 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from rnnviz.state import cellinfo
+from rnnviz.state.sessionfile import param_shapes
 from rnnviz.ui.style import NORMAL, Style
 
 MATRICES = {   # caption, column (from) label, row (to) label
@@ -18,6 +20,14 @@ MATRICES = {   # caption, column (from) label, row (to) label
           "from s_t", "to z_t"),
 }
 TABLE_MAX = 16
+
+
+def matrix_caption(name: str, shape: tuple[int, ...]) -> tuple[str, str, str]:
+    """(caption, column label, row label) of a matrix: the vanilla cell's own words, else its
+    name and shape (another cell's arrays)."""
+    if name in MATRICES:
+        return MATRICES[name]
+    return f"{name}  ({shape[0]} × {shape[1]})", "column", "row"
 ERROR_COLOUR = "#c0392b"
 HINT = ("Click a square of the heatmap, or double-click a table cell, to type a new value "
         "(rows i and columns j count from 1).")
@@ -116,6 +126,8 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.session = session
         self.name = "W"
         self.hovered: tuple[int, int] | None = None    # the entry the line under the heatmap names
+        self.block: str | None = None  # a gate block of the shown array (LSTM: "f" for W_f), or all
+        self._block_marks: list = []
         self._label_style: dict = {}
         self._layout = None            # (matrix, shape, style) the axes were last set up for
         self._table_stale = True
@@ -129,16 +141,23 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self.matrix_combo.setToolTip("Which weight matrix to show: W (recurrent), U (input) or "
                                      "V (output).  s_t = f(U x_t + W s_{t−1} + b_a), "
                                      "y_t = softmax(V s_t + b_y).")
-        for name in MATRICES:
-            self.matrix_combo.addItem(name, name)
+        self._sync_names()
         self.matrix_combo.currentIndexChanged.connect(
             lambda _i: self.show_matrix(self.matrix_combo.currentData()))
+        self.block_combo = QtWidgets.QComboBox()
+        self.block_combo.setObjectName("block_combo")
+        self.block_combo.setToolTip("A gated cell stacks one block per gate in each array "
+                                    "(PyTorch's order: LSTM i, f, g, o; GRU r, z, n): show and edit "
+                                    "one block, or all of them")
+        self.block_combo.currentIndexChanged.connect(
+            lambda _i: self.show_block(self.block_combo.currentData()))
         self.reset_button = QtWidgets.QPushButton("Reset to initialisation")
         self.reset_button.setObjectName("reset_weights")
         self.reset_button.setToolTip("Throw away hand edits: draw U, W, V, b_a, b_y again from "
                                      "the current settings and seed.")
         self.reset_button.clicked.connect(lambda: self.session.reinitialise())
         top.addWidget(self.matrix_combo)
+        top.addWidget(self.block_combo)
         top.addStretch(1)
         top.addWidget(self.reset_button)
         column.addLayout(top)
@@ -226,22 +245,101 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         """Whether the session's parameters are drawn (the worker draws large ones)."""
         return self.session.params_ready
 
+    def matrix_names(self) -> tuple[str, ...]:
+        """The matrices of the session's network (arrays of more than one column), in its order."""
+        shapes = param_shapes(self.session.config)
+        return tuple(n for n, shape in shapes.items() if len(shape) == 2 and shape[1] > 1)
+
+    def _sync_names(self) -> None:
+        """The chooser lists the network's matrices (another cell has other ones)."""
+        names = self.matrix_names()
+        if tuple(self.matrix_combo.itemData(i) for i in range(self.matrix_combo.count())) == names:
+            return
+        self.matrix_combo.blockSignals(True)
+        self.matrix_combo.clear()
+        for name in names:
+            self.matrix_combo.addItem(name, name)
+        if self.name not in names:
+            self.name = "W" if "W" in names else names[0]
+        self.matrix_combo.setCurrentIndex(names.index(self.name))
+        self.matrix_combo.blockSignals(False)
+
+    def blocks(self) -> tuple[str, ...]:
+        """The gate blocks of the shown array, top to bottom (empty: none)."""
+        return cellinfo.block_labels(self.session.config.cell, self.name)
+
+    def _sync_blocks(self) -> None:
+        blocks = self.blocks()
+        wanted = (None,) + blocks if blocks else ()
+        if tuple(self.block_combo.itemData(i) for i in range(self.block_combo.count())) != wanted:
+            self.block_combo.blockSignals(True)
+            self.block_combo.clear()
+            for block in wanted:
+                self.block_combo.addItem("all blocks" if block is None else f"{self.name}_{block}",
+                                         block)
+            self.block_combo.blockSignals(False)
+        if self.block not in blocks:
+            self.block = None
+        self.block_combo.setCurrentIndex(max(0, self.block_combo.findData(self.block)))
+        self.block_combo.setVisible(bool(blocks))
+
+    def shown_name(self) -> str:
+        """The name of what is shown: the array ("W") or one of its blocks ("W_f")."""
+        return self.name if self.block is None else f"{self.name}_{self.block}"
+
+    def _rows(self) -> slice:
+        """The rows of the array that are shown (a gate block's, or all)."""
+        blocks = self.blocks()
+        if self.block is None or self.block not in blocks:
+            return slice(None)
+        n = self.session.config.n_s
+        k = blocks.index(self.block)
+        return slice(k * n, (k + 1) * n)
+
     def matrix(self) -> np.ndarray:
-        """The matrix currently shown, as the session holds it."""
-        return np.asarray(getattr(self.session.params, self.name))
+        """The matrix currently shown (the array, or its gate block), as the session holds it."""
+        return np.asarray(getattr(self.session.params, self.name))[self._rows()]
 
     def show_matrix(self, name: str) -> None:
-        """Switch the view to W, U or V."""
+        """Switch the view to W, U or V (or another array of the cell)."""
         self.name = name
         self.entry_editor.hide()
         self.refresh()
 
+    def show_block(self, block: str | None) -> None:
+        """Show one gate block of the array ("f": W_f), or all of them (None)."""
+        self.block = block
+        self.entry_editor.hide()
+        self.refresh()
+
+    def _mark_blocks(self, M: np.ndarray) -> None:
+        """Lines between the gate blocks of a whole gated array, each labelled at its left."""
+        for item in self._block_marks:
+            self.plot_item.removeItem(item)
+        self._block_marks = []
+        blocks = self.blocks()
+        if not blocks or self.block is not None:
+            return
+        n = M.shape[0] // len(blocks)
+        for k, block in enumerate(blocks):
+            if k:
+                line = pg.InfiniteLine(pos=k * n, angle=0, pen=pg.mkPen(self.style.foreground, width=2))
+                self.plot_item.addItem(line)
+                self._block_marks.append(line)
+            label = pg.TextItem(f"{self.name}_{block}", color=self.style.foreground,
+                                anchor=(0, 0), fill=pg.mkBrush(255, 255, 255, 160))
+            label.setPos(0, k * n)
+            self.plot_item.addItem(label)
+            self._block_marks.append(label)
+
     def refresh(self) -> None:
         """Redraw heatmap, table, labels and hand-edited marks from the session."""
         self._stale = False
+        self._sync_names()
+        self._sync_blocks()
         if not self.ready():
             self.entry_editor.hide()
-            self.caption.setText(f"<b>{MATRICES[self.name][0]}</b>  — drawing the new weights "
+            self.caption.setText(f"<b>{self.name}</b>  — drawing the new weights "
                                  f"on the background worker…")
             return
         edited = self.session.edited
@@ -249,7 +347,10 @@ class WeightEditorDock(QtWidgets.QDockWidget):
             name = self.matrix_combo.itemData(index)
             self.matrix_combo.setItemText(index, f"{name} (hand-edited)" if name in edited else name)
         M = self.matrix()
-        title, x_label, y_label = MATRICES[self.name]
+        full = getattr(self.session.params, self.name).shape
+        cell = self.session.config.cell
+        title, x_label, y_label = (matrix_caption(self.name, full) if cell == "vanilla" else
+                                   cellinfo.array_caption(cell, self.name, full, self.block))
         mark = "  — hand-edited" if self.name in edited else ""
         self.caption.setText(f"<b>{title}</b>{mark}")
         finite = M[np.isfinite(M)]
@@ -257,7 +358,8 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         half = half if half > 0 else 1.0
         self.image.setImage(np.asarray(M, dtype=np.float64), autoLevels=False, levels=(-half, half))
         self.colour_bar.setLevels((-half, half))
-        layout = (self.name, M.shape, id(self.style))
+        self._mark_blocks(M)
+        layout = (self.shown_name(), M.shape, id(self.style))
         if layout != self._layout:          # axes only change with the matrix or the style
             self._layout = layout
             self.plot_item.setLabel("bottom", f"column j ({x_label})", **self._label_style)
@@ -277,7 +379,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
         self._describe_hovered()            # an edit changes the number the line shows
         if self.entry_editor.isVisible() and self.entry_editor.target is not None:
             name, i, j = self.entry_editor.target
-            if i >= M.shape[0] or j >= M.shape[1] or name != self.name:
+            if i >= M.shape[0] or j >= M.shape[1] or name != self.shown_name():
                 self.entry_editor.hide()
 
     def _tab_changed(self, index: int) -> None:
@@ -310,7 +412,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
                     item = QtWidgets.QTableWidgetItem()
                     self.table.setItem(i, j, item)
                 item.setText(f"{M[i, j]:.3g}")
-                item.setToolTip(f"{entry_name(self.name, i, j)} = {M[i, j]:.6g}")
+                item.setToolTip(f"{entry_name(self.shown_name(), i, j)} = {M[i, j]:.6g}")
                 item.setBackground(colours[i * M.shape[1] + j])
                 item.setForeground(white if abs(level[i, j] - 0.5) > 0.35 else black)
         self.table.resizeColumnsToContents()
@@ -340,7 +442,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
             self.hover_label.setText(" ")
             return
         i, j = self.hovered
-        self.hover_label.setText(f"{entry_name(self.name, i, j)} = {M[i, j]:.6g}")
+        self.hover_label.setText(f"{entry_name(self.shown_name(), i, j)} = {M[i, j]:.6g}")
 
     def _clicked(self, event) -> None:
         entry = self.entry_at(event.scenePos())
@@ -351,13 +453,16 @@ class WeightEditorDock(QtWidgets.QDockWidget):
     def open_entry_editor(self, i: int, j: int, pos: QtCore.QPoint | None = None) -> None:
         """Open the inline editor for entry (i, j) of the shown matrix."""
         pos = pos if pos is not None else QtCore.QPoint(10, 10)
-        self.entry_editor.open_at(self.name, i, j, float(self.matrix()[i, j]), pos)
+        self.entry_editor.open_at(self.shown_name(), i, j, float(self.matrix()[i, j]), pos)
 
     def _commit_text(self, name: str, i: int, j: int, text: str) -> str | None:
         """Validate typed text and write it through the session; returns a message on failure."""
         value, message = parse_weight(text)
         if message is None:
-            problems = self.session.set_weight(name, i, j, value)
+            array, row = name, i                 # a gate block's entry is a row of its array
+            if name == self.shown_name() and self.block is not None:
+                array, row = self.name, self._rows().start + i
+            problems = self.session.set_weight(array, row, j, value)
             if problems:
                 message = "; ".join(p.message for p in problems)
         if message:
@@ -370,7 +475,7 @@ class WeightEditorDock(QtWidgets.QDockWidget):
 
     def _cell_edited(self, item: QtWidgets.QTableWidgetItem) -> None:
         i, j = item.row(), item.column()
-        if self._commit_text(self.name, i, j, item.text()):
+        if self._commit_text(self.shown_name(), i, j, item.text()):
             blocker = QtCore.QSignalBlocker(self.table)
             item.setText(f"{self.matrix()[i, j]:.3g}")
             del blocker

@@ -6,6 +6,7 @@ import pyqtgraph as pg
 from PySide6 import QtGui
 
 from rnnviz.state import display, readouts
+from rnnviz.ui.views.flow_gated import GatedCurves
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.steps import gradient_choice, pending_steps, shown_b, time_extent
 from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis, power_of_ten, text_width
@@ -34,7 +35,14 @@ VANISHING, EXPLODING = readouts.VANISHING, readouts.EXPLODING
 # smoothing shows little.
 SMOOTH_MAX_STEPS = 300
 LEGEND_SAMPLE = 46               # pixels of a legend entry besides its text (line sample, gaps)
-LEGEND_SHORT = {"log10_jacobian_norm": "‖∂s_T/∂s_t‖", "log10_bound": "bound"}   # when narrow
+
+
+def short_name(text: str) -> str:
+    """A legend name when the legend is narrow: 'σ₁ = ‖∂s_T/∂s_t‖' -> '‖∂s_T/∂s_t‖',
+    'bound (γσ_max)^(T−t)' -> 'bound'."""
+    if text.startswith("σ₁ = "):
+        return text[len("σ₁ = "):]
+    return "bound" if text.startswith("bound") else text
 
 
 def rate_words(rate: float, T: int | None = None, overflowed: bool | None = None) -> str:
@@ -96,13 +104,14 @@ class FlowView(PlotView):
         self.set_axis_label(self.plot_item.getAxis("left"), "norm (log scale)", "norm")
         self.curves: dict[str, pg.PlotDataItem] = {}
         self.legend_names: dict[int, tuple[str, str, str]] = {}   # curve -> (name, short, note)
+        self._legend_set: dict[int, str] = {}     # curve -> the text fit_legend last gave it
         self.legend_short = False
         for attribute, text in CURVES:
             curve = pg.PlotDataItem(connect="finite", name=text)
             curve.setToolTip(self.tooltip)
             self.plot_item.addItem(curve)
             self.legend.addItem(curve, text)
-            self.legend_names[id(curve)] = (text, LEGEND_SHORT.get(attribute, text), "")
+            self.legend_names[id(curve)] = (text, short_name(text), "")
             self.curves[attribute] = curve
         self.bound_label = pg.TextItem(BOUND_LABEL, anchor=(0.0, 1.0))
         self.bound_label.setZValue(45)
@@ -132,7 +141,14 @@ class FlowView(PlotView):
         self.add_cursor(self.plot_item)
         self._regions: list = []
         self.rate = float("nan")
+        self.gated = GatedCurves(self, dict(CURVES)["log10_bound"])   # LSTM / GRU curves
         self.restyle(self.style_)
+        self.gated.sync(session.config.cell)
+
+    def _on_event(self, name: str, **payload) -> None:
+        if name in ("config", "loaded"):
+            self.gated.sync(self.session.config.cell)
+        super()._on_event(name, **payload)
 
     def restyle(self, style) -> None:
         thin = CHOSEN_CURVE["total" if self.emphasis == "last" else "last"]
@@ -147,12 +163,15 @@ class FlowView(PlotView):
                                            pg.mkColor(style.background).blue(), 200)
         for curve in self.sv_curves.values():
             curve.setPen(style.pen(style.curves[2], max(1.0, style.line_width / 2.5)))
+        if hasattr(self, "gated"):
+            self.gated.restyle(style)
         size = f"{self.legend_pt()}pt"
         self.legend.setLabelTextColor(style.foreground)
         self.legend.setLabelTextSize(size)
         for sample, label in self.legend.items:
-            label.setText(self.legend_text(sample.item, self.legend_short), size=size,
-                          color=style.foreground)
+            text = self.legend_text(sample.item, self.legend_short)
+            label.setText(text, size=size, color=style.foreground)
+            self._legend_set[id(sample.item)] = text
         self.fit_legend()
         self.progress_label.setColor(style.warning)
         self.progress_label.setFont(style.font(style.font_pt, bold=True))
@@ -163,6 +182,12 @@ class FlowView(PlotView):
         shorter names when the full ones would take more than two rows (narrow, large fonts)."""
         room = self.graphics.width() - 16
         font = self.style_.font(self.legend_pt())
+        for sample, label in self.legend.items:     # names others set (a gated cell's) are kept
+            key = id(sample.item)
+            if self._legend_set.get(key) != label.text:
+                note = self.legend_names.get(key, ("", "", ""))[2]
+                full = label.text[: -len(note)] if note and label.text.endswith(note) else label.text
+                self.legend_names[key] = (full, short_name(full), note)
 
         def layout(short: bool) -> tuple[int, int]:
             widths = [text_width(font, self.legend_text(sample.item, short)) + LEGEND_SAMPLE
@@ -179,8 +204,13 @@ class FlowView(PlotView):
             text = self.legend_text(sample.item, short)
             if label.text != text:
                 label.setText(text, size=f"{self.legend_pt()}pt", color=self.style_.foreground)
+            self._legend_set[id(sample.item)] = text
         self.legend_short = short
-        self.legend.setColumnCount(columns)
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+            # the canvas may have been sized while the legend was wider (its layout then clamps
+            # to the old minimum width): give it the canvas's width again
+            self.graphics.centralWidget.setGeometry(self.graphics.range)
 
     def legend_pt(self) -> float:
         """The legend's text size: a little smaller than captions (fewer rows)."""
@@ -188,7 +218,10 @@ class FlowView(PlotView):
 
     def legend_text(self, curve, short: bool = False) -> str:
         """A curve's legend entry: its name (shorter when asked) and any note."""
-        full, brief, note = self.legend_names.get(id(curve), ("", "", ""))
+        if id(curve) not in self.legend_names:
+            return next((label.text for sample, label in self.legend.items
+                         if sample.item is curve), "")
+        full, brief, note = self.legend_names[id(curve)]
         return (brief if short else full) + note
 
     def resizeEvent(self, event) -> None:
@@ -215,7 +248,8 @@ class FlowView(PlotView):
         pad = max(0.3, 0.05 * (hi - lo))
         top = hi + pad
         y = self.bound_y
-        if y.size and np.isfinite(y).any() and np.nanmax(y) > top:
+        if y.size and np.isfinite(y).any() and np.nanmax(y) > top and \
+                self.curves["log10_bound"].isVisible():
             height = max(self.plot_item.vb.height(), 40.0)
             band = QtGui.QFontMetrics(self.style_.font(self.style_.tick_pt)).height() + 4
             top += (top - (lo - pad)) * band / max(height - band, 1.0)
@@ -227,8 +261,8 @@ class FlowView(PlotView):
         else where the line leaves the top of the plot (the y range follows the measured
         curves, so a bound of 10¹⁹ runs off the top), with its value at the left edge."""
         t, y = self.bound_t, self.bound_y
-        if not t.size or not np.isfinite(y).any():
-            self.bound_label.setVisible(False)
+        if not t.size or not np.isfinite(y).any() or not self.curves["log10_bound"].isVisible():
+            self.bound_label.setVisible(False)      # (a gated cell draws no bound)
             return
         (x0, x1), (y0, y1) = self.plot_item.vb.viewRange()
         shown = (t >= x0) & (t <= x1) & np.isfinite(y)
@@ -282,6 +316,8 @@ class FlowView(PlotView):
             y = singular_value_curve(flow, k)
             curve.setVisible(y is not None)
             curve.setData(t_axis, y if y is not None else np.full(T, np.nan), antialias=smooth)
+        for curve, y in self.gated.curves_of(result):
+            show(curve, y)
         self.measured = (min(lows), max(highs)) if lows else (-1.0, 1.0)
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)
         self.plot_item.setXRange(0.5, T + 0.5, padding=0)
@@ -297,8 +333,10 @@ class FlowView(PlotView):
             words = rate_words(self.rate, T, overflowed)
         alarming = not computing and readouts.rate_is_alarming(self.rate, T, overflowed)
         colour = self.style_.warning if alarming else self.style_.curves[2]
-        self.fit_label(self.rate_label, (f"Gradient flow:  {words}", words), color=colour,
-                       bold=True)
+        note = self.gated.note()            # gated cells: why no bound is drawn
+        variants = ((f"Gradient flow:  {words}  ·  {note}", f"{words}  ·  {note}") if note else ())
+        self.fit_label(self.rate_label, variants + (f"Gradient flow:  {words}", words),
+                       color=colour, bold=True)
         self.progress_label.setText(f"computing ∂s_T/∂s_t … {100 * self.progress:.0f} %"
                                     if computing else "")
         self.progress_label.setVisible(computing)

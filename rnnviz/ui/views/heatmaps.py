@@ -7,9 +7,10 @@ import numpy as np
 import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from rnnviz.state import display
+from rnnviz.state import cell_display, cellinfo, display
 from rnnviz.state.display import GRADIENT_DECADES, GRADIENT_PERCENTILES, MIN_DECADES
 from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.views.state_parts import PartTabs
 from rnnviz.ui.views.steps import GRADIENT_CHOICE_KEYS, gradient_choice, shown_b, time_extent
 from rnnviz.ui.widgets.axes import (
     COLOURBAR_WIDTH,
@@ -161,8 +162,27 @@ class StateHeatmap(HeatmapView):
                          "(sigmoid and ReLU states are never negative: white to red).")
     symbol = "s"
 
+    def __init__(self, session, parent=None):
+        super().__init__(session, parent)
+        self.parts = PartTabs(self)         # h and c for the LSTM (hidden for one-part cells)
+
+    def _on_event(self, name: str, **payload) -> None:
+        if name in ("config", "loaded"):
+            self.parts.sync()
+        super()._on_event(name, **payload)
+
+    def label_rooms(self, label=None) -> list[tuple[str, int]]:
+        """With the part tabs at the top left (LSTM), the title ends at the plot area's right
+        edge, clear of them."""
+        vb = self.plot_item.vb.sceneBoundingRect()
+        if label is not self.plot_item.titleLabel or not self.parts.width() or vb.width() <= 1:
+            return super().label_rooms(label)
+        return [("right", int(max(40.0, vb.right() - self.parts.width() - 4)))]
+
     def heatmap(self, result) -> display.Heatmap:
-        return display.state_heatmap(result, shown_b(self.session, result))   # cached (worker)
+        part = self.parts.shown(result)
+        self.symbol = cellinfo.describe(result.trace.cell).parts.get(part, part)
+        return cell_display.part_heatmap(result, shown_b(self.session, result), part)   # cached
 
     def data(self, result):
         h = self.heatmap(result)
@@ -173,10 +193,10 @@ class StateHeatmap(HeatmapView):
 
     def heading(self, result):
         b = shown_b(self.session, result)
-        f = result.trace.activation
-        return (f"Hidden state s_t = {f}(U x_t + W s_(t−1) + b_a)   ·   sequence {b + 1}",
-                f"s_t = {f}(U x_t + W s_(t−1) + b_a) · seq. {b + 1}",
-                f"Hidden state s_t · seq. {b + 1}")
+        titles = cellinfo.state_heading(result.trace.cell, result.trace.activation,
+                                        self.parts.shown(result))
+        return (f"{titles[0]}   ·   sequence {b + 1}", f"{titles[1]} · seq. {b + 1}",
+                f"{titles[-1]} · seq. {b + 1}")
 
 
 # What the gradient heatmap can show (the session's view entry "gradient").

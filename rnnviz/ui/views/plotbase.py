@@ -62,6 +62,12 @@ class _ResultDraws:
         if not self.timer.isActive():
             self.timer.start()
 
+    def discard(self, view) -> None:
+        """Forget a view (its window is closing: the queue must not keep it alive)."""
+        self.queue = [v for v in self.queue if v is not view]
+        if not self.queue:
+            self.timer.stop()
+
     def _next(self) -> None:
         while self.queue:
             view = self.queue.pop(0)
@@ -146,14 +152,23 @@ class PlotView(QtWidgets.QWidget):
             self.schedule(result=False)
 
     def schedule(self, result: bool = False) -> None:
-        """Mark the view dirty and draw once when control returns to the event loop."""
+        """Mark the view dirty and draw once when control returns to the event loop (a hidden
+        view, such as one in a tab not shown, draws when it is shown again)."""
         self._dirty_t = True
         if result:
             self._dirty_result = True
+        if not self.isVisible():
+            return
+        if result:
             if not self._timer.isActive():
                 result_draws().add(self)        # one view per event-loop pass
         elif not self._timer.isActive():
             self._timer.start()
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if self._dirty_result or self._dirty_t:
+            self.schedule(result=self._dirty_result)
 
     def flush(self) -> None:
         """Draw what is dirty now."""

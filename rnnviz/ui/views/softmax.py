@@ -6,6 +6,7 @@ import pyqtgraph as pg
 
 from rnnviz.state import labels
 from rnnviz.ui.views.plotbase import PlotView
+from rnnviz.ui.views.regression_output import RegressionOutput, is_regression
 from rnnviz.ui.views.steps import shown_b, shown_t
 from rnnviz.ui.widgets.axes import integer_axes
 
@@ -34,6 +35,11 @@ class SoftmaxView(PlotView):
         for item in (self.target_text, self.argmax_text):
             self.plot_item.addItem(item, ignoreBounds=True)
         self.class_names: list[str] | None = None     # characters (text input), else numbers
+        # The loss line of a regression output (RegressionOutput writes it); a classifier's
+        # loss at t is in the title instead.
+        self.loss_text = pg.TextItem("", anchor=(1.0, 0.0))
+        self.loss_text.setParentItem(self.plot_item.vb)
+        self.loss_text.setVisible(False)
         self.nonfinite_text = pg.TextItem("y_t is not finite here (overflow):\nno bars to show",
                                           anchor=(0.5, 0.5))
         self.nonfinite_text.setPos(0.5 * (1 + 1), 0.5)
@@ -47,24 +53,38 @@ class SoftmaxView(PlotView):
         self.argmax: int | None = None
         self.loss_at_t = float("nan")
         self._n_y = 0
+        self.regression = RegressionOutput(self)      # an mse task: z_t against float targets
         self.restyle(self.style_)
 
     def restyle(self, style) -> None:
+        self.loss_text.setColor(style.foreground)
+        self.loss_text.setFont(style.font(bold=True))
         self.target_text.setColor(style.target)
         self.argmax_text.setColor(style.argmax)
         self.nonfinite_text.setColor(style.warning)
         self.nonfinite_text.setFont(style.font(bold=True))
         for item in (self.target_text, self.argmax_text):
             item.setFont(style.font(bold=True))
+        if hasattr(self, "regression"):
+            self.regression.restyle(style)
 
     def draw_key(self, result):
-        return (int(result.trace.y.shape[0]), tuple(self.names()))   # bars follow t
+        # the bars themselves follow t; a regression result is drawn against its own range
+        return (int(result.trace.y.shape[0]), result.trace if is_regression(result) else None,
+                tuple(self.names()))
 
     def names(self) -> list[str]:
         """The class names on the axis: characters for a text input, else 1..n_y."""
         return labels.classes(self.session.config) or []
 
     def draw_result(self, result) -> None:
+        if is_regression(result):
+            self.loss_text.setVisible(True)         # the regression's own loss line
+            return self.regression.draw_result(result)
+        if self.regression.active:
+            self.regression.deactivate()
+            self._n_y = 0
+        self.loss_text.setVisible(False)            # the loss at t is in the title
         n_y = int(result.trace.y.shape[0])
         if n_y != self._n_y:
             self._n_y = n_y
@@ -94,9 +114,12 @@ class SoftmaxView(PlotView):
         targets = np.asarray(self.session.targets)
         if targets.shape != result.trace.y.shape[1:]:
             return None                    # the targets belong to a newer set-up
-        return int(targets[b, t])
+        target = int(targets[b, t])
+        return target if target >= 0 else None     # -1: this step is not scored
 
     def draw_timestep(self, result) -> None:
+        if is_regression(result):
+            return self.regression.draw_timestep(result)
         t, b = shown_t(self.session, result), shown_b(self.session, result)
         y = np.asarray(result.trace.y[:, b, t], dtype=np.float64)
         n_y = y.size
@@ -121,11 +144,14 @@ class SoftmaxView(PlotView):
         loss = float(result.grads.loss_t[b, t])
         self.loss_at_t = loss
         # The loss at t goes in the title (drawn over the bars it collided with "arg max").
-        said = f"loss {loss:.3g}" if np.isfinite(loss) else "loss not finite"
+        scored = self._scored(result, b, t)
+        said = "not scored" if not scored else f"loss {loss:.3g}" if np.isfinite(loss) \
+            else "loss not finite"
         self.set_title(self.plot_item, f"Softmax output y_t at t = {t + 1}:  {said}",
                        f"y_t at t = {t + 1}:  {said}", f"t = {t + 1}: {said}", said)
         self.set_cursors(t + 1)
-        where = f"target {self.name(target)}" if target is not None else "target unknown"
+        where = f"target {self.name(target)}" if target is not None else \
+            "no target at this step (not scored)" if not scored else "target unknown"
         picked = f"arg max {self.name(argmax)}" if argmax is not None else \
             "no arg max (not finite)"
         self.readout.show_text(
@@ -175,7 +201,15 @@ class SoftmaxView(PlotView):
         if abs(vb.viewRange()[1][1] - top) > 1e-9:
             self.plot_item.setYRange(0, top, padding=0)
 
+    def _scored(self, result, b: int, t: int) -> bool:
+        """False where the step's target is -1 (the task does not score it)."""
+        targets = np.asarray(self.session.targets)
+        return targets.shape != result.trace.y.shape[1:] or int(targets[b, t]) >= 0
+
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        self.place_labels()
         self.nonfinite_text.setTextWidth(max(60.0, self.plot_item.vb.width() - 12))
+        if self.regression.active:
+            self.loss_text.setPos(self.plot_item.vb.width() - 6, 2)
+        else:
+            self.place_labels()

@@ -13,6 +13,9 @@ _SUPERSCRIPT = str.maketrans("0123456789-", "⁰¹²³⁴⁵⁶⁷⁸⁹⁻")
 WIDEST_TICK = "−0.25"        # the widest tick label a colour bar or linear axis shows (scaled)
 WIDEST_POWER = "10⁻³⁰⁰"      # the widest tick label of a log10 axis
 WIDEST_BAR_POWER = "10⁻³⁰"    # the widest a log colour bar shows (ends on whole decades)
+# decade_scale's exponent stays within ±MAX_DECADE: 10**-k of a subnormal top (1e-320, from
+# u_scale = 1e-320) would overflow a float, and 10**-k is the factor the ticks are scaled by.
+MAX_DECADE = 300
 MAX_GRID_LINES = 12          # grid lines per axis (coarsest tick levels; see bound_grid)
 COLOURBAR_WIDTH = 14        # the colour strip of a heatmap's colour bar, pixels
 # Right of a heatmap's plot area its colour bar takes the strip, pyqtgraph's 5 px gap, the
@@ -44,12 +47,15 @@ def power_of_ten(k: float) -> str:
 def decade_scale(top: float) -> tuple[float, str]:
     """(factor, caption suffix) that keeps tick labels short when values reach 10^±3 and beyond.
 
-    Values are shown multiplied by factor = 10^-k and the caption says '×10ᵏ'."""
+    Values are shown multiplied by factor = 10^-k and the caption says '×10ᵏ'. k is kept within
+    ±MAX_DECADE so the factor is a finite float: a subnormal top such as 1e-320 is shown as
+    1e-20 ×10⁻³⁰⁰ (10^320 does not exist as a float)."""
     if not math.isfinite(top) or top <= 0:
         return 1.0, ""
     k = math.floor(math.log10(top))
     if -2 <= k <= 2:
         return 1.0, ""
+    k = min(max(k, -MAX_DECADE), MAX_DECADE)
     return 10.0 ** -k, f" ×10{superscript(k)}"
 
 
@@ -220,6 +226,10 @@ def sparse_ticks(top: float, factor: float = 1.0) -> list[list[tuple[float, str]
     if not math.isfinite(shown_top) or shown_top <= 0:
         return [[(0.0, "0")]]
     unit = 10.0 ** math.floor(math.log10(shown_top))
+    if unit > shown_top:            # log10 rounded up: 0.09999999999999999 gives -1.0
+        unit /= 10.0
+    if not unit > 0:                # below the smallest float's decade (5e-324)
+        return [[(0.0, "0")]]
     nice = max(m * unit for m in (1, 2, 5) if m * unit <= shown_top)
     return [[(0.0, "0"), (nice / factor, f"{nice:.3g}")], [(nice / 2 / factor, f"{nice / 2:.3g}")]]
 

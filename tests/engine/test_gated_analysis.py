@@ -1,0 +1,200 @@
+"""The gated cells' analysis: the step Jacobians they form (against finite differences and their
+step VJPs), the flow through them (against the VJP path and explicit products), the carousel
+(against the explicit product of gates) and the Jacobian's diagonal blocks (against explicit
+products and SVDs), float32, non-finite numbers."""
+
+import warnings
+
+import numpy as np
+import pytest
+
+from rnnviz.engine import Parameters, backward, forward, get_cell
+from rnnviz.engine.analysis import carousel, gated, gated_flow, gradient_flow, has_carousel
+from rnnviz.engine.init import init_cell_parameters
+from rnnviz.engine.network import row_arrays
+
+
+def problem(cell, seed=0, n_x=3, n_s=5, n_y=3, m=2, T=12, scale=1.0):
+    """Parameters (PyTorch's init times scale), x, s0, c0 and next-step targets."""
+    rng = np.random.default_rng(seed)
+    p = init_cell_parameters(rng, cell, n_x, n_s, n_y, v_scale=1.0, by_scale=0.2)
+    if scale != 1.0:
+        p = Parameters(cell=cell, **{k: v * scale if k in ("U", "W") else v
+                                     for k, v in p.as_dict().items()})
+    x = rng.standard_normal((n_x, m, T))
+    s0 = 0.5 * rng.standard_normal((n_s, m))
+    c0 = 0.5 * rng.standard_normal((n_s, m)) if cell == "lstm" else None
+    targets = rng.integers(0, n_y, size=(m, T))
+    return p, x, s0, c0, targets
+
+
+def dense(cell_name, p, tr, b):
+    """Every step's Jacobian as a dense matrix, from the cell's formed (M, D)."""
+    cell = get_cell(cell_name)
+    _, state0, arrays = row_arrays(tr)
+    step = cell.step_jacobians(p.as_dict(), arrays, state0, b)
+    n = p.n_s
+    out = []
+    for t in range(tr.T):
+        M, D = step(t)
+        parts = len(cell.state_parts)
+        J = np.zeros((parts * n, parts * n))
+        J[:, :n] = M
+        for i in range(parts):
+            for j in range(1, parts):
+                J[i * n:(i + 1) * n, j * n:(j + 1) * n] = np.diag(D[i, j - 1])
+        out.append(J)
+    return out
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_formed_step_jacobians_are_the_step_vjp_of_the_identity_and_finite_differences(cell):
+    p, x, s0, c0, tg = problem(cell, seed=1, scale=2.0)
+    tr = forward(p, x, s0, c0=c0)
+    impl = get_cell(cell)
+    x_r, state0, arrays = row_arrays(tr)
+    for b in range(tr.m):
+        Js = dense(cell, p, tr, b)
+        n = Js[0].shape[0]
+        for t in (0, 5, tr.T - 1):
+            via_vjp, scale = impl.step_vjp(p.as_dict(), arrays, x_r, state0, t, b, np.eye(n))
+            assert scale == 0
+            np.testing.assert_allclose(Js[t], via_vjp, rtol=1e-13, atol=1e-15)
+    # and against central differences of one step of the network itself (element 0, t = 3)
+    t, b, eps = 3, 0, 1e-6
+    parts = impl.state_parts
+    state_prev = np.concatenate([(tr.parts[k][:, :, t - 1]) for k in parts])
+
+    def step_of(v):
+        kw = {"c0": v[p.n_s:, None].repeat(2, 1)} if cell == "lstm" else {}
+        one = forward(p, x[:, :, t:t + 1], v[:p.n_s, None].repeat(2, 1), **kw)
+        return np.concatenate([one.parts[k][:, b, 0] for k in parts])
+    prev = state_prev[:, b]
+    num = np.column_stack([(step_of(prev + eps * e) - step_of(prev - eps * e)) / (2 * eps)
+                           for e in np.eye(prev.size)])
+    np.testing.assert_allclose(dense(cell, p, tr, b)[t], num, rtol=1e-6, atol=1e-8)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+@pytest.mark.parametrize("n_s,T", [(5, 12), (40, 300)])
+def test_flow_through_formed_steps_equals_the_vjp_path(cell, n_s, T, monkeypatch):
+    """The same curves with the formed Jacobians and through n_state step VJPs, also over long
+    sequences (sketched steps)."""
+    p, x, s0, c0, tg = problem(cell, seed=2, n_s=n_s, T=T, m=1)
+    tr = forward(p, x, s0, c0=c0)
+    g = backward(p, tr, tg)
+    formed = gradient_flow(p, tr, g, tg)
+    monkeypatch.setattr(type(get_cell(cell)), "step_jacobians", lambda *a, **k: None)
+    generic = gradient_flow(p, tr, g, tg)
+    np.testing.assert_allclose(formed.log10_jacobian_norm, generic.log10_jacobian_norm,
+                               rtol=0, atol=1e-10)
+    rel = [10 ** (f.log10_jacobian_top_sv - f.log10_jacobian_norm[:, None]) for f in (formed, generic)]
+    np.testing.assert_allclose(rel[0], rel[1], rtol=0, atol=1e-10)
+    np.testing.assert_allclose(formed.log10_last_loss_grad_norm, generic.log10_last_loss_grad_norm,
+                               rtol=0, atol=1e-10)
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_carousel_is_the_product_of_the_carrying_gate(cell):
+    p, x, s0, c0, tg = problem(cell, seed=3, T=15)
+    tr = forward(p, x, s0, c0=c0)
+    gate = {"lstm": "f", "gru": "z"}[cell]
+    assert has_carousel(cell) and not has_carousel("vanilla")
+    for b in range(tr.m):
+        logs = carousel(tr, b)
+        gv = tr.parts[gate][:, b, :]
+        for t in range(tr.T):
+            expect = np.prod(gv[:, t + 1:], axis=1)            # 1 at the last step
+            np.testing.assert_allclose(10 ** logs[:, t], expect, rtol=1e-13)
+        flow = gated_flow(p, tr, b=b)
+        assert flow.gate == gate and flow.part == get_cell(cell).carry_part
+        np.testing.assert_array_equal(flow.log10_carousel_max, logs.max(axis=0))
+        np.testing.assert_array_equal(flow.log10_carousel_median, np.median(logs, axis=0))
+        assert np.all(flow.log10_carousel_max <= 0) and flow.log10_carousel_max[-1] == 0
+
+
+@pytest.mark.parametrize("n_s,T", [(5, 12), (70, 40)])
+def test_lstm_blocks_are_the_diagonal_blocks_of_explicit_products(n_s, T):
+    """||dh_T/dh_t|| and ||dc_T/dc_t|| against the blocks of P_t = J_{T-1}...J_{t+1} multiplied out
+    (n_s = 70: the warm-started iteration instead of an SVD per step), and the carousel bounded
+    by the cc block's path: along c alone, P_t's cc block would be diag(prod f)."""
+    p, x, s0, c0, tg = problem("lstm", seed=4, n_s=n_s, T=T, scale=1.5)
+    tr = forward(p, x, s0, c0=c0)
+    for b in range(tr.m):
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            flow = gated_flow(p, tr, b=b)
+        Js = dense("lstm", p, tr, b)
+        P = np.eye(2 * n_s)
+        for t in range(T - 1, -1, -1):
+            if t < T - 1:
+                P = P @ Js[t + 1]
+            for j, part in enumerate("hc"):
+                block = P[j * n_s:(j + 1) * n_s, j * n_s:(j + 1) * n_s]
+                expect = np.log10(np.linalg.norm(block, 2))
+                assert flow.log10_block_norms[part][t] == pytest.approx(expect, abs=1e-11)
+        assert flow.nonfinite_steps.size == 0 and flow.progress == 1.0
+
+
+def test_gru_has_no_blocks_and_vanilla_no_gated_flow():
+    p, x, s0, _, tg = problem("gru", seed=5)
+    tr = forward(p, x, s0)
+    assert gated_flow(p, tr).log10_block_norms == {}
+    rng = np.random.default_rng(0)
+    v = init_cell_parameters(rng, "vanilla", 3, 4, 3, v_scale=1.0, by_scale=0.0, kind="gaussian",
+                             spectral_radius=0.9, u_scale=1.0, ba_scale=0.0)
+    trv = forward(v, rng.standard_normal((3, 1, 5)), np.zeros((4, 1)))
+    with pytest.raises(ValueError, match="carrying gate"):
+        gated_flow(v, trv)
+    with pytest.raises(ValueError, match="carrying gate"):
+        carousel(trv, 0)
+
+
+def test_progress_and_stop():
+    p, x, s0, c0, tg = problem("lstm", seed=6, T=20)
+    tr = forward(p, x, s0, c0=c0)
+    seen = []
+    full = gated_flow(p, tr, progress=lambda t, part: seen.append((t, part())))
+    assert [t for t, _ in seen] == list(range(tr.T - 2, -1, -1))
+    t, partial = seen[4]
+    assert np.isnan(partial.log10_block_norms["c"][:t]).all()
+    np.testing.assert_array_equal(partial.log10_block_norms["c"][t:], full.log10_block_norms["c"][t:])
+    assert partial.progress == pytest.approx((tr.T - 1 - t) / (tr.T - 1))
+    calls = []
+    from rnnviz.engine.analysis import Interrupted
+    with pytest.raises(Interrupted):
+        gated_flow(p, tr, should_stop=lambda: calls.append(1) or len(calls) > 3)
+
+
+def test_float32_agrees_with_float64():
+    p, x, s0, c0, tg = problem("lstm", seed=7, T=20)
+    tr = forward(p, x, s0, c0=c0)
+    p32 = p.astype(np.float32)
+    tr32 = forward(p32, x.astype(np.float32), s0.astype(np.float32), c0=c0.astype(np.float32))
+    a, b = gated_flow(p, tr), gated_flow(p32, tr32)
+    np.testing.assert_allclose(b.log10_carousel_max, a.log10_carousel_max, atol=1e-5)
+    np.testing.assert_allclose(b.log10_block_norms["h"], a.log10_block_norms["h"], atol=1e-4)
+
+
+def test_nonfinite_steps_never_raise_or_warn():
+    """A NaN input at step 4 makes every later state NaN: the curves are NaN wherever a product
+    reaches one of those steps (all but the last step's, P_{T-1} = I), without a warning."""
+    p, x, s0, c0, tg = problem("lstm", seed=8, T=10)
+    x[:, :, 4] = np.nan
+    tr = forward(p, x, s0, c0=c0)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        flow = gated_flow(p, tr)
+    np.testing.assert_array_equal(flow.nonfinite_steps, np.arange(9))
+    for curve in (flow.log10_block_norms["h"], flow.log10_block_norms["c"], flow.log10_carousel_max):
+        assert np.isnan(curve[:9]).all() and curve[9] == 0.0
+
+
+def test_block_norm_iteration_matches_svd_and_falls_back(monkeypatch):
+    rng = np.random.default_rng(9)
+    B = rng.standard_normal((80, 80))
+    sigma, X = gated._top_singular_value(B, None)
+    assert sigma == pytest.approx(np.linalg.norm(B, 2), rel=1e-12)
+    monkeypatch.setattr(gated, "MAX_ITERATIONS", 0)          # no iteration: the SVD answers
+    sigma, X = gated._top_singular_value(np.eye(80), None)
+    assert sigma == 1.0 and X is None

@@ -1,0 +1,131 @@
+"""The window adapts to the cell: picked in the Parameters dock's cell chooser as a user does, the
+gate heatmaps show (and hold the engine's numbers), the state heatmap gets a c tab, the flow plot
+the carousel and the Jacobian's blocks, the weights dock the gate blocks, the spectrum view a
+chooser of recurrent blocks; File > Import weights brings in a state_dict file."""
+import numpy as np
+import pytest
+from conftest import wait_for_result
+from PySide6 import QtCore
+
+from rnnviz.engine.analysis import carousel, gated_flow
+from rnnviz.engine.network import forward
+from rnnviz.state import weights_formats as formats
+from tests.state.test_weights_io import torch_names
+
+
+def pick(qtbot, combo, value):
+    """Choose an entry of a combo box with the keyboard, as a user does."""
+    combo.setFocus()
+    for key in (QtCore.Qt.Key_Down, QtCore.Qt.Key_Up):
+        for _ in range(combo.count()):
+            if combo.currentData() == value:
+                return
+            qtbot.keyClick(combo, key)
+    assert combo.currentData() == value, f"{value!r} is not offered"
+
+
+def engine_trace(s):
+    p = s.params
+    return p, forward(p, s.x, s.s0, s.config.activation)
+
+
+@pytest.mark.parametrize("cell,gates", [("lstm", ("i", "f", "o")), ("gru", ("r", "z"))])
+def test_picking_a_gated_cell_shows_its_gates_with_the_engines_numbers(qtbot, make_window, cell, gates):
+    window = make_window()
+    s = window.session
+    view = window.views["gates"]
+    assert view.isHidden()                                   # the vanilla cell has no gates
+    pick(qtbot, window.docks["editors"].fields["cell"].editor, cell)
+    assert s.config.cell == cell
+    wait_for_result(qtbot, window, timeout=30000)
+    assert not view.isHidden()
+    p, trace = engine_trace(s)
+    values = view.values()
+    assert tuple(values) == gates
+    for g in gates:
+        np.testing.assert_array_equal(values[g], trace.parts[g][:, s.b, :])
+    # the flow plot: the carousel of the carrying gate and (LSTM) the Jacobian's blocks
+    flow = window.views["flow"]
+    expect = gated_flow(p, trace, b=s.b)
+    np.testing.assert_allclose(flow.gated.values("carousel"), carousel(trace, s.b).max(axis=0),
+                               rtol=0, atol=1e-12)
+    legend = [label.text for _, label in flow.legend.items]
+    assert not any("bound" in text for text in legend)
+    if cell == "lstm":
+        np.testing.assert_allclose(flow.gated.values("c"), expect.log10_block_norms["c"],
+                                   rtol=0, atol=1e-12)
+        assert "‖∂c_T/∂c_t‖" in legend
+    # the spectrum view offers every recurrent block and says which it shows
+    spectrum = window.views["spectrum"]
+    blocks = [spectrum.choice.itemData(i) for i in range(spectrum.choice.count())]
+    assert blocks == [f"W_{g}" for g in ({"lstm": "ifgo", "gru": "rzn"}[cell])]
+    pick(qtbot, spectrum.choice, blocks[1])
+    qtbot.waitUntil(lambda: spectrum.shown_label == blocks[1], timeout=5000)
+    W_block = p.W[p.n_s:2 * p.n_s]
+    np.testing.assert_allclose(spectrum.spectral_radius, max(abs(np.linalg.eigvals(W_block))),
+                               rtol=1e-12)
+    assert blocks[1] in spectrum.plot_item.titleLabel.text
+    # back to the vanilla cell: no gates, the bound back in the legend
+    pick(qtbot, window.docks["editors"].fields["cell"].editor, "vanilla")
+    wait_for_result(qtbot, window, timeout=30000)
+    assert view.isHidden()
+    assert any("bound" in label.text for _, label in flow.legend.items)
+
+
+def test_the_lstm_state_heatmap_has_a_c_tab(qtbot, make_window):
+    window = make_window()
+    s = window.session
+    pick(qtbot, window.docks["editors"].fields["cell"].editor, "lstm")
+    wait_for_result(qtbot, window, timeout=30000)
+    states = window.views["states"]
+    bar = states.parts.bar
+    assert not bar.isHidden() and [bar.tabText(i) for i in range(bar.count())] == ["h_t", "c_t"]
+    _, trace = engine_trace(s)
+    np.testing.assert_array_equal(states.values, trace.s[:, s.b, :])
+    qtbot.mouseClick(bar, QtCore.Qt.LeftButton, pos=bar.tabRect(1).center())
+    qtbot.waitUntil(lambda: states.parts.part == "c", timeout=5000)
+    wait_for_result(qtbot, window)
+    np.testing.assert_array_equal(states.values, trace.parts["c"][:, s.b, :])
+    assert "Cell state c_t" in states.plot_item.titleLabel.text
+
+
+def test_the_weights_dock_shows_and_edits_gate_blocks(qtbot, make_window):
+    window = make_window()
+    s = window.session
+    pick(qtbot, window.docks["editors"].fields["cell"].editor, "lstm")
+    wait_for_result(qtbot, window, timeout=30000)
+    dock = window.docks["weights"]
+    dock.raise_()
+    qtbot.waitUntil(lambda: dock.block_combo.count() == 5, timeout=5000)
+    labels = [dock.block_combo.itemText(i) for i in range(dock.block_combo.count())]
+    assert labels[1:] == ["W_i", "W_f", "W_g", "W_o"]
+    pick(qtbot, dock.block_combo, "f")
+    n = s.config.n_s
+    np.testing.assert_array_equal(dock.matrix(), s.params.W[n:2 * n])
+    assert "W_f" in dock.caption.text()
+    dock.open_entry_editor(2, 3)
+    dock.entry_editor.line.setText("0.25")
+    qtbot.keyClick(dock.entry_editor.line, QtCore.Qt.Key_Return)
+    assert s.params.W[n + 2, 3] == 0.25 and "W" in s.edited
+
+
+def test_file_import_weights_brings_in_a_state_dict(qtbot, make_window, tmp_path):
+    window = make_window()
+    s = window.session
+    d = torch_names("lstm", n_x=8, n_s=6, n_y=8, prefix="model.rnn.", fc="model.fc.")
+    path = tmp_path / "trained.safetensors"
+    formats.write(path, d)
+    assert window.weight_actions.import_path(path) is True
+    wait_for_result(qtbot, window, timeout=30000)
+    assert (s.config.cell, s.config.n_s, s.config.dtype) == ("lstm", 6, "float32")
+    np.testing.assert_array_equal(s.params.U, d["model.rnn.weight_ih_l0"])
+    assert tuple(window.views["gates"].values()) == ("i", "f", "o")
+    out = tmp_path / "back.npz"
+    assert window.weight_actions.export_path(out) is True
+    assert set(formats.read(out)) >= {"rnn.weight_hh_l0", "fc.weight"}
+    # a file that cannot be used leaves the session as it was
+    before = s.config
+    bad = tmp_path / "bad.npz"
+    bad.write_bytes(b"no")
+    assert window.weight_actions.import_path(bad) is False
+    assert s.config == before
