@@ -51,7 +51,7 @@ def presenting(qtbot, window, size, preset="demo"):
 @pytest.mark.parametrize("preset", ["demo", "vanishing"])
 def test_presentation_is_legible_on_small_projectors(qtbot, window, size, preset):
     presenting(qtbot, window, size, preset)
-    views = {n: v for n, v in window.views.items() if not v.isHidden()}
+    views = {n: v for n, v in window.views.items() if v.isVisible()}
     flow = views["flow"]
     # the story panel (the gradient flow) is the largest, with a plot worth reading
     assert flow.plot_item.vb.height() >= (140 if size[1] >= 800 else 120)

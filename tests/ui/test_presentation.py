@@ -157,7 +157,7 @@ def axes_snapshot(window):
     flush(window)
     out = {}
     for name, view in window.views.items():
-        if view.isHidden():
+        if not view.isVisible():            # hidden, or on a tab not shown (training plots)
             continue
         vb = view.plot_item.vb
         width = max(vb.width(), 1.0)

@@ -50,6 +50,26 @@ with the unit circle |λ| = 1 (dashed) and the spectral radius ρ(W) = max|λ<su
 (dotted). σ<sub>max</sub>(W), the largest singular value, bounds the flow:
 <i>‖∂s<sub>T</sub>/∂s<sub>t</sub>‖ ≤ (γ σ<sub>max</sub>(W))<sup>T−t</sup></i>; the line under
 the plot counts eigenvalues inside, on (within 10<sup>−9</sup>) and outside the circle."""),
+    "gates": ("Gates (LSTM, GRU)", """The gated cells' gates over time, one band of rows per
+gate, each on 0…1: the LSTM's input, forget and output gates <i>i<sub>t</sub>, f<sub>t</sub>,
+o<sub>t</sub> = σ(·)</i> (its cell state <i>c<sub>t</sub> = f<sub>t</sub> ⊙ c<sub>t−1</sub> +
+i<sub>t</sub> ⊙ g<sub>t</sub></i>), the GRU's reset and update gates <i>r<sub>t</sub>,
+z<sub>t</sub></i>. A forget gate near 1 carries the cell state, and its gradient, through time.
+Shown for a gated cell only."""),
+    "loss": ("Training loss", """The loss <i>L</i> of each training batch over the iterations, log
+scale; dashed, the task's baseline without memory: a curve on it has learnt nothing that needs
+memory."""),
+    "grad_norm": ("Gradient norm", """<i>‖g‖<sub>2</sub></i> over all parameter gradients at each
+iteration, before and after clipping; dashed, the clipping threshold c (the norm is scaled down to
+c when larger); red ticks, the iterations where clipping fired."""),
+    "spectral": ("ρ(W) and σ<sub>max</sub>(W) in training", """The spectral radius and the largest
+singular value of the recurrent matrix at each iteration: <i>γ σ<sub>max</sub> &lt; 1</i>
+guarantees vanishing gradients; ρ &gt; 1 lets the linearised recurrence grow."""),
+    "profile": ("Gradient through time over training", """<i>log<sub>10</sub> ‖∂L/∂s<sub>t</sub>‖</i>
+at lag T − t (up: further back) for every iteration (across): where the colour fades going up,
+the loss's gradient does not reach that far back."""),
+    "training": ("Training", """Train the network on a task (copy, adding, delayed recall, text …)
+with SGD, Adam or RMSprop and gradient clipping; the plots above follow the iterations."""),
     "explanation": ("Explanation", """What the current preset shows and why, with its sources;
 it says when you have changed the set-up since."""),
     "editors": ("Parameters", """Every setting: sizes, the activation f, the initialisation and

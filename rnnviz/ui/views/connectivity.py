@@ -20,6 +20,7 @@ AXIS_CAPTION = "‖∂z/∂x′‖"      # short: this plot is low; the readout 
 class ConnectivityView(PlotView):
     """Bars over t′ ≤ t: the sensitivity of the output at t to the input at t′."""
 
+    always_reads_out = True
     title = "Input connectivity"
     tooltip = ("How strongly the output at the selected step t depends on the input at each "
                "earlier step t′: ‖∂z_t[k]/∂x_t′‖₂ with k the arg-max class at t (Distill, "

@@ -145,11 +145,6 @@ class FlowView(PlotView):
         self.restyle(self.style_)
         self.gated.sync(session.config.cell)
 
-    def _on_event(self, name: str, **payload) -> None:
-        if name in ("config", "loaded"):
-            self.gated.sync(self.session.config.cell)
-        super()._on_event(name, **payload)
-
     def restyle(self, style) -> None:
         thin = CHOSEN_CURVE["total" if self.emphasis == "last" else "last"]
         for (attribute, _), colour in zip(CURVES, style.curves):
@@ -236,6 +231,8 @@ class FlowView(PlotView):
             self.fit_legend()
 
     def _on_event(self, name: str, **payload) -> None:
+        if name in ("config", "loaded"):
+            self.gated.sync(self.session.config.cell)
         super()._on_event(name, **payload)
         if name in ("view", "loaded") and gradient_choice(self.session) != self.emphasis:
             self.emphasis = gradient_choice(self.session)

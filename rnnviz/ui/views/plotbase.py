@@ -100,6 +100,7 @@ class PlotView(QtWidgets.QWidget):
 
     title = "plot"
     tooltip = ""
+    always_reads_out = False      # the line under the plot says something from the first draw
     result_events = ("result", "loaded")
     timestep_events = ("timestep",)
 
@@ -116,8 +117,9 @@ class PlotView(QtWidgets.QWidget):
         self.graphics.ci.layout.setVerticalSpacing(2)
         self.readout = Readout()
         self.readout.setFixedHeight(self.readout.fontMetrics().height() + 4)
-        self.readout.setVisible(False)      # until it has something to say (a line of height)
-        self.readout.shown.connect(lambda: self.readout.setVisible(True))
+        if not self.always_reads_out:       # a heatmap's line says only what the mouse is over:
+            self.readout.setVisible(False)  # hidden until then (a line of height)
+            self.readout.shown.connect(lambda: self.readout.setVisible(True))
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

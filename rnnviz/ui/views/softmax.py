@@ -14,6 +14,7 @@ from rnnviz.ui.widgets.axes import integer_axes
 class SoftmaxView(PlotView):
     """Output distribution y_t = softmax(V s_t + b_y) of the selected sequence at the selected t."""
 
+    always_reads_out = True
     title = "Softmax output y_t"
     tooltip = ("The network's output at the selected step, y_t = softmax(V s_t + b_y): one bar "
                "per class. Green: the target class; orange: the class the network picks (arg max). "

@@ -15,6 +15,7 @@ _ANGLES = np.linspace(0, 2 * np.pi, 361)
 class SpectrumView(PlotView):
     """Where the eigenvalues of W lie relative to the unit circle decides vanishing vs exploding."""
 
+    always_reads_out = True
     title = "Spectrum of W"
     tooltip = ("Eigenvalues λ_i of the recurrent matrix W in the complex plane, with the unit "
                "circle |λ| = 1 (dashed) and the spectral radius ρ(W) = max|λ_i| (dotted). "
