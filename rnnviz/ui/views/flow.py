@@ -184,28 +184,39 @@ class FlowView(PlotView):
                 full = label.text[: -len(note)] if note and label.text.endswith(note) else label.text
                 self.legend_names[key] = (full, short_name(full), note)
 
+        def width(sample, label, short: bool) -> float:
+            text = self.legend_text(sample.item, short)
+            drawn = label.itemRect().width() if label.text == text else 0.0   # as laid out
+            return max(drawn, text_width(font, text) + 8) + LEGEND_SAMPLE     # (its margins)
+
         def layout(short: bool) -> tuple[int, int]:
-            widths = [text_width(font, self.legend_text(sample.item, short)) + LEGEND_SAMPLE
-                      for sample, _ in self.legend.items]
+            widths = [width(sample, label, short) for sample, label in self.legend.items]
+            gap = max(0.0, self.legend.layout.horizontalSpacing())
+            edges = sum(self.legend.layout.getContentsMargins()[::2])
             for columns in range(len(widths), 0, -1):      # grid columns: the widest entry each
-                if sum(max(widths[j::columns]) for j in range(columns)) <= room:
+                if sum(max(widths[j::columns]) for j in range(columns)) + \
+                        (columns - 1) * gap + edges <= room:
                     break
             return columns, -(-len(widths) // columns)
         columns, rows = layout(False)
         short = rows > 2 and layout(True)[1] < rows
         if short:
             columns, rows = layout(True)
+        changed = columns != self.legend.columnCount
         for sample, label in self.legend.items:
             text = self.legend_text(sample.item, short)
             if label.text != text:
                 label.setText(text, size=f"{self.legend_pt()}pt", color=self.style_.foreground)
+                changed = True
             self._legend_set[id(sample.item)] = text
         self.legend_short = short
         if columns != self.legend.columnCount:
             self.legend.setColumnCount(columns)
+        canvas = self.graphics.centralWidget
+        if changed or canvas.geometry().width() > self.graphics.range.width() + 0.5:
             # the canvas may have been sized while the legend was wider (its layout then clamps
             # to the old minimum width): give it the canvas's width again
-            self.graphics.centralWidget.setGeometry(self.graphics.range)
+            canvas.setGeometry(self.graphics.range)
 
     def legend_pt(self) -> float:
         """The legend's text size: a little smaller than captions (fewer rows)."""
