@@ -54,6 +54,7 @@ class Workspace(TrainingMixin):
         self._untrained = None          # the set-up before training (Reset goes back to it)
         self._next_job = 0
         self._shown_iteration: int | None = None
+        self.out_of_sight: frozenset = frozenset()   # shown panels the window has in a hidden tab
 
     @classmethod
     def demo(cls) -> Workspace:
@@ -107,8 +108,15 @@ class Workspace(TrainingMixin):
 
     @property
     def stages(self) -> frozenset:
-        """The compute stages the shown panels need."""
-        return ALL_STAGES if self.selection.shows("flow") else ALL_STAGES - {"flow"}
+        """The compute stages the shown panels need (those in sight: see set_out_of_sight)."""
+        flow = self.selection.shows("flow") and "flow" not in self.out_of_sight
+        return ALL_STAGES if flow else ALL_STAGES - {"flow"}
+
+    def set_out_of_sight(self, panels) -> None:
+        """Panels that stay switched on but that the window has out of sight for now (in a tab
+        not shown): the stages only they need are not computed until they are back in sight,
+        when `needs_compute` says so. Not saved: it is not a choice of the user's."""
+        self.out_of_sight = frozenset(panels)
 
     @property
     def needs_compute(self) -> bool:

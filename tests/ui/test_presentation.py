@@ -42,7 +42,7 @@ def test_f5_toggles_and_restores_the_exact_layout(qtbot, window):
     assert not during["docks"]["weights"]
     # every plot but the connectivity strip (its height goes to the gradient flow)
     # (the gate heatmaps: shown for a gated cell only, and this one is vanilla)
-    assert during["views"] == {n: n not in ("connectivity", "gates") for n in window.views}
+    assert during["views"] == {n: n not in ("connectivity", "gates", "spectral") for n in window.views}
     assert during["explanation"] == EXPLANATION_SCALE
     assert during["text_pt"] > before["text_pt"] * 1.5
     assert window.session.view["presentation"] is True

@@ -326,3 +326,25 @@ def test_a_text_file_is_opened_for_the_text_task(qtbot, trainer_window, tmp_path
     before = s.training
     assert w.training.dock.open_text_file(big)
     assert "too large" in w.training.dock.error.text() and s.training == before
+
+
+def test_the_flow_is_computed_only_while_its_tab_is_in_sight(qtbot, trainer_window):
+    w, s = trainer_window, trainer_window.session
+    assert w.centre_tabs.currentIndex() == 1 and "flow" not in s.result.stages
+    w.centre_tabs.setCurrentIndex(0)                       # back to the time steps
+    r = wait_for_result(qtbot, w, timeout=TIMEOUT)
+    assert "flow" in r.stages and np.isfinite(r.flow.log10_jacobian_norm).all()
+    assert s.view["panels"].get("flow", True)             # the user's choice is untouched
+
+
+def test_typing_in_a_box_while_training_runs_is_not_overwritten(qtbot, trainer_window):
+    w, s = trainer_window, trainer_window.session
+    box = w.training.dock.lr.box
+    w.training.train()
+    trained_to(qtbot, w, 3)
+    box.setText("0.0")                                     # half typed ...
+    seen = s.selection_iteration or 0
+    qtbot.waitUntil(lambda: (s.selection_iteration or 0) > seen, timeout=TIMEOUT)   # frames pass
+    assert box.text() == "0.0" and s.training.lr == 1e-3
+    w.training.pause()
+    paused(qtbot, w)

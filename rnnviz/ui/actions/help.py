@@ -6,6 +6,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 MOUSE_HINTS = (
     ("Click a column of a heatmap", "select that time step"),
     ("Drag the red line in a plot", "select a time step"),
+    ("Drag the red line in a training plot", "scrub back through training (pauses it)"),
     ("Mouse wheel / drag in a plot", "zoom / pan along time"),
     ("Right-click a plot", "export it as PNG or SVG, or copy it as an image"),
     ("Hover over any control or plot", "what it shows, with its formula"),

@@ -17,7 +17,8 @@ EXPLANATION_SCALE = 1.8
 # connectivity strip (four stacked time plots leave the gradient flow almost no height at
 # 1280x800 in projector fonts), and the explanation; the editor docks are hidden.
 DEFAULT_SHOWN_DOCKS = ("explanation",)
-DEFAULT_HIDDEN_VIEWS = ("connectivity",)
+DEFAULT_HIDDEN_VIEWS = ("connectivity", "spectral")   # spectral: rho and sigma_max over training
+                                                      # (the spectrum plot shows both, live)
 # Shares of the time column's height in presentation mode: the flow plot's title and legend take
 # ~130 px in projector fonts, so it gets about half the column to keep a plot worth reading.
 TIME_SHARES = {"states": 4, "connectivity": 1, "gradients": 4, "flow": 7}

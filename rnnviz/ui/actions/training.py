@@ -29,6 +29,7 @@ FOLLOW_DUTY = 3.0                # follow at most every 3x the views' last compu
 SAMPLE_EVERY_S = 1.0             # text task: a new sample this often while training
 RATE_WINDOW_S = 1.0              # iterations per second over about this long
 TIME_TAB, TRAINING_TAB = 0, 1
+TIME_PANELS = ("states", "connectivity", "gradients", "flow")    # the time-steps tab's plots
 
 
 class TrainingController(QtCore.QObject):
@@ -47,6 +48,7 @@ class TrainingController(QtCore.QObject):
         self._sample_id = 0
         self._sample_at = 0.0
         self._had_training = None
+        self._fonts = None
         self.actions = self._make_actions()
         self.curves = CurveCache()
         self.area = TrainingArea(self.session, self.actions, self.curves)
@@ -64,6 +66,7 @@ class TrainingController(QtCore.QObject):
         self.worker.done.connect(self._lane_done)
         self._unsubscribe = self.session.events.subscribe(self._on_event)
         window.destroyed.connect(lambda *_: self._unsubscribe())
+        window.centre_tabs.currentChanged.connect(self._tab_changed)
 
     # ----- actions -------------------------------------------------------------------------------
     def _make_actions(self) -> dict[str, QtGui.QAction]:
@@ -271,9 +274,14 @@ class TrainingController(QtCore.QObject):
 
     # ----- the session ---------------------------------------------------------------------------------
     def _on_event(self, name: str, **payload) -> None:
+        if self.window._shut_down:          # the session may outlive its window
+            return
         if name == "training" and payload.get("what") in ("reset", "branch"):
             if self.running and payload.get("what") == "reset":
                 self._halt()
+                self.window.status.showMessage("The training run ended (the task, its options, "
+                                               "the seed or the network changed): Train starts "
+                                               "a new one", 10000)
             self._show_stopped(None)
             self._refresh_views()
         elif name == "loaded":
@@ -289,6 +297,13 @@ class TrainingController(QtCore.QObject):
             if not self.running:
                 self.request_sample()
 
+    def _tab_changed(self, index: int) -> None:
+        """The plots of the time-steps tab out of sight need no gradient flow: following the
+        weights then costs the worker a fraction of the time (the flow is ~85 % of a computation
+        at n_s = 64, T = 40); it is computed again when the tab comes back."""
+        self.session.set_out_of_sight(TIME_PANELS if index == TRAINING_TAB else ())
+        self.window.schedule_compute()
+
     def show_area(self) -> None:
         """The Training tab is there while the set-up has a training task; it comes to the front
         when a task appears."""
@@ -303,6 +318,20 @@ class TrainingController(QtCore.QObject):
         elif not has:
             tabs.setCurrentIndex(TIME_TAB)
         self._had_training = has
+
+    def apply_style(self, style) -> None:
+        """The window's look (presentation mode) for the Training tab's own widgets too."""
+        widgets = (self.area.timeline, self.area.sample.heading, self.window.centre_tabs.tabBar())
+        if self._fonts is None:
+            self._fonts = [(w, QtGui.QFont(w.font())) for w in widgets]
+        if style.name == "normal":
+            for w, font in self._fonts:
+                w.setFont(font)
+            self.area.sample.apply_style(self._fonts[0][1])
+        else:
+            for w in widgets:
+                w.setFont(style.font())
+            self.area.sample.apply_style(style.font())
 
     def shutdown(self) -> None:
         self.timer.stop()
@@ -331,6 +360,12 @@ def install(window) -> TrainingController:
     menu.addAction(dock.toggleViewAction())
     window.menus["training"] = menu
     window.training = controller
+    apply_window_style = window.apply_style
+
+    def apply_style(style) -> None:          # the window's restyling reaches the Training tab
+        apply_window_style(style)
+        controller.apply_style(style)
+    window.apply_style = apply_style
     controller._update_actions()
     controller.show_area()
     controller._refresh_views()

@@ -7,37 +7,18 @@ wrong and the control shows the set-up's value again: nothing changes.
 """
 from __future__ import annotations
 
-from pathlib import Path
+from PySide6 import QtCore, QtWidgets
 
-from PySide6 import QtCore, QtGui, QtWidgets
-
-from rnnviz.state import files, sampling, training_form
+from rnnviz.state import sampling, training_form
 from rnnviz.state.training_form import TASKS
 from rnnviz.ui.docks.parameter_fields import ERROR_COLOUR
+from rnnviz.ui.docks.training_editors import TrainingEditors, big_button, silently
 from rnnviz.ui.widgets.log_slider import LogSlider
 
 NO_TASK = "—  no training task  —"
 
 
-def _silently(widget, setter) -> None:
-    blocker = QtCore.QSignalBlocker(widget)
-    try:
-        setter()
-    finally:
-        del blocker
-
-
-def big_button(action: QtGui.QAction, name: str) -> QtWidgets.QToolButton:
-    """A tool button showing an action (text beside its icon), the width it is given."""
-    button = QtWidgets.QToolButton()
-    button.setDefaultAction(action)
-    button.setObjectName(name)
-    button.setToolButtonStyle(QtCore.Qt.ToolButtonTextBesideIcon)
-    button.setSizePolicy(QtWidgets.QSizePolicy.Expanding, QtWidgets.QSizePolicy.Fixed)
-    return button
-
-
-class TrainingDock(QtWidgets.QDockWidget):
+class TrainingDock(TrainingEditors, QtWidgets.QDockWidget):
     """Every setting of the training run, and the buttons that run it (the controller's actions)."""
 
     def __init__(self, session, actions: dict, parent=None):
@@ -199,84 +180,6 @@ class TrainingDock(QtWidgets.QDockWidget):
         grid.addWidget(self.seed, 2, 1)
         return box
 
-    # ----- the task's options and the optimiser's hyper-parameters ------------------------------
-    def _clear(self, grid: QtWidgets.QGridLayout, editors: dict) -> None:
-        while grid.count():
-            item = grid.takeAt(0)
-            if item.widget() is not None:
-                item.widget().deleteLater()
-        editors.clear()
-
-    def _build_options(self, task: str | None) -> None:
-        self._clear(self.options_grid, self.option_editors)
-        self._options_for = task
-        if task is None:
-            return
-        for row, option in enumerate(TASKS[task].options):
-            label = QtWidgets.QLabel(option.name)
-            label.setToolTip(option.help)
-            if option.kind == "text":
-                editor = self._text_editor()
-                self.options_grid.addWidget(label, row * 2, 0, 1, 2)
-                self.options_grid.addWidget(editor, row * 2 + 1, 0, 1, 2)
-            else:
-                editor = QtWidgets.QSpinBox()
-                editor.setRange(option.minimum if option.minimum is not None else 0,
-                                option.maximum if option.maximum is not None else 10**6)
-                editor.setKeyboardTracking(False)
-                limits = f"from {option.minimum}" + (f" to {option.maximum}" if option.maximum
-                                                     is not None else "")
-                editor.setToolTip(f"{option.help} ({limits})")
-                editor.valueChanged.connect(lambda v, n=option.name: self._option_edited(n, int(v)))
-                self.options_grid.addWidget(label, row * 2, 0)
-                self.options_grid.addWidget(editor, row * 2, 1)
-            editor.setObjectName(f"option_{option.name}")
-            self.option_editors[option.name] = editor
-
-    def _text_editor(self) -> QtWidgets.QWidget:
-        box = QtWidgets.QWidget()
-        column = QtWidgets.QVBoxLayout(box)
-        column.setContentsMargins(0, 0, 0, 0)
-        self.text_edit = QtWidgets.QPlainTextEdit()
-        self.text_edit.setObjectName("task_text")
-        self.text_edit.setMaximumHeight(120)
-        self.text_edit.setToolTip("The text the network learns to continue, one character at a "
-                                  "time (its alphabet sets n_x = n_y). Press “Use this text”.")
-        column.addWidget(self.text_edit)
-        row = QtWidgets.QHBoxLayout()
-        use = QtWidgets.QPushButton("Use this text")
-        use.setObjectName("use_text")
-        use.clicked.connect(lambda: self.use_text(self.text_edit.toPlainText()))
-        open_button = QtWidgets.QPushButton("Open .txt…")
-        open_button.setObjectName("open_text")
-        open_button.setToolTip(f"Read a UTF-8 text file of at most "
-                               f"{training_form.MAX_TEXT_CHARS:,} characters")
-        open_button.clicked.connect(self.open_text)
-        row.addWidget(use)
-        row.addWidget(open_button)
-        column.addLayout(row)
-        return box
-
-    def _build_hypers(self, optimizer: str) -> None:
-        self._clear(self.hyper_grid, self.hyper_editors)
-        self._hypers_for = optimizer
-        for row, hyper in enumerate(training_form.hyperparameters(optimizer)):
-            label = QtWidgets.QLabel(hyper.name)
-            label.setToolTip(hyper.help)
-            if hyper.kind == "bool":
-                editor = QtWidgets.QCheckBox()
-                editor.toggled.connect(lambda on, n=hyper.name: self._hyper_edited(n, bool(on)))
-            else:
-                editor = QtWidgets.QLineEdit()
-                editor.editingFinished.connect(lambda n=hyper.name, e=editor, k=hyper.kind:
-                                               self._hyper_typed(n, k, e.text()))
-            default = ", ".join(map(str, hyper.default)) if hyper.kind == "pair" else hyper.default
-            editor.setToolTip(f"{hyper.help} (torch's default: {default})")
-            editor.setObjectName(f"hyper_{hyper.name}")
-            self.hyper_grid.addWidget(label, row, 0)
-            self.hyper_grid.addWidget(editor, row, 1)
-            self.hyper_editors[hyper.name] = editor
-
     # ----- user edits ------------------------------------------------------------------------
     def edit(self, **changes) -> list:
         """Apply training changes; a refusal shows its message and the set-up's values again."""
@@ -317,67 +220,11 @@ class TrainingDock(QtWidgets.QDockWidget):
             return
         self.edit(task=task, task_options={})
 
-    def _option_edited(self, name: str, value) -> None:
-        training = self.session.training
-        if training is None or self._syncing:
-            return
-        options = dict(training.task_options)
-        options[name] = value
-        self.edit(task_options=options)
-
-    def use_text(self, text: str) -> list:
-        """Train the text task on `text` (the window length shrinks to fit a short text)."""
-        training = self.session.training
-        options = dict(training.task_options) if training is not None and \
-            training.task == "text" else {}
-        options["text"] = text
-        T = options.get("T", TASKS["text"].options[1].default)
-        if len(text) >= 2:
-            options["T"] = min(T, len(text) - 1)
-        if len(text) > training_form.MAX_TEXT_CHARS:
-            return self._refused(f"the text holds {len(text):,} characters; at most "
-                                 f"{training_form.MAX_TEXT_CHARS:,}")
-        return self.edit(task="text", task_options=options)
-
-    def open_text(self) -> None:
-        """Open .txt…: read a text file for the text task."""
-        name, _ = QtWidgets.QFileDialog.getOpenFileName(self, "Open a text for the text task",
-                                                        "", "Text files (*.txt);;All files (*)")
-        if name:
-            self.open_text_file(name)
-
-    def open_text_file(self, path) -> list:
-        """Use a text file's content (a message when it cannot be read)."""
-        try:
-            text = training_form.read_text_file(path)
-        except files.FileError as exc:
-            return self._refused(f"cannot use {Path(path).name[:60]}: {exc}")
-        return self.use_text(text)
-
-    def _hyper_edited(self, name: str, value) -> None:
-        training = self.session.training
-        if training is None or self._syncing:
-            return
-        options = dict(training.optimizer_options)
-        options[name] = value
-        self.edit(optimizer_options=options)
-
-    def _hyper_typed(self, name: str, kind: str, text: str) -> None:
-        if self._syncing or self.session.training is None:
-            return
-        try:
-            value = training_form.parse_pair(text, name) if kind == "pair" else \
-                training_form.parse_number(text, name)
-        except ValueError as exc:
-            self._refused(str(exc))
-            return
-        if training_form.hyper_values(self.session.training)[name] == value:
-            return
-        self._hyper_edited(name, value)
-
     # ----- session -> controls --------------------------------------------------------------------
     def _on_event(self, name: str, **payload) -> None:
-        if name in ("training", "loaded", "config"):
+        # not on every followed iteration: a box the user is typing in must keep its text
+        if name in ("loaded", "config") or (name == "training" and
+                                            payload.get("what") != "iteration"):
             if name == "loaded":
                 self.error.hide()
             self.sync()
@@ -394,7 +241,7 @@ class TrainingDock(QtWidgets.QDockWidget):
         training = self.session.training
         task = None if training is None else training.task
         index = max(0, self.task_combo.findData(task))
-        _silently(self.task_combo, lambda: self.task_combo.setCurrentIndex(index))
+        silently(self.task_combo, lambda: self.task_combo.setCurrentIndex(index))
         if task != self._options_for:
             self._build_options(task)
         for widget in (self.optimizer_combo, self.lr, self.batch, self.hyper_box, self.clip_combo,
@@ -410,30 +257,30 @@ class TrainingDock(QtWidgets.QDockWidget):
         for name, editor in self.option_editors.items():
             value = options.get(name)
             if isinstance(editor, QtWidgets.QSpinBox):
-                _silently(editor, lambda e=editor, v=value: e.setValue(int(v)))
+                silently(editor, lambda e=editor, v=value: e.setValue(int(v)))
         if task == "text" and "text" in self.option_editors:
             text = sampling.task_text(training)
             if self.text_edit.toPlainText() != text:
-                _silently(self.text_edit, lambda: self.text_edit.setPlainText(text))
-        _silently(self.optimizer_combo, lambda: self.optimizer_combo.setCurrentIndex(
+                silently(self.text_edit, lambda: self.text_edit.setPlainText(text))
+        silently(self.optimizer_combo, lambda: self.optimizer_combo.setCurrentIndex(
             max(0, self.optimizer_combo.findData(training.optimizer))))
         if training.optimizer != self._hypers_for:
             self._build_hypers(training.optimizer)
         for name, value in training_form.hyper_values(training).items():
             editor = self.hyper_editors.get(name)
             if isinstance(editor, QtWidgets.QCheckBox):
-                _silently(editor, lambda e=editor, v=value: e.setChecked(bool(v)))
+                silently(editor, lambda e=editor, v=value: e.setChecked(bool(v)))
             elif editor is not None:
                 text = ", ".join(training_form.format_number(v) for v in value) \
                     if isinstance(value, (tuple, list)) else training_form.format_number(value)
                 editor.setText(text)
         self.lr.set_value(training.lr)
-        _silently(self.batch, lambda: self.batch.setValue(training.m))
-        _silently(self.clip_combo, lambda: self.clip_combo.setCurrentIndex(
+        silently(self.batch, lambda: self.batch.setValue(training.m))
+        silently(self.clip_combo, lambda: self.clip_combo.setCurrentIndex(
             max(0, self.clip_combo.findData(training.clip))))
         self.threshold.setText(training_form.format_number(training.clip_threshold))
         self.threshold.setEnabled(training.clip != "off")
-        _silently(self.seed, lambda: self.seed.setValue(training.seed))
+        silently(self.seed, lambda: self.seed.setValue(training.seed))
 
     # ----- the controller's reports ---------------------------------------------------------------
     def show_progress(self, iteration: int | None, rate: float | None, running: bool) -> None:

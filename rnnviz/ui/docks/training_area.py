@@ -5,12 +5,13 @@ from __future__ import annotations
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import sampling, timeline
-from rnnviz.ui.docks.training import big_button
+from rnnviz.ui.docks.training_editors import big_button
 from rnnviz.ui.views.training_curves import GradNormView, LossView, SpectralView
 from rnnviz.ui.views.training_profile import ProfileHeatmap
 from rnnviz.ui.widgets.log_slider import LogSlider
 
-# name -> class; the left column (loss over the lag x iteration heatmap) shares its iteration axis
+# name -> class. Their iteration axes are not linked: pyqtgraph lines linked axes up on screen,
+# and the heatmap's colour bar makes its plot narrower; each keeps the same range by itself.
 TRAINING_VIEWS = {"loss": LossView, "profile": ProfileHeatmap, "grad_norm": GradNormView,
                   "spectral": SpectralView}
 TIMELINE_TIP = (f"Scrub back through training: every view shows the weights kept nearest the "
@@ -31,9 +32,7 @@ class TimelineBar(QtWidgets.QWidget):
         row.setContentsMargins(2, 2, 2, 2)
         self.train_button = big_button(actions["train"], "timeline_train")
         self.train_button.setSizePolicy(QtWidgets.QSizePolicy.Preferred, QtWidgets.QSizePolicy.Fixed)
-        font = self.train_button.font()
-        font.setBold(True)
-        self.train_button.setFont(font)
+        self.train_button.setStyleSheet("font-weight: bold;")   # its size follows the bar's
         row.addWidget(self.train_button)
         label = QtWidgets.QLabel("Iteration")
         label.setToolTip(TIMELINE_TIP)
@@ -135,10 +134,6 @@ class TrainingArea(QtWidgets.QWidget):
         self.views = {name: cls(session, curves) for name, cls in TRAINING_VIEWS.items()}
         for name, view in self.views.items():
             view.setObjectName(name)
-        loss = self.views["loss"].plot_item
-        for name in ("profile", "grad_norm", "spectral"):
-            self.views[name].plot_item.setXLink(loss)
-        self._reserve_colourbar_room()
         self.left = QtWidgets.QSplitter(QtCore.Qt.Vertical)
         self.left.setObjectName("training_left")
         self.right = QtWidgets.QSplitter(QtCore.Qt.Vertical)
@@ -165,12 +160,7 @@ class TrainingArea(QtWidgets.QWidget):
         column.addWidget(self.sample)
         self.splitters = (self.left, self.right, self.columns)
 
-    def _reserve_colourbar_room(self) -> None:
-        """The loss plot keeps an empty right axis as wide as the heatmap's colour bar, so the
-        two iteration axes of the left column line up."""
-        item = self.views["loss"].plot_item
-        item.showAxis("right")
-        right = item.getAxis("right")
-        right.setStyle(showValues=False)
-        right.setWidth(86)
-        right.setPen(None)
+    def sizeHint(self) -> QtCore.QSize:
+        """No wider than it must be: the window's splitter shares its width out by size hints,
+        and the plots' own hints would take the step column's room."""
+        return self.minimumSizeHint().expandedTo(QtCore.QSize(400, 300))

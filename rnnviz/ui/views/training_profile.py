@@ -12,7 +12,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from rnnviz.state import training_curves
-from rnnviz.ui.views.training_curves import TrainingPlot
+from rnnviz.ui.views.training_plot import TrainingPlot
 from rnnviz.ui.widgets.axes import COLOURBAR_WIDTH, colourbar_axis_width
 from rnnviz.ui.widgets.log_axis import make_log_axis
 
@@ -63,7 +63,7 @@ class ProfileHeatmap(TrainingPlot):
     def draw_curves(self) -> None:
         made = training_curves.profile_image(self.curves)
         heading = ("Gradient through time over training: ‖∂L/∂s_t‖ by lag T − t",
-                   "‖∂L/∂s_t‖ by lag × iteration")
+                   "‖∂L/∂s_t‖ by lag × iteration", "‖∂L/∂s_t‖ by lag", "‖∂L/∂s_t‖")
         self.set_title(self.plot_item, *heading)
         if made is None:
             self.image.clear()

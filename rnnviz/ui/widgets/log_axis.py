@@ -1,12 +1,14 @@
-"""An axis for log10 data that reads as plain numbers when the range is narrow (a loss going from
-80 to 20) and as powers of ten when it spans decades."""
+"""Axes of the training plots: log10 data that reads as plain numbers when the range is narrow (a
+loss going from 80 to 20) and as powers of ten when it spans decades; iteration counts whose
+labels never run into each other, whatever the font."""
 from __future__ import annotations
 
 import math
 
 import pyqtgraph as pg
+from PySide6 import QtGui
 
-from rnnviz.ui.widgets.axes import plain, power_of_ten
+from rnnviz.ui.widgets.axes import IntegerAxis, plain, power_of_ten
 
 MANTISSAS = (1, 2, 5)
 
@@ -71,3 +73,19 @@ class LogValueAxis(pg.AxisItem):
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         make_log_axis(self)
+
+
+class IterationAxis(IntegerAxis):
+    """Whole-number ticks (1, 2, 5 x 10^k apart) no closer than their widest label allows."""
+
+    def tickSpacing(self, minVal, maxVal, size):
+        if not (math.isfinite(minVal) and math.isfinite(maxVal)) or maxVal <= minVal or size <= 0:
+            return super().tickSpacing(minVal, maxVal, size)
+        font = self.style["tickFont"] or QtGui.QFont()
+        widest = max(abs(int(minVal)), abs(int(maxVal)), 10)
+        room = QtGui.QFontMetrics(font).horizontalAdvance(f"{widest}") * 1.4 + 6
+        most = max(2, int(size // room))
+        want = max(1.0, (maxVal - minVal) / most)
+        k = 10.0 ** math.floor(math.log10(want))
+        major = next(m * k for m in (1, 2, 5, 10) if m * k >= want)
+        return [(major, 0.0)]
