@@ -79,8 +79,8 @@ def _version() -> str:
 
 def window_parser() -> argparse.ArgumentParser:
     p = _Parser(prog="rnnviz", formatter_class=argparse.RawDescriptionHelpFormatter,
-                description="rnnviz: watch a vanilla recurrent network's forward pass and its "
-                            "gradient flow back through time (BPTT), live.\n\n"
+                description="rnnviz: watch a recurrent network (vanilla, LSTM or GRU) run forward, "
+                            "its gradient flow back through time (BPTT), and train it, live.\n\n"
                             "commands:\n"
                             "  rnnviz [FILE.json | --preset NAME]   open the window\n"
                             "  rnnviz presets                       list the presets\n"

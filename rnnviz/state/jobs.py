@@ -81,6 +81,8 @@ class Stream:
             if self._records is None:
                 self._records = iter(self._make(stop))
             record = next(self._records)
+            if record is None:            # nothing ready yet (a record computed elsewhere)
+                return True
         except StopIteration:
             return self._end(None)
         except Exception as exc:          # noqa: BLE001 - a failed stream is a message, not a crash
@@ -89,6 +91,8 @@ class Stream:
         return True
 
     def _end(self, error: str | None) -> bool:
+        if self._records is not None and hasattr(self._records, "close"):
+            self._records.close()         # runs the generator's clean-up (a child's run stops)
         self.error = error
         self.finished = True
         return False

@@ -138,23 +138,30 @@ def view_batch(training: TrainingSetup, m: int, dtype) -> engine_tasks.Task:
 class TrainingRun:
     """One run: trains a copy of the parameters, logs every record, keeps snapshots.
 
-    The worker calls the stream's generator (one iteration per record); the UI thread reads
-    `records`, `latest()` and the timeline. Both sides touch shared state only under the lock.
+    The worker advances the run's stream (one record per step): in this process, or in a
+    child process (training_process.TrainingServer) that keeps the window's threads free. The
+    UI thread reads `records`, `latest()`, `latest_state()` and the timeline; both sides touch
+    shared state only under the lock, and `_latest` is the state a save or the next stream
+    starts from (iteration, parameters, the optimiser's state after it), whoever trained it.
     """
 
     def __init__(self, params, training: TrainingSetup, *, activation: str = "tanh",
                  records: RecordLog | None = None, timeline: Timeline | None = None,
                  iteration: int = 0, optimizer_state: dict | None = None):
         self.training = training
+        self.activation = activation
         self.trainer = Trainer(params.copy(), training.settings(), activation=activation,
-                               iteration=iteration)
-        if optimizer_state is not None:
+                               iteration=iteration)        # the in-process iterations
+        if optimizer_state:
             self.trainer.load_state_dict({"iteration": iteration, "optimizer": optimizer_state})
         self.records = RecordLog() if records is None else records
         size = sum(a.nbytes for a in params.as_dict().values())
         self.timeline = Timeline(capacity_for(2 * size)) if timeline is None else timeline
         self._lock = threading.Lock()
-        self._latest = (iteration, self.trainer.params.copy())
+        opt = self.trainer.optimizer
+        self._latest = (iteration, self.trainer.params.copy(), opt.state_dict() if opt else {})
+        self._trainer_at = iteration        # where self.trainer is (behind once a child trained)
+        self._remote = None                 # (server, run id) while a child process trains
         if not len(self.timeline):
             self.timeline.add(Snapshot(iteration, self._latest[1], optimizer_state or {}))
         self.stopped: str | None = None
@@ -168,6 +175,11 @@ class TrainingRun:
     def latest(self):
         """(iteration, parameters after that many updates): a private copy."""
         with self._lock:
+            return self._latest[:2]
+
+    def latest_state(self):
+        """(iteration, parameters, the optimiser's state_dict or {}) after the newest update."""
+        with self._lock:
             return self._latest
 
     def retune(self, training: TrainingSetup) -> None:
@@ -177,29 +189,72 @@ class TrainingRun:
                                 "reset the training to change the task")
         self.training = training
         self.trainer.settings = training.settings()          # one assignment: read per step
+        remote = self._remote
+        if remote is not None:
+            remote[0].retune(remote[1], training.settings())
 
-    def stream(self, job_id: int, iterations: int | None = None) -> Stream:
-        """The worker's job: `iterations` records (None: until paused or stopped)."""
-        return Stream(job_id, lambda should_stop: self._iterate(should_stop, iterations),
-                      self.records)
+    def stream(self, job_id: int, iterations: int | None = None, server=None) -> Stream:
+        """The worker's job: `iterations` records (None: until paused or stopped), trained in
+        this process or, given a training_process.TrainingServer, in its child process."""
+        if server is None:
+            make = lambda should_stop: self._iterate(should_stop, iterations)  # noqa: E731
+        else:
+            make = lambda should_stop: self._iterate_remote(should_stop, iterations, server)  # noqa: E731
+        return Stream(job_id, make, self.records)
+
+    def _take(self, record, iteration: int, params, state: dict) -> None:
+        """Keep a record's outcome: the newest state, and a snapshot when the timeline wants one."""
+        with self._lock:
+            if not record.stopped:
+                self._latest = (iteration, params, state)
+            k = self._latest[0]
+            if not record.stopped and self.timeline.wants(k):
+                self.timeline.add(Snapshot(k, self._latest[1], self._latest[2]))
+        if record.stopped:
+            self.stopped = record.stopped
 
     def _iterate(self, should_stop, iterations):
         done = 0
         trainer = self.trainer
+        with self._lock:
+            k, params, state = self._latest
+        if self._trainer_at != k:           # a child trained since: go on from its state
+            trainer.params = params.copy()
+            trainer.load_state_dict({"iteration": k, "optimizer": state or None})
+            trainer.settings = self.training.settings()
         while (iterations is None or done < iterations) and not should_stop():
             record = trainer.step()
             done += 1
-            with self._lock:
-                if not record.stopped:
-                    self._latest = (trainer.iteration, trainer.params.copy())
-                k = self._latest[0]
-                if not record.stopped and self.timeline.wants(k):
-                    state = trainer.optimizer.state_dict() if trainer.optimizer else {}
-                    self.timeline.add(Snapshot(k, self._latest[1], state))
+            state = trainer.optimizer.state_dict() if trainer.optimizer else {}
+            self._take(record, trainer.iteration, trainer.params.copy(), state)
+            self._trainer_at = trainer.iteration
             yield record
             if record.stopped:
-                self.stopped = record.stopped
                 return
+
+    def _iterate_remote(self, should_stop, iterations, server):
+        with self._lock:
+            k, params, state = self._latest
+        sid = server.start(params, self.training.settings(), self.activation, k, state, iterations)
+        self._remote = (server, sid)
+        try:
+            while not should_stop():
+                msg = server.next(sid, timeout=0.005)
+                if msg is None:
+                    yield None                      # nothing yet: the worker may serve requests
+                    continue
+                if msg[0] == "end":
+                    if msg[1] not in (None, "cancelled"):
+                        raise TrainingError(msg[1])
+                    return
+                _, record, k, params, state = msg
+                self._take(record, k, params, state)
+                yield record
+                if record.stopped:
+                    return
+        finally:
+            self._remote = None
+            server.stop(sid)
 
     def snapshot_at(self, iteration: int) -> Snapshot:
         """The kept parameters nearest `iteration` at or before it."""
@@ -218,7 +273,7 @@ class TrainingRun:
         for r in self.records.all():
             if r.iteration < snap.iteration:
                 records.append(r)
-        run = TrainingRun(snap.params, self.training, activation=self.trainer.activation,
+        run = TrainingRun(snap.params, self.training, activation=self.activation,
                           records=records, timeline=timeline, iteration=snap.iteration,
                           optimizer_state=snap.optimizer_state or None)
         return run
@@ -266,17 +321,18 @@ class SavedRecord:
     stopped: str | None = None
 
 
-def run_doc(run: TrainingRun) -> dict:
+def run_doc(run: TrainingRun, latest=None) -> dict:
     """What a session file keeps of a run (documented in sessionfile.py): the iteration, the
-    optimiser's state (so training continues exactly) and the curves of every iteration; not
-    the snapshots of the timeline nor the profiles over t."""
-    optimizer = run.trainer.optimizer
-    state = None if optimizer is None else optimizer.state_dict()
+    optimiser's state (so training continues exactly) and the curves of the iterations before
+    it; not the snapshots of the timeline nor the profiles over t. `latest`: the run's
+    latest_state() to describe (default: read now)."""
+    iteration, _params, state = run.latest_state() if latest is None else latest
+    state = state or None
     if state is not None:
         state = {**state, "state": {n: {k: v.tolist() if isinstance(v, np.ndarray) else v
                                         for k, v in s.items()} for n, s in state["state"].items()}}
-    cols = curves(run.records.all())
-    return {"iteration": run.iteration, "optimizer": state,
+    cols = curves([r for r in run.records.all() if r.iteration < iteration or r.stopped])
+    return {"iteration": iteration, "optimizer": state,
             "curves": {k: [None if isinstance(v, float) and not math.isfinite(v) else v
                            for v in cols[k].tolist()] for k in CURVE_KEYS}}
 

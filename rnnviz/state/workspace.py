@@ -376,10 +376,18 @@ class Workspace(TrainingMixin):
     # ----- whole-session I/O ----------------------------------------------------------------
     def to_dict(self) -> dict:
         """The session file content (JSON-ready): only non-seed matrices are stored."""
-        doc = {"format": sessionfile.FORMAT, "version": sessionfile.VERSION,
-               **su.to_doc(self.setup), "view": self.view}
+        setup = self.setup
         if self.run is not None:
-            doc["run"] = training.run_doc(self.run)
+            # The run's newest state, whatever iteration the views show (scrubbed back): its
+            # weights, iteration and optimiser state belong together, so a reopened session
+            # trains on exactly as this one would. "Continue from here" first keeps an earlier one.
+            latest = self.run.latest_state()            # one state: training may go on
+            run = training.run_doc(self.run, latest)
+            setup = su.with_trained(setup, latest[1].copy())
+        doc = {"format": sessionfile.FORMAT, "version": sessionfile.VERSION,
+               **su.to_doc(setup), "view": self.view}
+        if self.run is not None:
+            doc["run"] = run
         return doc
 
     def from_dict(self, d: dict, source: str = "dict") -> None:

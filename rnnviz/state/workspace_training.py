@@ -65,9 +65,10 @@ class TrainingMixin:
         self.events.emit("training", what="reset")
         return []
 
-    def start_training(self, iterations: int | None = None):
+    def start_training(self, iterations: int | None = None, server=None):
         """A stream of training iterations for the worker (jobs.Stream), from where the run is
-        (a new run from the current parameters when there is none)."""
+        (a new run from the current parameters when there is none); trained in this process, or
+        in a child process given a training_process.TrainingServer."""
         if self.training is None:
             raise ValueError("training: choose a task first (set_training)")
         if self.run is None:
@@ -75,7 +76,7 @@ class TrainingMixin:
             self.run = training.TrainingRun(self.params, self.training,
                                             activation=self.config.activation)
         self._next_job += 1
-        return self.run.stream(self._next_job, iterations)
+        return self.run.stream(self._next_job, iterations, server=server)
 
     def follow_training(self) -> bool:
         """Show the run's newest parameters in every view (call at screen rate); False when

@@ -323,7 +323,7 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
 
     def _show_result(self, result) -> None:
         self.status.show_result(result)
-        self.status.set_progress(result.flow_progress)
+        self.status.set_progress(1.0 if result.complete else result.flow_progress)
 
     # ----- panels, layout, style ------------------------------------------------------------------
     def set_view_visible(self, name: str, visible: bool) -> None:
@@ -419,6 +419,9 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
             view._unsubscribe()
             view._timer.stop()
             result_draws().discard(view)
+        training = getattr(self, "training", None)
+        if training is not None:
+            training.shutdown()             # stops the stream and ends the training process
         # A stage that cannot be interrupted may outlive the window: the worker then stays
         # alive (worker.lingering) until its thread ends, instead of aborting the process.
         self.worker.release()

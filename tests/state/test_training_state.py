@@ -46,7 +46,7 @@ def test_the_runs_records_are_a_plain_trainers_bit_for_bit(copy_task):
     assert [r.loss for r in records] == [r.loss for r in reference]
     assert [r.grad_norm for r in records] == [r.grad_norm for r in reference]
     assert w.follow_training() and w.selection_iteration == 12
-    np.testing.assert_array_equal(w.params.W, w.run.trainer.params.W)
+    np.testing.assert_array_equal(w.params.W, w.run.latest()[1].W)
     assert not w.follow_training()                        # nothing new since
 
 

@@ -71,11 +71,24 @@ def test_train_then_pause_the_loss_curve_holds_every_record_equal_to_the_engines
     assert profile.shape == (s.config.T, n)
     np.testing.assert_allclose(profile[::-1, -1], np.log10(reference[-1].grad_profile), rtol=1e-12)
     # every view shows the trained weights: the spectrum is that of the run's W
-    np.testing.assert_array_equal(s.params.W, s.run.trainer.params.W)
+    np.testing.assert_array_equal(s.params.W, s.run.latest()[1].W)
     rho_shown = w.views["spectrum"].spectral_radius
     assert rho_shown == pytest.approx(np.abs(np.linalg.eigvals(s.params.W)).max(), rel=1e-12)
     assert f"iteration {n:,}" in w.training.dock.progress.text()
     assert w.training.area.timeline.slider.maximum() == n
+
+
+def test_train_runs_in_a_child_process_that_ends_with_the_window(qtbot, make_window):
+    w = make_window(copy_session())
+    click(qtbot, w.training.dock.train_button)
+    trained_to(qtbot, w, 5)
+    server = w.training.server
+    assert server is not None and server.alive          # the iterations run in the child
+    pid = server._proc.pid
+    proc = server._proc
+    w.close()
+    qtbot.waitUntil(lambda: proc.poll() is not None, timeout=TIMEOUT)
+    assert proc.returncode is not None and pid
 
 
 def test_step_trains_exactly_one_iteration(qtbot, trainer_window):
@@ -252,12 +265,18 @@ def test_the_training_tab_appears_only_with_a_task(qtbot, window):
     assert not window.centre_tabs.isTabVisible(1) and not window.centre_tabs.tabBar().isVisible()
     assert not window.training.actions["train"].isEnabled()
     dock = window.training.dock
+    # without a task the Parameters dock is the one in front of its tab group, not Training's
+    def in_front(d):
+        return not d.visibleRegion().isEmpty()
+    assert in_front(window.docks["editors"]) and not in_front(dock)
     dock.task_combo.setCurrentIndex(dock.task_combo.findData("temporal_order"))
     assert window.session.training.task == "temporal_order"
     assert window.centre_tabs.isTabVisible(1) and window.centre_tabs.currentIndex() == 1
     assert window.training.actions["train"].isEnabled()
+    assert in_front(dock) and not in_front(window.docks["editors"])
     window.session.load_preset("vanishing")
     assert not window.centre_tabs.isTabVisible(1)
+    assert in_front(window.docks["editors"]) and not in_front(dock)
 
 
 def test_train_and_step_have_shortcuts_listed_in_help(window):
@@ -348,3 +367,27 @@ def test_typing_in_a_box_while_training_runs_is_not_overwritten(qtbot, trainer_w
     assert box.text() == "0.0" and s.training.lr == 1e-3
     w.training.pause()
     paused(qtbot, w)
+
+
+def test_a_result_without_the_flow_says_computed_not_filling_in(qtbot, trainer_window):
+    w = trainer_window
+    assert "flow" not in w.session.result.stages
+    assert w.status.ms.text().startswith("computed in") and not w.status.busy.isVisible()
+
+
+def test_the_empty_plots_hint_fits_inside_each_training_plot(qtbot, trainer_window):
+    w = trainer_window
+    w.resize(1280, 800)
+    w.centre_tabs.setCurrentIndex(1)
+    flush(w)
+    seen = 0
+    for name, view in w.training.views.items():
+        text = view.empty_text
+        if not text.isVisible():
+            continue
+        vb = view.plot_item.vb
+        box = text.mapRectToItem(vb, text.boundingRect())
+        assert box.left() >= 0 and box.right() <= vb.width(), name      # wrapped, not cut off
+        assert box.top() >= 0 and box.bottom() <= vb.height(), name
+        seen += 1
+    assert seen >= 3

@@ -16,19 +16,28 @@ import time
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
+from rnnviz.state import connectivity as connectivity_job
 from rnnviz.state import sampling
 from rnnviz.state.training_curves import CurveCache
+from rnnviz.state.training_process import TrainingProcessError, TrainingServer
 from rnnviz.ui.docks.training import TrainingDock
 from rnnviz.ui.docks.training_area import TrainingArea
+from rnnviz.ui.views.plotbase import result_draws
 from rnnviz.ui.widgets.axes import cache_axes
 
-FRAME_MS = 40                    # 25 frames a second while a run trains
+FRAME_MS = 40                    # 25 frames a second while a run trains: the training plots,
+                                 # and at most one follow of the weights per frame
+FOLLOW_POLL_MS = 8               # how often to look whether the views caught up (a follow then
+                                 # starts as soon as they have, not at the next frame)
 FOLLOW_LATE_MS = 500             # follow the weights even if the views have not caught up
 FOLLOW_DUTY = 3.0                # follow at most every 3x the views' last computation, so that
                                  # computing them takes at most a third of the worker's time
+                                 # when it trains too (in this process)
+FOLLOW_DUTY_CHILD = 1.0          # training in a child process: follow once the views caught up
 SAMPLE_EVERY_S = 1.0             # text task: a new sample this often while training
 RATE_WINDOW_S = 1.0              # iterations per second over about this long
 TIME_TAB, TRAINING_TAB = 0, 1
+ONE_PROCESS_ITERATIONS = 1       # Step (one iteration) trains in this process: no hand-over
 TIME_PANELS = ("states", "connectivity", "gradients", "flow")    # the time-steps tab's plots
 
 
@@ -48,6 +57,8 @@ class TrainingController(QtCore.QObject):
         self._sample_id = 0
         self._sample_at = 0.0
         self._had_training = None
+        self.server: TrainingServer | None = None    # the child process training runs in
+        self._duty = FOLLOW_DUTY
         self._fonts = None
         self.actions = self._make_actions()
         self.curves = CurveCache()
@@ -61,6 +72,9 @@ class TrainingController(QtCore.QObject):
         self.timer = QtCore.QTimer(self)
         self.timer.setInterval(FRAME_MS)
         self.timer.timeout.connect(self.tick)
+        self.follow_timer = QtCore.QTimer(self)
+        self.follow_timer.setInterval(FOLLOW_POLL_MS)
+        self.follow_timer.timeout.connect(self._maybe_follow)
         self.worker.stream_ended.connect(self._stream_ended)
         self.worker.add_lane(sampling.LANE, sampling.sample)
         self.worker.done.connect(self._lane_done)
@@ -124,12 +138,15 @@ class TrainingController(QtCore.QObject):
         if self.running:
             return True
         self._show_stopped(None)
-        stream = self.session.start_training(iterations)
+        server = self._server(iterations)
+        self._duty = FOLLOW_DUTY if server is None else FOLLOW_DUTY_CHILD
+        stream = self.session.start_training(iterations, server=server)
         self.job = stream.id
         self._rate_marks = [(time.perf_counter(), len(self.session.run.records))]
         self.rate = None
         self.worker.start_stream(stream)
         self.timer.start()
+        self.follow_timer.start()
         self._update_actions()
         return True
 
@@ -172,27 +189,42 @@ class TrainingController(QtCore.QObject):
             self.worker.stop_stream()
             self.job = None
             self.timer.stop()
+            self.follow_timer.stop()
             self.session.follow_training()
             self._refresh_views()
             self._update_actions()
 
     # ----- the loop --------------------------------------------------------------------------------
     def tick(self) -> None:
-        """One frame: follow the weights if the views caught up, redraw the training plots."""
+        """One frame: redraw the training plots and counters (and follow, if due)."""
         if self.window._shut_down:
             self.shutdown()
             return
         now = time.perf_counter()
-        since_ms = (now - self._last_follow) * 1e3
-        late = since_ms > FOLLOW_LATE_MS
-        due = since_ms >= FOLLOW_DUTY * self.worker.last_ms
-        if (due and not self.session.needs_compute) or late:
-            self._last_follow = now
-            self.session.follow_training()
+        self._maybe_follow()
         self._measure_rate(now)
         self._refresh_views()
         if now - self._sample_at > SAMPLE_EVERY_S:
             self.request_sample()
+
+    def _maybe_follow(self) -> None:
+        """Follow the newest weights once the views caught up with the last ones (at most once
+        a frame, and at most every duty x the views' computation), or when they are late."""
+        if self.window._shut_down:
+            return
+        now = time.perf_counter()
+        since_ms = (now - self._last_follow) * 1e3
+        late = since_ms > FOLLOW_LATE_MS
+        due = since_ms >= max(FRAME_MS - FOLLOW_POLL_MS / 2, self._duty * self.worker.last_ms)
+        if (due and self._caught_up()) or late:
+            self._last_follow = now
+            self.session.follow_training()
+
+    def _caught_up(self) -> bool:
+        """The views show the last weights followed: computed, every view drawn, and the
+        connectivity bars (their own worker lane, asked for as that view draws) computed."""
+        return (not self.session.needs_compute and not result_draws().queue
+                and self.worker.is_idle(connectivity_job.LANE))
 
     def _measure_rate(self, now: float) -> None:
         run = self.session.run
@@ -219,6 +251,7 @@ class TrainingController(QtCore.QObject):
             return
         self.job = None
         self.timer.stop()
+        self.follow_timer.stop()
         self.session.follow_training()
         run = self.session.run
         last = None if run is None else run.records.latest()
@@ -317,6 +350,8 @@ class TrainingController(QtCore.QObject):
             self.dock.raise_()
         elif not has:
             tabs.setCurrentIndex(TIME_TAB)
+            if self._had_training:           # the task went: its dock has nothing to offer
+                self.window.docks["editors"].raise_()
         self._had_training = has
 
     def apply_style(self, style) -> None:
@@ -333,11 +368,29 @@ class TrainingController(QtCore.QObject):
                 w.setFont(style.font())
             self.area.sample.apply_style(style.font())
 
+    def _server(self, iterations: int | None):
+        """The child process to train in (None: in this process, for Step, or when the child
+        cannot start). Started on the first Train, kept until the window closes."""
+        if iterations is not None and iterations <= ONE_PROCESS_ITERATIONS:
+            return None
+        if self.server is None:
+            self.server = TrainingServer()
+        try:
+            self.server.ensure()
+        except TrainingProcessError as exc:
+            self.window.status.showMessage(f"{exc}; training in the window's process", 8000)
+            return None
+        return self.server
+
     def shutdown(self) -> None:
         self.timer.stop()
+        self.follow_timer.stop()
         if self.running:
             self.worker.stop_stream()
             self.job = None
+        if self.server is not None:
+            self.server.close()
+            self.server = None
 
 
 def install(window) -> TrainingController:
@@ -352,6 +405,7 @@ def install(window) -> TrainingController:
     dock = controller.dock
     window.docks["training"] = dock
     window.tabifyDockWidget(window.docks["weights"], dock)
+    window.docks["editors"].raise_()        # Parameters in front until there is a task
     menu = QtWidgets.QMenu("&Training", window)
     window.menuBar().insertMenu(window.menus["help"].menuAction(), menu)
     for key in ("train", "step", "reset", "continue"):

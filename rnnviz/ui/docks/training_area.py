@@ -42,6 +42,7 @@ class TimelineBar(QtWidgets.QWidget):
         self.slider.setToolTip(TIMELINE_TIP)
         self.slider.setRange(0, 0)
         self.slider.valueChanged.connect(self._moved)
+        self.slider.sliderPressed.connect(self._pressed)     # a grab pauses, even if unmoved
         row.addWidget(self.slider, 1)
         self.label = QtWidgets.QLabel("–")
         self.label.setObjectName("iteration_label")
@@ -56,6 +57,9 @@ class TimelineBar(QtWidgets.QWidget):
     def _moved(self, value: int) -> None:
         if not self._syncing:
             self.picked.emit(int(value))
+
+    def _pressed(self) -> None:
+        self.picked.emit(int(self.slider.value()))
 
     def show_run(self, shown: int | None, latest: int | None) -> None:
         """The slider over 0..latest at the iteration shown."""

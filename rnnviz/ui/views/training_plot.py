@@ -11,7 +11,7 @@ import time
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtCore
+from PySide6 import QtCore, QtGui
 
 from rnnviz.state.training_curves import CurveCache
 from rnnviz.ui.views.plotbase import PlotView
@@ -96,6 +96,8 @@ class TrainingPlot(PlotView):
         self.cursors.append(self.iteration_line)        # styled like the t cursors
         self.empty_text = pg.TextItem(self.empty_message, anchor=(0.5, 0.5))
         self.empty_text.setParentItem(self.plot_item.vb)
+        self.empty_text.textItem.document().setDefaultTextOption(
+            QtGui.QTextOption(QtCore.Qt.AlignmentFlag.AlignCenter))
         self.shown_key: tuple | None = None
         self.plot_item.vb.disableAutoRange()
         self.plot_item.hideButtons()
@@ -189,7 +191,12 @@ class TrainingPlot(PlotView):
             self.iteration_line.setValue(k)
             del blocker
         self.empty_text.setVisible(self.curves.n == 0)
+        self.place_empty_text()
+
+    def place_empty_text(self) -> None:
+        """The empty plot's hint, centred and wrapped to the plot area (narrow plots too)."""
         vb = self.plot_item.vb
+        self.empty_text.setTextWidth(max(80.0, vb.width() - 24.0))
         self.empty_text.setPos(vb.width() / 2, vb.height() / 2)
 
     def _line_dragged(self, line) -> None:
@@ -225,8 +232,7 @@ class TrainingPlot(PlotView):
 
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
-        vb = self.plot_item.vb
-        self.empty_text.setPos(vb.width() / 2, vb.height() / 2)
+        self.place_empty_text()
 
 
 def horizontal_line(text: str) -> pg.InfiniteLine:

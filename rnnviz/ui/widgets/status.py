@@ -50,7 +50,7 @@ class StatusBar(QtWidgets.QStatusBar):
         self.loss.setText(f"loss L = {loss:.4g}")
         self.rho.setText(f"ρ(W) = {float(result.spectrum.spectral_radius):.3g},")
         self.sigma.setText(f"σ_max(W) = {float(result.spectrum.sigma_max):.3g}")
-        if result.flow_progress < 1.0:
+        if not result.complete:              # (a result without the flow stage is complete)
             self.ms.setText(f"gradient flow {100 * result.flow_progress:.0f} % …")
         else:
             self.ms.setText(f"computed in {float(result.compute_ms):.1f} ms")
