@@ -35,8 +35,15 @@ def test_picking_a_gated_cell_shows_its_gates_with_the_engines_numbers(qtbot, ma
     s = window.session
     view = window.views["gates"]
     assert view.isHidden()                                   # the vanilla cell has no gates
-    pick(qtbot, window.docks["editors"].fields["cell"].editor, cell)
+    fields = window.docks["editors"].fields
+    assert fields["spectral_radius"].spin.isEnabled() and fields["activation"].editor.isEnabled()
+    pick(qtbot, fields["cell"].editor, cell)
     assert s.config.cell == cell
+    # no knob that does nothing: rho(W) and the activation are the vanilla cell's
+    assert not fields["spectral_radius"].spin.isEnabled()
+    assert not fields["spectral_radius"].slider.isEnabled()
+    assert not fields["activation"].editor.isEnabled()
+    assert fields["forget_bias"].editor.isEnabled() == (cell == "lstm")
     wait_for_result(qtbot, window, timeout=30000)
     assert not view.isHidden()
     p, trace = engine_trace(s)

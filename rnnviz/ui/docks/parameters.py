@@ -244,3 +244,11 @@ class ParameterDock(QtWidgets.QDockWidget):
         self.fields["sparse_k"].editor.setEnabled(values["init"] == "sparse")
         self.fields["copy_delay"].editor.setEnabled(values["target_pattern"] == "copy")
         self.fields["text"].editor.setEnabled(values["input_pattern"] == "text")
+        vanilla = values["cell"] == "vanilla"
+        # a gated cell's W stacks its gate blocks: no spectral-radius knob; it is always tanh
+        for name, on in (("spectral_radius", vanilla), ("activation", vanilla),
+                         ("forget_bias", values["cell"] == "lstm")):
+            binding = self.fields[name]
+            for widget in (binding.editor, getattr(binding, "slider", None)):
+                if widget is not None:
+                    widget.setEnabled(on)
