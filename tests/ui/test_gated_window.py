@@ -46,6 +46,8 @@ def test_picking_a_gated_cell_shows_its_gates_with_the_engines_numbers(qtbot, ma
     assert fields["forget_bias"].editor.isEnabled() == (cell == "lstm")
     wait_for_result(qtbot, window, timeout=30000)
     assert not view.isHidden()
+    label = s.result.spectrum_label                         # the block whose rho the bar shows
+    assert label != "W" and window.status.rho.text().startswith(f"ρ({label}) = ")
     p, trace = engine_trace(s)
     values = view.values()
     assert tuple(values) == gates

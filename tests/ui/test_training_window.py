@@ -299,6 +299,7 @@ def test_the_output_of_a_regression_task_is_z_against_its_target(qtbot, make_win
     assert list(x) == [1.0] and y[0] == s.targets[0, 0, 11]
     assert "(z − target)²" in view.loss_text.textItem.toPlainText()
     assert "probability" not in view.plot_item.getAxis("left").labelText
+    assert "squared error" in w.status.loss.toolTip() and "cross-entropy" not in w.status.loss.toolTip()
     s.set_timestep(4)                                       # not scored: no target marker
     flush(w)
     assert view.regression.markers.getData()[0].size == 0 and not view.target_text.isVisible()
@@ -306,6 +307,7 @@ def test_the_output_of_a_regression_task_is_z_against_its_target(qtbot, make_win
     s.load_preset("vanishing")                              # back to softmax bars
     wait_for_result(qtbot, w)
     assert not view.regression.active and "probability" in view.plot_item.getAxis("left").labelText
+    assert "cross-entropy" in w.status.loss.toolTip()
 
 
 def test_unscored_classification_steps_draw_no_target(qtbot, make_window):

@@ -7,6 +7,13 @@ from PySide6 import QtWidgets
 from rnnviz.ui.style import NORMAL, Style
 from rnnviz.ui.widgets.readout import Readout
 
+LOSS_TIPS = {
+    None: "L = −(1/m) Σ_b Σ_t log y_t[target]: cross-entropy, mean over the batch, summed over "
+          "time (a target of −1 is not scored)",
+    "mse": "L = (1/m) Σ_b Σ_t Σ_k (z_t[k] − target_t[k])²: squared error of the outputs "
+           "z_t = V s_t + b_y, mean over the batch, summed over the scored steps (NaN: not scored)",
+}
+
 
 class StatusBar(QtWidgets.QStatusBar):
     """Permanent numbers of the shown result plus transient messages; never raises."""
@@ -29,8 +36,7 @@ class StatusBar(QtWidgets.QStatusBar):
         self.busy.setToolTip("The background worker is computing the new result")
         self.busy.setVisible(False)
         self.loss = QtWidgets.QLabel("loss –")
-        self.loss.setToolTip("L = −(1/m) Σ_b Σ_t log y_t[target]: cross-entropy, mean over the "
-                             "batch, summed over time")
+        self.loss.setToolTip(LOSS_TIPS[None])
         self.rho = QtWidgets.QLabel("ρ(W) –")
         self.rho.setToolTip("Spectral radius ρ(W) = max |λ_i(W)|")
         self.sigma = QtWidgets.QLabel("σ_max(W) –")
@@ -48,8 +54,15 @@ class StatusBar(QtWidgets.QStatusBar):
         """The numbers of a newly shown result, and its warning if any."""
         loss = float(result.grads.loss)
         self.loss.setText(f"loss L = {loss:.4g}")
-        self.rho.setText(f"ρ(W) = {float(result.spectrum.spectral_radius):.3g},")
-        self.sigma.setText(f"σ_max(W) = {float(result.spectrum.sigma_max):.3g}")
+        self.loss.setToolTip(LOSS_TIPS.get(getattr(result.trace, "loss", None), LOSS_TIPS[None]))
+        name = getattr(result, "spectrum_label", "W") or "W"
+        self.rho.setText(f"ρ({name}) = {float(result.spectrum.spectral_radius):.3g},")
+        self.sigma.setText(f"σ_max({name}) = {float(result.spectrum.sigma_max):.3g}")
+        gated = getattr(result.trace, "cell", "vanilla") != "vanilla"
+        self.rho.setToolTip(f"Spectral radius ρ({name}) = max |λ_i({name})|"
+                            + (" (the recurrent block of the largest ρ)" if gated else ""))
+        self.sigma.setToolTip(f"Largest singular value of {name}" + (
+            "" if gated else ": ‖∂s_T/∂s_t‖ ≤ (γ σ_max(W))^(T−t)"))
         if not result.complete:              # (a result without the flow stage is complete)
             self.ms.setText(f"gradient flow {100 * result.flow_progress:.0f} % …")
         else:
