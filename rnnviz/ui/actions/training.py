@@ -221,9 +221,14 @@ class TrainingController(QtCore.QObject):
             self.session.follow_training()
 
     def _caught_up(self) -> bool:
-        """The views show the last weights followed: computed, every view drawn, and the
-        connectivity bars (their own worker lane, asked for as that view draws) computed."""
-        return (not self.session.needs_compute and not result_draws().queue
+        """The views have the last weights followed: computed, and the connectivity bars (their
+        own worker lane, asked for as that view draws) computed too; else a newer computation
+        would always go first and the bars never catch up. The other views may still be
+        drawing: each draws the newest result when its turn comes."""
+        view = self.window.views.get("connectivity")
+        drawing = view is not None and view.isVisible() and (
+            view in result_draws().queue or getattr(view, "_dirty_result", False))
+        return (not self.session.needs_compute and not drawing
                 and self.worker.is_idle(connectivity_job.LANE))
 
     def _measure_rate(self, now: float) -> None:
