@@ -27,7 +27,7 @@ SKETCH_FACTOR = 5.0      # ||R||_2 <= FACTOR max_i ||omega_i^T R|| but with prob
 SKETCH_VECTOR = 10.0     # ||R y|| <= VECTOR ||Omega^T R y|| / sqrt(r) for a fixed unit y but with
                          # probability P(chi2_16 < 0.16) ~ 1e-13
 SKETCH_WIDEN = 32        # random columns added to the basis when a sketch starts ...
-SKETCH_WIDEN_SHARE = 8   # ... or n / this, if more: an LSTM's 2 n_s = 512 state (flatter
+SKETCH_WIDEN_SHARE = 2   # ... or n / this, if more: an LSTM's 2 n_s = 512 state (flatter
                          # spectra) then keeps its sketches (154 of 500 steps caught up with 32
                          # columns at n_s = 256, T = 500; 4 with 64: 3.0 -> 2.2 s CPU, measured)
 SKETCH_KEEP = 1e-15      # ... which then keeps its Ritz directions down to this times ||P||
