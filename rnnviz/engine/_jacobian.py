@@ -36,6 +36,8 @@ SKETCH_MARGIN = 1e5      # a direction is dropped once its mass is this far belo
 SKETCH_REFRESH = 8       # sketched steps between attempts to drop faded directions
 SKETCH_WAIT = 4          # steps before trying a sketch again after one failed early ...
 SKETCH_WAIT_MAX = 32     # ... doubling while they keep failing, up to this
+LEADING_SHARE = 0.75     # values from the leading rows of U^T P alone only if they are at most
+                         # this share of the basis (else the q x q eigenproblem is as cheap)
 SKETCH_SEED = 1811       # Omega from a fixed seed: the same input gives the same output
 
 
@@ -105,6 +107,7 @@ class _Sketch:
         self.pending: list[tuple[object, bool]] = []         # (step, flush) of each step since
         self.steps = 0
         self.by_svd = False                                  # whether the last values came from there
+        self.ratio = 0.0                                     # S_k / S_1 of the last values: no guess yet
 
     def multiply(self, step, flush: bool) -> None:
         """Y <- Y J, J the step's Jacobian."""
@@ -117,9 +120,23 @@ class _Sketch:
         """The top k singular values of P if the sketch puts them within RITZ_RTOL ||P||, else None."""
         q = self.q
         B, C = self.Y[:q], self.Y[q:]
-        G = B @ B.T
         self.steps += 1
         refresh = self.steps % SKETCH_REFRESH == 0 and q > k
+        mass = np.einsum("ij,ij->i", B, B)                    # ||u_j^T P||^2
+        E = C - self.omega_U @ B                              # Omega^T R
+        e_rows = np.sqrt(np.einsum("ij,ij->i", E, E))
+        bf = np.sqrt(np.sum(mass))                            # ||U^T P||_F
+        c_rows = np.sqrt(np.einsum("ij,ij->i", C, C))
+        ou_rows = np.sqrt(np.einsum("ij,ij->i", self.omega_U, self.omega_U))
+        err = GRAM_RTOL * (q + 2) * (c_rows + ou_rows * bf)  # rounding in each row of E
+        r2 = (SKETCH_FACTOR * np.max(e_rows + err)) ** 2     # bound on ||R||_2^2
+        slack = GRAM_RTOL * (B.shape[1] + q) * (bf * bf + r2)  # rounding in G and lam
+        self.by_svd = False
+        if not refresh:
+            S = self._values_from_leading(B, mass, r2, slack, k)
+            if S is not None:
+                return S
+        G = B @ B.T
         try:
             if refresh:
                 lam, Z = np.linalg.eigh(G)
@@ -129,14 +146,6 @@ class _Sketch:
         except np.linalg.LinAlgError:
             return None
         S = np.sqrt(np.maximum(lam, 0.0))
-        E = C - self.omega_U @ B                              # Omega^T R
-        e_rows = np.sqrt(np.einsum("ij,ij->i", E, E))
-        bf = np.sqrt(max(np.trace(G), 0.0))                   # ||U^T P||_F
-        c_rows = np.sqrt(np.einsum("ij,ij->i", C, C))
-        ou_rows = np.sqrt(np.einsum("ij,ij->i", self.omega_U, self.omega_U))
-        err = GRAM_RTOL * (q + 2) * (c_rows + ou_rows * bf)  # rounding in each row of E
-        r2 = (SKETCH_FACTOR * np.max(e_rows + err)) ** 2     # bound on ||R||_2^2
-        slack = GRAM_RTOL * (B.shape[1] + q) * (bf * bf + r2)  # rounding in G and lam
         self.by_svd = not r2 + 2.0 * slack <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]   # (or NaN)
         if self.by_svd:
             S = self._values_from_svd(B, E, float(np.sqrt(np.sum(err * err))), r2, k)
@@ -145,7 +154,35 @@ class _Sketch:
         allowed = 2.0 * RITZ_RTOL * S[0] * S[k - 1]
         if refresh:
             self._shrink(lam, Z, k, allowed / (SKETCH_FACTOR ** 2 * SKETCH_MARGIN))
+        self.ratio = S[k - 1] / S[0]
         return S[:k]
+
+    def _values_from_leading(self, B: np.ndarray, mass: np.ndarray, r2: float, slack: float,
+                             k: int) -> np.ndarray | None:
+        """The top k values from the leading rows B_1 of B = U^T P alone, where the rest B_2
+        (rows j and on) is small enough to join R: with U = [U_1, U_2], P = U_1 B_1 + R' and
+        R' = U_2 B_2 + R, U_2 and R orthogonal to U_1 and to each other, so
+        P^T P = B_1^T B_1 + R'^T R' and ||R'||_2^2 <= ||B_2||_F^2 + ||R||_2^2 (Weyl as in
+        values, a j x j eigenproblem instead of q x q). The rows are ordered by their Ritz
+        values at the last refresh, so the tail mass falls fast; j is chosen to leave B_2 half
+        the allowance, S_1^2 guessed as the largest row mass and S_k / S_1 as the last step's
+        (only a guess: the bound decides). None where it does not certify."""
+        tail = np.cumsum(mass[::-1])[::-1]                    # tail[j] = ||rows j.. of B||_F^2
+        guess = RITZ_RTOL * np.max(mass) * self.ratio - r2 - 2.0 * slack
+        fits = np.flatnonzero(tail[k:] <= guess)
+        if not fits.size or k + int(fits[0]) > LEADING_SHARE * self.q:
+            return None
+        j = k + int(fits[0])
+        B1 = B[:j]
+        try:
+            lam = np.linalg.eigvalsh(B1 @ B1.T)[::-1]
+        except np.linalg.LinAlgError:
+            return None
+        S = np.sqrt(np.maximum(lam[:k], 0.0))
+        if not r2 + tail[j] + 2.0 * slack <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]:   # (or NaN)
+            return None
+        self.ratio = S[k - 1] / S[0]
+        return S
 
     @staticmethod
     def _values_from_svd(B: np.ndarray, E: np.ndarray, e_err: float, r2: float,
@@ -184,12 +221,11 @@ class _Sketch:
         """Keep the leading Ritz directions of U^T P whose dropped mass stays within budget."""
         tail = np.append(np.cumsum(np.maximum(lam, 0.0)[::-1])[::-1], 0.0)  # tail[j] = sum lam[j:]
         size = k + int(np.flatnonzero(tail[k:] <= budget)[0])
-        if size < self.q:
-            B = Z[:, :size].T @ self.Y[:self.q]
-            self.omega_U = self.omega_U @ Z[:, :size]
-            self.Y = np.vstack([B, self.Y[self.q:]])
-            self._scaled = np.empty_like(self.Y)
-            self.q = size
+        B = Z[:, :size].T @ self.Y[:self.q]          # (rotated even at the same size: the rows
+        self.omega_U = self.omega_U @ Z[:, :size]    # ordered for _values_from_leading)
+        self.Y = np.vstack([B, self.Y[self.q:]])
+        self._scaled = np.empty_like(self.Y)
+        self.q = size
 
 
 class _TopSingularValues:
