@@ -36,6 +36,10 @@ SKETCH_MARGIN = 1e5      # a direction is dropped once its mass is this far belo
 SKETCH_REFRESH = 8       # sketched steps between attempts to drop faded directions
 SKETCH_WAIT = 4          # steps before trying a sketch again after one failed early ...
 SKETCH_WAIT_MAX = 32     # ... doubling while they keep failing, up to this
+SKETCH_RANK_FLOOR = 1e-7  # an exact step's values above this times ||P|| (the Gram matrix resolves
+                          # them, down to ~1e-8) span a sketch's basis ...
+SKETCH_EXACT_WIDEN_SHARE = 8   # ... widened by n / this random columns (or SKETCH_WIDEN) ...
+SKETCH_FROM_EXACT = 0.625  # ... where both together are at most this share of n
 LEADING_SHARE = 0.75     # values from the leading rows of U^T P alone only if they are at most
                          # this share of the basis (else the q x q eigenproblem is as cheap)
 SKETCH_SEED = 1811       # Omega from a fixed seed: the same input gives the same output
@@ -108,6 +112,7 @@ class _Sketch:
         self.steps = 0
         self.by_svd = False                                  # whether the last values came from there
         self.ratio = 0.0                                     # S_k / S_1 of the last values: no guess yet
+        self.from_exact = False                              # started from an exact step (no basis)
 
     def multiply(self, step, flush: bool) -> None:
         """Y <- Y J, J the step's Jacobian."""
@@ -122,11 +127,11 @@ class _Sketch:
         B, C = self.Y[:q], self.Y[q:]
         self.steps += 1
         refresh = self.steps % SKETCH_REFRESH == 0 and q > k
-        mass = np.einsum("ij,ij->i", B, B)                    # ||u_j^T P||^2
+        rows = np.einsum("ij,ij->i", self.Y, self.Y)
+        mass, c_rows = rows[:q], np.sqrt(rows[q:])            # ||u_j^T P||^2, ||omega_i^T P||
         E = C - self.omega_U @ B                              # Omega^T R
         e_rows = np.sqrt(np.einsum("ij,ij->i", E, E))
         bf = np.sqrt(np.sum(mass))                            # ||U^T P||_F
-        c_rows = np.sqrt(np.einsum("ij,ij->i", C, C))
         ou_rows = np.sqrt(np.einsum("ij,ij->i", self.omega_U, self.omega_U))
         err = GRAM_RTOL * (q + 2) * (c_rows + ou_rows * bf)  # rounding in each row of E
         r2 = (SKETCH_FACTOR * np.max(e_rows + err)) ** 2     # bound on ||R||_2^2
@@ -286,6 +291,8 @@ class _TopSingularValues:
         sketch, self.sketch = self.sketch, None
         for step, flush in sketch.pending:
             self.multiply(step, flush)
+        if sketch.from_exact:                           # no basis fit to iterate with yet
+            self.U = None
         self.caught_up_steps += len(sketch.pending)
         early = len(sketch.pending) < SKETCH_WAIT
         self._sketch_wait = min(2 * self._sketch_wait_next, SKETCH_WAIT_MAX) if early else SKETCH_WAIT
@@ -310,7 +317,24 @@ class _TopSingularValues:
             if size is not None and size <= self.q_max:     # decayed enough: iterate from here
                 U = np.linalg.eigh(G)[1][:, ::-1][:, :size]
                 self.U = np.ascontiguousarray(U)
+            elif self._sketch_wait > 0:
+                self._sketch_wait -= 1
+            else:
+                self._maybe_sketch_from_exact(P, G, S)
         return S[:self.k]
+
+    def _maybe_sketch_from_exact(self, P: np.ndarray, G: np.ndarray, S: np.ndarray) -> None:
+        """Where the top values are not yet separated enough to iterate (a flat top, as the
+        LSTM's ~n_s slowly fading cell-state directions give) but P has few directions above
+        SKETCH_RANK_FLOOR ||P||: a sketch from their eigenvectors (the Gram matrix resolves
+        them), widened as a sketch after an iteration is, when they fit in SKETCH_FROM_EXACT n."""
+        rank = int(np.sum(S > SKETCH_RANK_FLOOR * S[0]))
+        widen = max(SKETCH_WIDEN, self.n // SKETCH_EXACT_WIDEN_SHARE)
+        if rank + widen > SKETCH_FROM_EXACT * self.n:
+            return
+        V = np.linalg.eigh(G)[1][:, ::-1][:, :max(rank, self.k)]
+        self._start_sketch(P, V, widen)
+        self.sketch.from_exact = True
 
     def _certified(self, P: np.ndarray, B: np.ndarray) -> np.ndarray | None:
         """The top k values from B = P^T U alone where Weyl's bound puts them within RITZ_RTOL ||P||."""
@@ -335,16 +359,15 @@ class _TopSingularValues:
         if self._sketch_wait > 0:
             self._sketch_wait -= 1
         else:
-            self._start_sketch(P)
+            self._start_sketch(P, self.U, max(SKETCH_WIDEN, self.n // SKETCH_WIDEN_SHARE))
 
-    def _start_sketch(self, P: np.ndarray) -> None:
+    def _start_sketch(self, P: np.ndarray, U: np.ndarray, widen: int) -> None:
         """Go on without P from the next step, from a basis much more accurate than U: U widened
-        by SKETCH_WIDEN (or n / SKETCH_WIDEN_SHARE) random columns, two subspace-iteration steps orthonormalised on both
+        by `widen` random columns, two subspace-iteration steps orthonormalised on both
         sides (P^T X and P Y: no squared dynamic range, so directions down to ~eps ||P|| are
         resolved), its Ritz vectors kept down to SKETCH_KEEP ||P||."""
-        widen = max(SKETCH_WIDEN, self.n // SKETCH_WIDEN_SHARE)
-        extra = self._rng.standard_normal((self.n, min(widen, self.n - self.U.shape[1])))
-        X = np.hstack([self.U, extra])
+        extra = self._rng.standard_normal((self.n, min(widen, self.n - U.shape[1])))
+        X = np.hstack([U, extra])
         for _ in range(2):
             Y = np.linalg.qr(P.T @ X)[0]
             X = np.linalg.qr(P @ Y)[0]
