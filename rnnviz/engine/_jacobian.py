@@ -41,7 +41,8 @@ SKETCH_RANK_FLOOR = 1e-7  # an exact step's values above this times ||P|| (the G
 SKETCH_EXACT_WIDEN_SHARE = 8   # ... widened by n / this random columns (or SKETCH_WIDEN) ...
 SKETCH_FROM_EXACT = 0.625  # ... where both together are at most this share of n
 LEADING_SHARE = 0.75     # values from the leading rows of U^T P alone only if they are at most
-                         # this share of the basis (else the q x q eigenproblem is as cheap)
+                         # this share of the basis (else the q x q eigenproblem is as cheap) ...
+LEADING_MIN = 64         # ... and of at least this many directions (below, no gain: measured)
 SKETCH_SEED = 1811       # Omega from a fixed seed: the same input gives the same output
 
 
@@ -137,7 +138,7 @@ class _Sketch:
         r2 = (SKETCH_FACTOR * np.max(e_rows + err)) ** 2     # bound on ||R||_2^2
         slack = GRAM_RTOL * (B.shape[1] + q) * (bf * bf + r2)  # rounding in G and lam
         self.by_svd = False
-        if not refresh:
+        if not refresh and q >= LEADING_MIN:
             S = self._values_from_leading(B, mass, r2, slack, k)
             if S is not None:
                 return S

@@ -356,7 +356,7 @@ class LSTMCell(Cell):
         are computed at once here; each call forms one step's M (O(n_s^2), into out if given)."""
         W = np.asarray(params["W"], dtype=np.float64)
         n_s = W.shape[1]
-        W3, Wo = W[:3 * n_s].reshape(3, n_s, n_s), W[3 * n_s:]       # W_i, W_f, W_g; W_o
+        W4 = W.reshape(4, n_s, n_s)                                      # W_i, W_f, W_g, W_o
         i, f, g, o, c = (np.asarray(trace[k][:, b], dtype=np.float64) for k in "ifgoc")
         c_prev = np.concatenate([check_state(state0, "c", trace["h"].shape[1], n_s,
                                              np.float64)[b:b + 1], c[:-1]])
@@ -366,16 +366,15 @@ class LSTMCell(Cell):
             d_i, d_f, d_g = g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)
             d_o = tc * o * (1 - o)
             D = np.ascontiguousarray(np.stack([p * f, f], axis=1)[:, :, None, :])   # (T, 2, 1, n_s)
-        d3 = np.ascontiguousarray(np.stack([d_i, d_f, d_g], axis=1))       # (T, 3, n_s)
-        scratch = np.empty((n_s, n_s))
+            # the rows' factors of W_i, W_f, W_g (dc/dh) and of W_i, W_f, W_g, W_o (dh/dh)
+            dc3 = np.ascontiguousarray(np.stack([d_i, d_f, d_g], axis=1))                # (T, 3, n_s)
+            dh4 = np.ascontiguousarray(np.stack([p * d_i, p * d_f, p * d_g, d_o], axis=1))
 
         def step(t: int, out: np.ndarray | None = None):
+            # one einsum per block: broadcast products and sums would each be a pass (measured)
             with np.errstate(all="ignore"):
                 M = np.empty((2 * n_s, n_s)) if out is None else out
-                dh, dc = M[:n_s], M[n_s:]
-                np.einsum("kij,ki->ij", W3, d3[t], out=dc)
-                np.multiply(p[t][:, None], dc, out=dh)
-                np.multiply(d_o[t][:, None], Wo, out=scratch)
-                dh += scratch
+                np.einsum("kij,ki->ij", W4, dh4[t], out=M[:n_s])
+                np.einsum("kij,ki->ij", W4[:3], dc3[t], out=M[n_s:])
             return M, D[t]
         return step
