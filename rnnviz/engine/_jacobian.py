@@ -27,19 +27,18 @@ SKETCH_FACTOR = 5.0      # ||R||_2 <= FACTOR max_i ||omega_i^T R|| but with prob
 SKETCH_VECTOR = 10.0     # ||R y|| <= VECTOR ||Omega^T R y|| / sqrt(r) for a fixed unit y but with
                          # probability P(chi2_16 < 0.16) ~ 1e-13
 SKETCH_WIDEN = 32        # random columns added to the basis when a sketch starts ...
-SKETCH_WIDEN_SHARE = 2   # ... or n / this, if more: an LSTM's 2 n_s = 512 state (flatter
-                         # spectra) then keeps its sketches (154 of 500 steps caught up with 32
-                         # columns at n_s = 256, T = 500; 4 with 64: 3.0 -> 2.2 s CPU, measured)
+SKETCH_WIDEN_SHARE = 2   # ... or n / this, if more (flat spectra: an LSTM's (h, c) products keep
+                         # ~n_s directions far above the rest; narrower starts kept failing)
 SKETCH_KEEP = 1e-15      # ... which then keeps its Ritz directions down to this times ||P||
 SKETCH_MARGIN = 1e5      # a direction is dropped once its mass is this far below the certificate's
                          # allowance (dropped mass never fades again: it adds to R for good)
 SKETCH_REFRESH = 8       # sketched steps between attempts to drop faded directions
 SKETCH_WAIT = 4          # steps before trying a sketch again after one failed early ...
 SKETCH_WAIT_MAX = 32     # ... doubling while they keep failing, up to this
-SKETCH_RANK_FLOOR = 1e-7  # an exact step's values above this times ||P|| (the Gram matrix resolves
-                          # them, down to ~1e-8) span a sketch's basis ...
-SKETCH_EXACT_WIDEN_SHARE = 8   # ... widened by n / this random columns (or SKETCH_WIDEN) ...
-SKETCH_FROM_EXACT = 0.625  # ... where both together are at most this share of n
+SKETCH_RANK_FLOOR = 1e-7  # a sketch may start from an exact step where the values above this
+                          # times ||P|| (the Gram matrix resolves them, down to ~1e-8) ...
+SKETCH_EXACT_WIDEN_SHARE = 8   # ... and n / this more (or SKETCH_WIDEN) ...
+SKETCH_FROM_EXACT = 0.625  # ... are at most this share of n: that many random columns span its basis
 LEADING_SHARE = 0.75     # values from the leading rows of U^T P alone only if they are at most
                          # this share of the basis (else the q x q eigenproblem is as cheap) ...
 LEADING_MIN = 64         # ... and of at least this many directions (below, no gain: measured)
@@ -94,10 +93,12 @@ class _Sketch:
     right like P (Y <- Y J): one (q + r) x n x n product per step instead of n^3.
     The owner's P stays at the checkpoint; the factors since are kept, to catch up where the
     sketch no longer certifies the values (the owner then goes on with P itself).
-    Where sigma_k << sigma_1 Weyl's bound is too loose; _values_from_svd then bounds each value
-    by how little of R its own right singular vector meets. Every SKETCH_REFRESH steps the basis
-    drops the directions whose mass has decayed below the sketch's budget (chosen from U^T P
-    alone, so Omega stays independent of every R it bounds). The rounding of the propagated
+    Where the trailing rows of U^T P are small enough to join R, the values come from its leading
+    rows alone (_values_from_leading). Where sigma_k << sigma_1 Weyl's bound is too loose;
+    _values_from_svd then bounds each value by how little of R its own right singular vector
+    meets. Every SKETCH_REFRESH steps the basis is turned to the Ritz directions of U^T P and
+    drops those whose mass has decayed below the sketch's budget (chosen from U^T P alone, so
+    Omega stays independent of every R it bounds). The rounding of the propagated
     U^T P is that of P itself (~1e-14 ||P|| over 1000 steps, measured), far inside RITZ_RTOL.
     """
 
@@ -253,7 +254,8 @@ class _TopSingularValues:
     U^T P and a Gaussian sketch of the rest, (q + r) n^2 per step instead of n^3, until it no
     longer certifies the values; then P catches up from the factors kept. A sketch that fails
     within SKETCH_WAIT steps (its basis had not converged yet) is retried after a wait that
-    doubles, up to SKETCH_WAIT_MAX steps.
+    doubles, up to SKETCH_WAIT_MAX steps. A sketch may also start from an exact step, where the
+    top is still flat but P has few directions above SKETCH_RANK_FLOOR ||P|| (an LSTM's).
     """
 
     def __init__(self, n: int, k: int):
@@ -321,20 +323,22 @@ class _TopSingularValues:
             elif self._sketch_wait > 0:
                 self._sketch_wait -= 1
             else:
-                self._maybe_sketch_from_exact(P, G, S)
+                self._maybe_sketch_from_exact(P, S)
         return S[:self.k]
 
-    def _maybe_sketch_from_exact(self, P: np.ndarray, G: np.ndarray, S: np.ndarray) -> None:
+    def _maybe_sketch_from_exact(self, P: np.ndarray, S: np.ndarray) -> None:
         """Where the top values are not yet separated enough to iterate (a flat top, as the
         LSTM's ~n_s slowly fading cell-state directions give) but P has few directions above
-        SKETCH_RANK_FLOOR ||P||: a sketch from their eigenvectors (the Gram matrix resolves
-        them), widened as a sketch after an iteration is, when they fit in SKETCH_FROM_EXACT n."""
+        SKETCH_RANK_FLOOR ||P|| (rank of them): a sketch from rank + widen random columns
+        (_start_sketch's two iterations turn them into P's leading subspace: randomised subspace
+        iteration, Halko, Martinsson, Tropp, SIAM Review 2011), when that is at most
+        SKETCH_FROM_EXACT n.
+        The sketch's own bound decides whether it holds; where it fails, exact steps go on."""
         rank = int(np.sum(S > SKETCH_RANK_FLOOR * S[0]))
         widen = max(SKETCH_WIDEN, self.n // SKETCH_EXACT_WIDEN_SHARE)
         if rank + widen > SKETCH_FROM_EXACT * self.n:
             return
-        V = np.linalg.eigh(G)[1][:, ::-1][:, :max(rank, self.k)]
-        self._start_sketch(P, V, widen)
+        self._start_sketch(P, np.empty((self.n, 0)), max(rank, self.k) + widen)
         self.sketch.from_exact = True
 
     def _certified(self, P: np.ndarray, B: np.ndarray) -> np.ndarray | None:
