@@ -113,6 +113,7 @@ class _Sketch:
         self.pending: list[tuple[object, bool]] = []         # (step, flush) of each step since
         self.steps = 0
         self.by_svd = False                                  # whether the last values came from there
+        self.by_leading = False                              # ... or from the leading rows alone
         self.ratio = 0.0                                     # S_k / S_1 of the last values: no guess yet
         self.from_exact = False                              # started from an exact step (no basis)
 
@@ -138,10 +139,11 @@ class _Sketch:
         err = GRAM_RTOL * (q + 2) * (c_rows + ou_rows * bf)  # rounding in each row of E
         r2 = (SKETCH_FACTOR * np.max(e_rows + err)) ** 2     # bound on ||R||_2^2
         slack = GRAM_RTOL * (B.shape[1] + q) * (bf * bf + r2)  # rounding in G and lam
-        self.by_svd = False
+        self.by_svd = self.by_leading = False
         if not refresh and q >= LEADING_MIN:
             S = self._values_from_leading(B, mass, r2, slack, k)
             if S is not None:
+                self.by_leading = True
                 return S
         G = B @ B.T
         try:
@@ -272,6 +274,8 @@ class _TopSingularValues:
         self.sketched_steps = 0                 # steps certified by the sketch (also counted below)
         self.caught_up_steps = 0                # n^3 products done late, where a sketch stopped
         self.svd_steps = 0                      # sketched steps certified by _values_from_svd
+        self.leading_steps = 0                  # ... by _values_from_leading
+        self.exact_sketches = 0                 # sketches started from an exact step
         self._sketch_wait, self._sketch_wait_next = 0, SKETCH_WAIT // 2   # steps to wait
         self.exact_steps = 0
         self.iterations = 0                     # half steps, for the benchmark
@@ -340,6 +344,7 @@ class _TopSingularValues:
             return
         self._start_sketch(P, np.empty((self.n, 0)), max(rank, self.k) + widen)
         self.sketch.from_exact = True
+        self.exact_sketches += 1
 
     def _certified(self, P: np.ndarray, B: np.ndarray) -> np.ndarray | None:
         """The top k values from B = P^T U alone where Weyl's bound puts them within RITZ_RTOL ||P||."""
@@ -446,6 +451,7 @@ class _TopSingularValues:
                     self.certified_steps += 1
                     self.sketched_steps += 1
                     self.svd_steps += self.sketch.by_svd
+                    self.leading_steps += self.sketch.by_leading
                     return S
                 self._catch_up()
             P = self.P
