@@ -2,6 +2,7 @@
 
 Run (an environment with torch, e.g. the one the training helper made):
     PYTHONPATH=. /work/wt-train/.venv-bench/bin/python benchmarks/bench_gated.py [--quick] [--cell]
+or, for the flow rows alone (no torch): PYTHONPATH=. .venv/bin/python benchmarks/bench_gated.py --flow-only
 Figures only; nothing here asserts a time. float64, one thread for both. The cell alone: the
 loss is L = sum(R * h) with a fixed random R, so backward starts from dL/dh = R; torch runs
 forward, the same loss and backward() with its autograd. Pairs are timed alternately, so a busy
@@ -156,7 +157,7 @@ def check_network(torch, name, params, x, targets) -> float:
 
 
 def flow_rows(pairs_n: int) -> None:
-    """The gated gradient-flow curve and the gated analysis at FLOW_SIZE (median wall time)."""
+    """The gated gradient-flow curve and the gated analysis at FLOW_SIZE (median wall and CPU time)."""
     from rnnviz.engine import data
     from rnnviz.engine.analysis import gated_flow, gradient_flow
     from rnnviz.engine.init import init_cell_parameters
@@ -169,18 +170,20 @@ def flow_rows(pairs_n: int) -> None:
         tg = data.make_targets(rng, "next", x, 8)
         tr = forward(p, x, np.zeros((n_s, 1)))
         g = backward(p, tr, tg)
-        times, gated_times = [], []
+        times, cpu_times, gated_times = [], [], []
         for _ in range(pairs_n):
-            t0 = time.perf_counter()
+            t0, c0 = time.perf_counter(), time.process_time()
             gradient_flow(p, tr, g, tg)
-            t1 = time.perf_counter()
+            t1, c1 = time.perf_counter(), time.process_time()
             gated_flow(p, tr)
             times.append(t1 - t0)
+            cpu_times.append(c1 - c0)
             gated_times.append(time.perf_counter() - t1)
         flow_s, gated_s = float(np.median(times)), float(np.median(gated_times))
-        print(f"{name:>5} flow (n_s, T) = {FLOW_SIZE}: gradient_flow {flow_s:.2f} s "
-              f"({'within' if flow_s < FLOW_TARGET_S else 'ABOVE'} the {FLOW_TARGET_S:g} s target); "
-              f"gated_flow {gated_s:.2f} s")
+        cpu_s = float(np.median(cpu_times))
+        print(f"{name:>5} flow (n_s, T) = {FLOW_SIZE}: gradient_flow {flow_s:.2f} s wall, "
+              f"{cpu_s:.2f} s CPU ({'within' if cpu_s < FLOW_TARGET_S else 'ABOVE'} the "
+              f"{FLOW_TARGET_S:g} s target in CPU time); gated_flow {gated_s:.2f} s")
 
 
 def main() -> None:
@@ -189,7 +192,15 @@ def main() -> None:
     parser.add_argument("--cell", action="store_true", help="also the cell alone (no readout)")
     parser.add_argument("--no-flow", dest="flow", action="store_false",
                         help="skip the gradient-flow timings")
+    parser.add_argument("--flow-only", action="store_true",
+                        help="only the gradient-flow timings (needs no torch)")
     args = parser.parse_args()
+    if args.flow_only:
+        print(f"numpy {np.__version__}, float64, 1 thread; median of {3 if args.quick else 5} runs; "
+              f"load average before: {os.getloadavg()[0]:.2f} on {os.cpu_count()} cores")
+        flow_rows(3 if args.quick else 5)
+        print(f"load average after: {os.getloadavg()[0]:.2f}")
+        return
     import torch
     torch.set_num_threads(1)
     pairs_n = 3 if args.quick else 7

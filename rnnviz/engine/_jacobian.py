@@ -27,15 +27,21 @@ SKETCH_FACTOR = 5.0      # ||R||_2 <= FACTOR max_i ||omega_i^T R|| but with prob
 SKETCH_VECTOR = 10.0     # ||R y|| <= VECTOR ||Omega^T R y|| / sqrt(r) for a fixed unit y but with
                          # probability P(chi2_16 < 0.16) ~ 1e-13
 SKETCH_WIDEN = 32        # random columns added to the basis when a sketch starts ...
-SKETCH_WIDEN_SHARE = 8   # ... or n / this, if more: an LSTM's 2 n_s = 512 state (flatter
-                         # spectra) then keeps its sketches (154 of 500 steps caught up with 32
-                         # columns at n_s = 256, T = 500; 4 with 64: 3.0 -> 2.2 s CPU, measured)
+SKETCH_WIDEN_SHARE = 4   # ... or n / this, if more (flatter spectra, e.g. a GRU's, then keep
+                         # their sketches: 0.62 -> 0.45 s CPU at n_s = 256, T = 500 with n / 8)
 SKETCH_KEEP = 1e-15      # ... which then keeps its Ritz directions down to this times ||P||
 SKETCH_MARGIN = 1e5      # a direction is dropped once its mass is this far below the certificate's
                          # allowance (dropped mass never fades again: it adds to R for good)
 SKETCH_REFRESH = 8       # sketched steps between attempts to drop faded directions
 SKETCH_WAIT = 4          # steps before trying a sketch again after one failed early ...
 SKETCH_WAIT_MAX = 32     # ... doubling while they keep failing, up to this
+SKETCH_RANK_FLOOR = 1e-7  # a sketch may start from an exact step where the values above this
+                          # times ||P|| (the Gram matrix resolves them, down to ~1e-8) ...
+SKETCH_EXACT_WIDEN_SHARE = 8   # ... and n / this more (or SKETCH_WIDEN) ...
+SKETCH_FROM_EXACT = 0.625  # ... are at most this share of n: that many random columns span its basis
+LEADING_SHARE = 0.75     # values from the leading rows of U^T P alone only if they are at most
+                         # this share of the basis (else the q x q eigenproblem is as cheap) ...
+LEADING_MIN = 64         # ... and of at least this many directions (below, no gain: measured)
 SKETCH_SEED = 1811       # Omega from a fixed seed: the same input gives the same output
 
 
@@ -87,10 +93,12 @@ class _Sketch:
     right like P (Y <- Y J): one (q + r) x n x n product per step instead of n^3.
     The owner's P stays at the checkpoint; the factors since are kept, to catch up where the
     sketch no longer certifies the values (the owner then goes on with P itself).
-    Where sigma_k << sigma_1 Weyl's bound is too loose; _values_from_svd then bounds each value
-    by how little of R its own right singular vector meets. Every SKETCH_REFRESH steps the basis
-    drops the directions whose mass has decayed below the sketch's budget (chosen from U^T P
-    alone, so Omega stays independent of every R it bounds). The rounding of the propagated
+    Where the trailing rows of U^T P are small enough to join R, the values come from its leading
+    rows alone (_values_from_leading). Where sigma_k << sigma_1 Weyl's bound is too loose;
+    _values_from_svd then bounds each value by how little of R its own right singular vector
+    meets. Every SKETCH_REFRESH steps the basis is turned to the Ritz directions of U^T P and
+    drops those whose mass has decayed below the sketch's budget (chosen from U^T P alone, so
+    Omega stays independent of every R it bounds). The rounding of the propagated
     U^T P is that of P itself (~1e-14 ||P|| over 1000 steps, measured), far inside RITZ_RTOL.
     """
 
@@ -105,6 +113,9 @@ class _Sketch:
         self.pending: list[tuple[object, bool]] = []         # (step, flush) of each step since
         self.steps = 0
         self.by_svd = False                                  # whether the last values came from there
+        self.by_leading = False                              # ... or from the leading rows alone
+        self.ratio = 0.0                                     # S_k / S_1 of the last values: no guess yet
+        self.from_exact = False                              # started from an exact step (no basis)
 
     def multiply(self, step, flush: bool) -> None:
         """Y <- Y J, J the step's Jacobian."""
@@ -117,9 +128,24 @@ class _Sketch:
         """The top k singular values of P if the sketch puts them within RITZ_RTOL ||P||, else None."""
         q = self.q
         B, C = self.Y[:q], self.Y[q:]
-        G = B @ B.T
         self.steps += 1
         refresh = self.steps % SKETCH_REFRESH == 0 and q > k
+        rows = np.einsum("ij,ij->i", self.Y, self.Y)
+        mass, c_rows = rows[:q], np.sqrt(rows[q:])            # ||u_j^T P||^2, ||omega_i^T P||
+        E = C - self.omega_U @ B                              # Omega^T R
+        e_rows = np.sqrt(np.einsum("ij,ij->i", E, E))
+        bf = np.sqrt(np.sum(mass))                            # ||U^T P||_F
+        ou_rows = np.sqrt(np.einsum("ij,ij->i", self.omega_U, self.omega_U))
+        err = GRAM_RTOL * (q + 2) * (c_rows + ou_rows * bf)  # rounding in each row of E
+        r2 = (SKETCH_FACTOR * np.max(e_rows + err)) ** 2     # bound on ||R||_2^2
+        slack = GRAM_RTOL * (B.shape[1] + q) * (bf * bf + r2)  # rounding in G and lam
+        self.by_svd = self.by_leading = False
+        if not refresh and q >= LEADING_MIN:
+            S = self._values_from_leading(B, mass, r2, slack, k)
+            if S is not None:
+                self.by_leading = True
+                return S
+        G = B @ B.T
         try:
             if refresh:
                 lam, Z = np.linalg.eigh(G)
@@ -129,14 +155,6 @@ class _Sketch:
         except np.linalg.LinAlgError:
             return None
         S = np.sqrt(np.maximum(lam, 0.0))
-        E = C - self.omega_U @ B                              # Omega^T R
-        e_rows = np.sqrt(np.einsum("ij,ij->i", E, E))
-        bf = np.sqrt(max(np.trace(G), 0.0))                   # ||U^T P||_F
-        c_rows = np.sqrt(np.einsum("ij,ij->i", C, C))
-        ou_rows = np.sqrt(np.einsum("ij,ij->i", self.omega_U, self.omega_U))
-        err = GRAM_RTOL * (q + 2) * (c_rows + ou_rows * bf)  # rounding in each row of E
-        r2 = (SKETCH_FACTOR * np.max(e_rows + err)) ** 2     # bound on ||R||_2^2
-        slack = GRAM_RTOL * (B.shape[1] + q) * (bf * bf + r2)  # rounding in G and lam
         self.by_svd = not r2 + 2.0 * slack <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]   # (or NaN)
         if self.by_svd:
             S = self._values_from_svd(B, E, float(np.sqrt(np.sum(err * err))), r2, k)
@@ -145,7 +163,35 @@ class _Sketch:
         allowed = 2.0 * RITZ_RTOL * S[0] * S[k - 1]
         if refresh:
             self._shrink(lam, Z, k, allowed / (SKETCH_FACTOR ** 2 * SKETCH_MARGIN))
+        self.ratio = S[k - 1] / S[0]
         return S[:k]
+
+    def _values_from_leading(self, B: np.ndarray, mass: np.ndarray, r2: float, slack: float,
+                             k: int) -> np.ndarray | None:
+        """The top k values from the leading rows B_1 of B = U^T P alone, where the rest B_2
+        (rows j and on) is small enough to join R: with U = [U_1, U_2], P = U_1 B_1 + R' and
+        R' = U_2 B_2 + R, U_2 and R orthogonal to U_1 and to each other, so
+        P^T P = B_1^T B_1 + R'^T R' and ||R'||_2^2 <= ||B_2||_F^2 + ||R||_2^2 (Weyl as in
+        values, a j x j eigenproblem instead of q x q). The rows are ordered by their Ritz
+        values at the last refresh, so the tail mass falls fast; j is chosen to leave B_2 half
+        the allowance, S_1^2 guessed as the largest row mass and S_k / S_1 as the last step's
+        (only a guess: the bound decides). None where it does not certify."""
+        tail = np.cumsum(mass[::-1])[::-1]                    # tail[j] = ||rows j.. of B||_F^2
+        guess = RITZ_RTOL * np.max(mass) * self.ratio - r2 - 2.0 * slack
+        fits = np.flatnonzero(tail[k:] <= guess)
+        if not fits.size or k + int(fits[0]) > LEADING_SHARE * self.q:
+            return None
+        j = k + int(fits[0])
+        B1 = B[:j]
+        try:
+            lam = np.linalg.eigvalsh(B1 @ B1.T)[::-1]
+        except np.linalg.LinAlgError:
+            return None
+        S = np.sqrt(np.maximum(lam[:k], 0.0))
+        if not r2 + tail[j] + 2.0 * slack <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]:   # (or NaN)
+            return None
+        self.ratio = S[k - 1] / S[0]
+        return S
 
     @staticmethod
     def _values_from_svd(B: np.ndarray, E: np.ndarray, e_err: float, r2: float,
@@ -184,12 +230,11 @@ class _Sketch:
         """Keep the leading Ritz directions of U^T P whose dropped mass stays within budget."""
         tail = np.append(np.cumsum(np.maximum(lam, 0.0)[::-1])[::-1], 0.0)  # tail[j] = sum lam[j:]
         size = k + int(np.flatnonzero(tail[k:] <= budget)[0])
-        if size < self.q:
-            B = Z[:, :size].T @ self.Y[:self.q]
-            self.omega_U = self.omega_U @ Z[:, :size]
-            self.Y = np.vstack([B, self.Y[self.q:]])
-            self._scaled = np.empty_like(self.Y)
-            self.q = size
+        B = Z[:, :size].T @ self.Y[:self.q]          # (rotated even at the same size: the rows
+        self.omega_U = self.omega_U @ Z[:, :size]    # ordered for _values_from_leading)
+        self.Y = np.vstack([B, self.Y[self.q:]])
+        self._scaled = np.empty_like(self.Y)
+        self.q = size
 
 
 class _TopSingularValues:
@@ -211,7 +256,8 @@ class _TopSingularValues:
     U^T P and a Gaussian sketch of the rest, (q + r) n^2 per step instead of n^3, until it no
     longer certifies the values; then P catches up from the factors kept. A sketch that fails
     within SKETCH_WAIT steps (its basis had not converged yet) is retried after a wait that
-    doubles, up to SKETCH_WAIT_MAX steps.
+    doubles, up to SKETCH_WAIT_MAX steps. A sketch may also start from an exact step, where the
+    top is still flat but P has few directions above SKETCH_RANK_FLOOR ||P|| (an LSTM's).
     """
 
     def __init__(self, n: int, k: int):
@@ -228,6 +274,8 @@ class _TopSingularValues:
         self.sketched_steps = 0                 # steps certified by the sketch (also counted below)
         self.caught_up_steps = 0                # n^3 products done late, where a sketch stopped
         self.svd_steps = 0                      # sketched steps certified by _values_from_svd
+        self.leading_steps = 0                  # ... by _values_from_leading
+        self.exact_sketches = 0                 # sketches started from an exact step
         self._sketch_wait, self._sketch_wait_next = 0, SKETCH_WAIT // 2   # steps to wait
         self.exact_steps = 0
         self.iterations = 0                     # half steps, for the benchmark
@@ -250,6 +298,8 @@ class _TopSingularValues:
         sketch, self.sketch = self.sketch, None
         for step, flush in sketch.pending:
             self.multiply(step, flush)
+        if sketch.from_exact:                           # no basis fit to iterate with yet
+            self.U = None
         self.caught_up_steps += len(sketch.pending)
         early = len(sketch.pending) < SKETCH_WAIT
         self._sketch_wait = min(2 * self._sketch_wait_next, SKETCH_WAIT_MAX) if early else SKETCH_WAIT
@@ -274,7 +324,27 @@ class _TopSingularValues:
             if size is not None and size <= self.q_max:     # decayed enough: iterate from here
                 U = np.linalg.eigh(G)[1][:, ::-1][:, :size]
                 self.U = np.ascontiguousarray(U)
+            elif self._sketch_wait > 0:
+                self._sketch_wait -= 1
+            else:
+                self._maybe_sketch_from_exact(P, S)
         return S[:self.k]
+
+    def _maybe_sketch_from_exact(self, P: np.ndarray, S: np.ndarray) -> None:
+        """Where the top values are not yet separated enough to iterate (a flat top, as the
+        LSTM's ~n_s slowly fading cell-state directions give) but P has few directions above
+        SKETCH_RANK_FLOOR ||P|| (rank of them): a sketch from rank + widen random columns
+        (_start_sketch's two iterations turn them into P's leading subspace: randomised subspace
+        iteration, Halko, Martinsson, Tropp, SIAM Review 2011), when that is at most
+        SKETCH_FROM_EXACT n.
+        The sketch's own bound decides whether it holds; where it fails, exact steps go on."""
+        rank = int(np.sum(S > SKETCH_RANK_FLOOR * S[0]))
+        widen = max(SKETCH_WIDEN, self.n // SKETCH_EXACT_WIDEN_SHARE)
+        if rank + widen > SKETCH_FROM_EXACT * self.n:
+            return
+        self._start_sketch(P, np.empty((self.n, 0)), max(rank, self.k) + widen)
+        self.sketch.from_exact = True
+        self.exact_sketches += 1
 
     def _certified(self, P: np.ndarray, B: np.ndarray) -> np.ndarray | None:
         """The top k values from B = P^T U alone where Weyl's bound puts them within RITZ_RTOL ||P||."""
@@ -299,16 +369,15 @@ class _TopSingularValues:
         if self._sketch_wait > 0:
             self._sketch_wait -= 1
         else:
-            self._start_sketch(P)
+            self._start_sketch(P, self.U, max(SKETCH_WIDEN, self.n // SKETCH_WIDEN_SHARE))
 
-    def _start_sketch(self, P: np.ndarray) -> None:
+    def _start_sketch(self, P: np.ndarray, U: np.ndarray, widen: int) -> None:
         """Go on without P from the next step, from a basis much more accurate than U: U widened
-        by SKETCH_WIDEN (or n / SKETCH_WIDEN_SHARE) random columns, two subspace-iteration steps orthonormalised on both
+        by `widen` random columns, two subspace-iteration steps orthonormalised on both
         sides (P^T X and P Y: no squared dynamic range, so directions down to ~eps ||P|| are
         resolved), its Ritz vectors kept down to SKETCH_KEEP ||P||."""
-        widen = max(SKETCH_WIDEN, self.n // SKETCH_WIDEN_SHARE)
-        extra = self._rng.standard_normal((self.n, min(widen, self.n - self.U.shape[1])))
-        X = np.hstack([self.U, extra])
+        extra = self._rng.standard_normal((self.n, min(widen, self.n - U.shape[1])))
+        X = np.hstack([U, extra])
         for _ in range(2):
             Y = np.linalg.qr(P.T @ X)[0]
             X = np.linalg.qr(P @ Y)[0]
@@ -382,6 +451,7 @@ class _TopSingularValues:
                     self.certified_steps += 1
                     self.sketched_steps += 1
                     self.svd_steps += self.sketch.by_svd
+                    self.leading_steps += self.sketch.by_leading
                     return S
                 self._catch_up()
             P = self.P

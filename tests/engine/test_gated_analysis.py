@@ -136,6 +136,58 @@ def test_lstm_blocks_are_the_diagonal_blocks_of_explicit_products(n_s, T):
         assert flow.nonfinite_steps.size == 0 and flow.progress == 1.0
 
 
+def lstm_flow_counted(monkeypatch, seed, n_s, T):
+    """An LSTM's flow of one sequence and the _TopSingularValues that computed it (its counts)."""
+    from rnnviz.engine import _jacobian
+    p, x, s0, c0, tg = problem("lstm", seed=seed, n_x=8, n_s=n_s, n_y=8, m=1, T=T)
+    tr = forward(p, x, s0, c0=c0)
+    made, original = [], _jacobian._TopSingularValues
+
+    class Counting(original):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+    monkeypatch.setattr(_jacobian, "_TopSingularValues", Counting)
+    return p, tr, gradient_flow(p, tr, backward(p, tr, tg), tg), made[0]
+
+
+def assert_top_sv_match_dense_products(p, tr, flow, atol=1e-10):
+    """The top-3 singular values of every P_t = J_{T-1} ... J_{t+1}, multiplied out from the
+    dense step Jacobians (scaled by its norm, the scale tracked in log10), to atol of ||P_t||."""
+    Js = dense("lstm", p, tr, 0)
+    P, c = np.eye(Js[0].shape[0]), 0.0
+    for t in range(tr.T - 2, -1, -1):
+        P = P @ Js[t + 1]
+        sv = np.linalg.svd(P, compute_uv=False)[:3]
+        P, c, sv = P / sv[0], c + np.log10(sv[0]), sv / sv[0]
+        np.testing.assert_allclose(10 ** (flow.log10_jacobian_top_sv[t] - c), sv, rtol=0, atol=atol)
+
+
+def test_lstm_sketch_from_an_exact_step_and_from_leading_rows_match_explicit_products(monkeypatch):
+    """n_s = 128 (a 256-state): the LSTM's ~n_s fading cell-state directions keep the top flat,
+    so the sketch starts from an exact step, and its values come in part from the leading rows
+    of U^T P alone: every value agrees with the SVD of the explicit product."""
+    p, tr, flow, top = lstm_flow_counted(monkeypatch, 0, 128, 100)
+    assert top.exact_sketches >= 1 and top.exact_steps < 10
+    assert top.sketched_steps > 80 and top.leading_steps > 20
+    assert_top_sv_match_dense_products(p, tr, flow)
+
+
+def test_lstm_sketch_from_an_exact_step_that_fails_goes_on_exactly(monkeypatch):
+    """The first sketch made to fail at its first check: P catches up, exact steps resume (no
+    basis to iterate with), a later sketch takes over, and every value stays right."""
+    from rnnviz.engine import _jacobian
+    original, calls = _jacobian._Sketch.values, []
+
+    def values(self, k):
+        calls.append(k)
+        return None if len(calls) == 1 else original(self, k)
+    monkeypatch.setattr(_jacobian._Sketch, "values", values)
+    p, tr, flow, top = lstm_flow_counted(monkeypatch, 1, 128, 100)
+    assert top.exact_sketches >= 2 and top.caught_up_steps >= 1 and top.sketched_steps > 60
+    assert_top_sv_match_dense_products(p, tr, flow)
+
+
 def test_gru_has_no_blocks_and_vanilla_no_gated_flow():
     p, x, s0, _, tg = problem("gru", seed=5)
     tr = forward(p, x, s0)

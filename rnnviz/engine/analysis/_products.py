@@ -85,20 +85,25 @@ class _VjpStep:
 
 
 class _FormedStep:
-    """J = [M | the diagonal blocks D] formed by the cell (Cell.step_jacobians), divided by norm."""
+    """J = [M | the diagonal blocks D] formed by the cell (Cell.step_jacobians), divided by norm.
 
-    __slots__ = ("M", "D", "n_s", "log10_scale")
+    M lives in its source's one buffer (no n_state x n_s array per step: a sketch keeps every
+    step since its checkpoint, ~1 MB each for an LSTM at n_s = 256); a step whose M has been
+    overwritten forms it again (only where a sketch catches up)."""
 
-    def __init__(self, M: np.ndarray, D: np.ndarray | None, n_s: int):
-        self.M, self.D, self.n_s, self.log10_scale = M, D, n_s, 0.0
+    __slots__ = ("_source", "t", "norm", "D", "n_s", "log10_scale")
+
+    def __init__(self, source: FormedSteps, t: int, norm: float, D: np.ndarray | None):
+        self._source, self.t, self.norm, self.D = source, t, norm, D
+        self.n_s, self.log10_scale = source.n_s, 0.0
 
     def _apply(self, X: np.ndarray, out: np.ndarray) -> None:
         """out = X J for rows X (k, n_state); out must not share memory with X."""
-        n_s = self.n_s
+        n_s, M = self.n_s, self._source.matrix_of(self)
         if self.D is None:
-            np.matmul(X, self.M, out=out)
+            np.matmul(X, M, out=out)
             return
-        out[..., :n_s] = X @ self.M
+        np.matmul(X, M, out=out[..., :n_s])             # (a strided out: no temporary)
         parts = self.D.shape[0]
         for j in range(1, parts):
             col = out[..., j * n_s:(j + 1) * n_s]
@@ -120,20 +125,32 @@ class _FormedStep:
 
 
 class FormedSteps:
-    """The steps of one batch element as the cell forms them: step_jacobian(t) = (M, D)."""
+    """The steps of one batch element as the cell forms them: step_jacobian(t, out) = (M, D),
+    M written into one buffer kept here (the step whose M it holds is `owner`)."""
 
     finite = True
 
     def __init__(self, step_jacobian, n: int, n_s: int, T: int):
         self._step, self.n, self.n_s, self.T = step_jacobian, n, n_s, T
+        self._M = np.empty((n, n_s))
+        self.owner: _FormedStep | None = None
 
     def step(self, t: int, norm: float):
         """J_t divided by norm, or NAN where it is not finite."""
-        M, D = self._step(t)                  # M: a fresh array, scaled here in place
+        M, D = self._step(t, out=self._M)
         if not np.isfinite(M.sum()) or (D is not None and not np.isfinite(D.sum())):
             return NAN                        # (the entries are bounded: a sum cannot overflow)
         M *= 1.0 / norm
-        return _FormedStep(M, None if D is None else D / norm, self.n_s)
+        self.owner = _FormedStep(self, t, norm, None if D is None else D / norm)
+        return self.owner
+
+    def matrix_of(self, step: _FormedStep) -> np.ndarray:
+        """The step's M / norm, formed again where the buffer holds another step's."""
+        if self.owner is not step:
+            self._step(step.t, out=self._M)
+            self._M *= 1.0 / step.norm
+            self.owner = step
+        return self._M
 
 
 class FactorSteps:

@@ -156,11 +156,12 @@ class Cell(ABC):
         return None
 
     def step_jacobians(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
-        """None, or a function t -> (M, D): the step Jacobian J_t = d state_t / d state_{t-1} of
-        batch element b formed from the step's saved values, for the flow analysis (one product
-        with J_t costs less than n_state rows of step_vjp).
+        """None, or a function (t, out=None) -> (M, D): the step Jacobian J_t = d state_t /
+        d state_{t-1} of batch element b formed from the step's saved values, for the flow
+        analysis (one product with J_t costs less than n_state rows of step_vjp).
 
-        M (n_state, n_s) float64, a fresh array the caller may change: J_t's columns of the first
+        M (n_state, n_s) float64, written into out where given (the flow analysis passes one
+        buffer for every step), else a fresh array the caller may change: J_t's columns of the first
         state part (those the recurrent matrices multiply). D: None for a one-part cell; else
         (n_parts, n_parts - 1, n_s) float64, the other parts entering elementwise only:
         d state_t[part i] / d state_{t-1}[part j] = diag(D[i, j - 1]) for j >= 1 (LSTM:

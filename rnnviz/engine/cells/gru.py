@@ -257,27 +257,28 @@ class GRUCell(Cell):
             return np.concatenate([da_r, da_z, da_n], axis=1) @ params["U"].astype(np.float64), 0.0
 
     def step_jacobians(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
-        """t -> (J_t, None), J_t = d s_t / d s_{t-1} of batch element b (float64):
+        """(t, out=None) -> (J_t, None), J_t = d s_t / d s_{t-1} of batch element b (float64):
 
             J_t = diag(z) + diag(a_n hn r (1-r)) W_r + diag(a_z) W_z + diag(a_n r) W_n,
             a_z = (s_{t-1} - n) z (1-z),  a_n = (1-z)(1-n^2),  hn = W_n s_{t-1} + bs_n.
 
-        The factors of all steps are computed at once here; each call forms one J_t (O(n_s^2))."""
+        The factors of all steps are computed at once here; each call forms one J_t (O(n_s^2),
+        into out if given)."""
         W = np.asarray(params["W"], dtype=np.float64)
         n_s = W.shape[1]
-        Wr, Wz, Wn = W.reshape(3, n_s, n_s)
         r, z, n, hn, s = (np.asarray(trace[k][:, b], dtype=np.float64) for k in ("r", "z", "n", "hn", "s"))
         s_prev = np.concatenate([check_state(state0, "s", trace["s"].shape[1], n_s,
                                              np.float64)[b:b + 1], s[:-1]])
         with np.errstate(all="ignore"):
             a_n = (1 - z) * (1 - n * n)
             d_r, d_z, d_n = a_n * hn * r * (1 - r), (s_prev - n) * z * (1 - z), a_n * r
+        W3 = W.reshape(3, n_s, n_s)                                      # W_r, W_z, W_n
+        d3 = np.ascontiguousarray(np.stack([d_r, d_z, d_n], axis=1))     # (T, 3, n_s)
+        diagonal = np.diag_indices(n_s)
 
-        def step(t: int):
+        def step(t: int, out: np.ndarray | None = None):
             with np.errstate(all="ignore"):
-                J = d_r[t][:, None] * Wr
-                J += d_z[t][:, None] * Wz
-                J += d_n[t][:, None] * Wn
-                J[np.diag_indices(n_s)] += z[t]
+                J = np.einsum("kij,ki->ij", W3, d3[t], out=out)
+                J[diagonal] += z[t]
             return J, None
         return step

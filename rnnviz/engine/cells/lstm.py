@@ -346,17 +346,17 @@ class LSTMCell(Cell):
             return da @ params["U"].astype(np.float64), 0.0
 
     def step_jacobians(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
-        """t -> (M, D), J_t = d(h_t, c_t)/d(h_{t-1}, c_{t-1}) of batch element b (float64):
+        """(t, out=None) -> (M, D), J_t = d(h_t, c_t)/d(h_{t-1}, c_{t-1}) of batch element b (float64):
 
             d c_t / d h_{t-1} = diag(g i (1-i)) W_i + diag(c_{t-1} f (1-f)) W_f + diag(i (1-g^2)) W_g
             d h_t / d h_{t-1} = diag(p) d c_t / d h_{t-1} + diag(tanh(c_t) o (1-o)) W_o
             d c_t / d c_{t-1} = diag(f),  d h_t / d c_{t-1} = diag(p f),  p = o (1 - tanh^2 c_t)
 
         M = [dh/dh; dc/dh] (2n_s, n_s), D = [[p f], [f]] (2, 1, n_s). The factors of all steps
-        are computed at once here; each call forms one step's M (O(n_s^2))."""
+        are computed at once here; each call forms one step's M (O(n_s^2), into out if given)."""
         W = np.asarray(params["W"], dtype=np.float64)
         n_s = W.shape[1]
-        Wi, Wf, Wg, Wo = W.reshape(4, n_s, n_s)
+        W4 = W.reshape(4, n_s, n_s)                                      # W_i, W_f, W_g, W_o
         i, f, g, o, c = (np.asarray(trace[k][:, b], dtype=np.float64) for k in "ifgoc")
         c_prev = np.concatenate([check_state(state0, "c", trace["h"].shape[1], n_s,
                                              np.float64)[b:b + 1], c[:-1]])
@@ -366,15 +366,15 @@ class LSTMCell(Cell):
             d_i, d_f, d_g = g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)
             d_o = tc * o * (1 - o)
             D = np.ascontiguousarray(np.stack([p * f, f], axis=1)[:, :, None, :])   # (T, 2, 1, n_s)
+            # the rows' factors of W_i, W_f, W_g (dc/dh) and of W_i, W_f, W_g, W_o (dh/dh)
+            dc3 = np.ascontiguousarray(np.stack([d_i, d_f, d_g], axis=1))                # (T, 3, n_s)
+            dh4 = np.ascontiguousarray(np.stack([p * d_i, p * d_f, p * d_g, d_o], axis=1))
 
-        def step(t: int):
+        def step(t: int, out: np.ndarray | None = None):
+            # one einsum per block: broadcast products and sums would each be a pass (measured)
             with np.errstate(all="ignore"):
-                M = np.empty((2 * n_s, n_s))
-                dh, dc = M[:n_s], M[n_s:]
-                np.multiply(d_i[t][:, None], Wi, out=dc)
-                dc += d_f[t][:, None] * Wf
-                dc += d_g[t][:, None] * Wg
-                np.multiply(p[t][:, None], dc, out=dh)
-                dh += d_o[t][:, None] * Wo
+                M = np.empty((2 * n_s, n_s)) if out is None else out
+                np.einsum("kij,ki->ij", W4, dh4[t], out=M[:n_s])
+                np.einsum("kij,ki->ij", W4[:3], dc3[t], out=M[n_s:])
             return M, D[t]
         return step
