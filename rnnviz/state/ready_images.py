@@ -3,7 +3,10 @@ resolution and quantised to 8-bit colour indices, so the UI thread only hands th
 
 A large heatmap (units × T ≥ READY_MIN_CELLS) is reduced in blocks of whole cells to at most
 MAX_ROWS × MAX_COLUMNS pixels (more rows or columns than a heatmap has pixels on any screen
-would be dropped again by the painter), then each pixel gets the index of its colour among
+would be dropped again by the painter), and again to each coarser level halving the rows
+and/or the columns down to MIN_PIXELS: the view shows the level its plot's pixels call for
+(ReadyImage.pick, as pyqtgraph chose its downsampling factor), re-picked on resize and zoom.
+Then each pixel gets the index of its colour among
 COLOURS colours spread evenly over the levels, the formula pyqtgraph applies to a float image:
 index = clip(floor((v − lower) · COLOURS / (upper − lower)), 0, COLOURS − 1). A pixel whose
 block holds a value that is not finite gets NONFINITE, painted transparent (as pyqtgraph paints
