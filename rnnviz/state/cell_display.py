@@ -10,6 +10,7 @@ import numpy as np
 from rnnviz.engine.cells import get_cell
 from rnnviz.state import cellinfo, display
 from rnnviz.state.display import Heatmap
+from rnnviz.state.ready_images import ready_image
 
 GATE_LEVELS = (0.0, 1.0)        # a sigmoid gate: 0 closed, 1 open
 
@@ -41,8 +42,9 @@ def part_heatmap(result, b: int, part: str) -> Heatmap:
         top = float(np.percentile(finite, 99)) if finite.size else 1.0
         top = top if 0 < top < np.inf else 1.0
         symbol = cellinfo.describe(trace.cell).parts.get(part, part)
-        return Heatmap(v, display.drawable(v, (-top, top)), (-top, top),
-                       f"{symbol}_t  (99th pct)", display._nonfinite_steps(v))
+        image = display.drawable(v, (-top, top))
+        return Heatmap(v, image, (-top, top), f"{symbol}_t  (99th pct)",
+                       display._nonfinite_steps(v), ready=ready_image(image, (-top, top), "mean"))
     return display.cached(result, ("part", part, b), make)
 
 
@@ -50,6 +52,7 @@ def gate_heatmap(result, b: int, gate: str) -> Heatmap:
     """Gate `gate` of element b on its fixed range 0..1."""
     def make() -> Heatmap:
         v = np.ascontiguousarray(result.trace.parts[gate][:, b, :])
-        return Heatmap(v, display.drawable(v, GATE_LEVELS), GATE_LEVELS, f"{gate}_t",
-                       display._nonfinite_steps(v))
+        image = display.drawable(v, GATE_LEVELS)
+        return Heatmap(v, image, GATE_LEVELS, f"{gate}_t", display._nonfinite_steps(v),
+                       ready=ready_image(image, GATE_LEVELS, "mean"))
     return display.cached(result, ("gate", gate, b), make)

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 import numpy as np
 
 from rnnviz.engine.analysis import Interrupted
+from rnnviz.state.ready_images import ReadyImage, ready_image
 
 FIXED_RANGES = {"tanh": (-1.0, 1.0), "sigmoid": (0.0, 1.0)}   # the activation's value range
 NON_NEGATIVE = ("sigmoid", "relu")     # states never below 0: a one-sided scale from 0
@@ -33,6 +34,7 @@ class Heatmap:
     caption: str                        # the colour bar's caption
     nonfinite_steps: np.ndarray         # 0-based steps where any value is not finite
     colour: str = "diverging"           # colour map kind: "diverging", "positive", "magnitude"
+    ready: ReadyImage | None = None     # a large heatmap's image ready to paint (ready_images)
 
 
 def state_levels(s: np.ndarray, activation: str) -> tuple[tuple[float, float], str]:
@@ -125,8 +127,9 @@ def state_heatmap(result, b: int) -> Heatmap:
         s = np.ascontiguousarray(result.trace.s[:, b, :])
         f = result.trace.activation
         levels, caption = state_levels(s, f)
-        return Heatmap(s, drawable(s, levels), levels, caption, _nonfinite_steps(s),
-                       state_colour(f))
+        image = drawable(s, levels)
+        return Heatmap(s, image, levels, caption, _nonfinite_steps(s), state_colour(f),
+                       ready_image(image, levels, "mean"))
     return cached(result, ("states", b), make)
 
 
@@ -142,7 +145,9 @@ def input_heatmap(result, b: int) -> Heatmap:
             levels, caption, colour = (0.0, top), "x_t", "positive"
         else:
             levels, caption, colour = (-top, top), "x_t", "diverging"
-        return Heatmap(x, drawable(x, levels), levels, caption, _nonfinite_steps(x), colour)
+        image = drawable(x, levels)
+        return Heatmap(x, image, levels, caption, _nonfinite_steps(x), colour,
+                       ready_image(image, levels, "max" if colour == "positive" else "mean"))
     return cached(result, ("inputs", b), make)
 
 
@@ -165,7 +170,7 @@ def gradient_heatmap(result, b: int, which: str = "total") -> Heatmap:
         logs, levels = log_magnitude(g, batch_gradient_levels(result, which))
         symbol = "∂L_T/∂s_t" if which == "last" else "∂L/∂s_t"
         return Heatmap(g, logs, levels, f"|{symbol}|  (log scale)", _nonfinite_steps(g),
-                       "magnitude")
+                       "magnitude", ready_image(logs, levels, "max"))
     return cached(result, ("gradients", which, b), make)
 
 

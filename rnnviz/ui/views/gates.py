@@ -10,6 +10,8 @@ import pyqtgraph as pg
 from PySide6 import QtCore
 
 from rnnviz.state import cell_display, cellinfo
+from rnnviz.state.ready_images import ReadyImage
+from rnnviz.ui.views.heatmap_image import HeatmapImage
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.steps import shown_b, shown_nonfinite
 from rnnviz.ui.widgets.axes import COLOURBAR_WIDTH, colourbar_axis_width, integer_axes
@@ -36,6 +38,7 @@ class GateHeatmaps(PlotView):
                                         width=COLOURBAR_WIDTH, label="gate (0 closed, 1 open)")
         self.colorbar.axis.setWidth(colourbar_axis_width(self.style_))
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
+        self.shown_image = HeatmapImage(self.image, self.colorbar, self.plot_item.vb)
         self.add_cursor(self.plot_item)
         self._regions: list = []
         self._marks: list = []
@@ -104,9 +107,18 @@ class GateHeatmaps(PlotView):
             self.image.clear()
             return
         n, T = trace.s.shape[0], trace.s.shape[2]
-        image = np.concatenate([cell_display.gate_heatmap(result, b, g).image for g in gates])
-        self.image.setImage(image, autoLevels=False, levels=cell_display.GATE_LEVELS)
-        self.image.setRect(QtCore.QRectF(0.5, 0.5, T, len(gates) * n))
+        maps = [cell_display.gate_heatmap(result, b, g) for g in gates]
+        image = ready = None
+        if all(h.ready is not None for h in maps):     # large: the worker's images, stacked
+            first = maps[0].ready
+            pyramid = tuple(tuple(np.concatenate([h.ready.pyramid[i][j] for h in maps])
+                                  for j in range(len(row))) for i, row in enumerate(first.pyramid))
+            ready = ReadyImage(pyramid, first.base, first.reduction)
+        else:
+            image = np.concatenate([h.image for h in maps])
+        # each gate's rows of a ready image stretched (by less than a block) to its n units
+        self.shown_image.show(image, cell_display.GATE_LEVELS, self.style_.colormap("magnitude"),
+                              (0.5, 0.5, T, len(gates) * n), ready, len(gates) * n)
         self.colorbar.setLevels(cell_display.GATE_LEVELS)
         for k in range(1, len(gates)):         # a line between the gates; named on the axis
             line = pg.InfiniteLine(pos=k * n + 0.5, angle=0,

@@ -9,6 +9,7 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import cell_display, cellinfo, display
 from rnnviz.state.display import GRADIENT_DECADES, GRADIENT_PERCENTILES, MIN_DECADES
+from rnnviz.ui.views.heatmap_image import HeatmapImage
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.state_parts import PartTabs
 from rnnviz.ui.views.steps import GRADIENT_CHOICE_KEYS, gradient_choice, shown_b, time_extent
@@ -36,7 +37,8 @@ class HeatmapView(PlotView):
         self.plot_item.setMouseEnabled(x=True, y=False)
         self.set_label(self.plot_item, "bottom", "time step t")
         self.set_label(self.plot_item, "left", "unit i")
-        self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=True)   # ≤ the pixels shown
+        # ≤ the pixels shown: pyqtgraph downsamples a small float image, the worker a large one
+        self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         self.image.setToolTip(self.tooltip)
         self.plot_item.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=(0, 1), colorMap=self.style_.colormap(self.colour_kind),
@@ -44,6 +46,7 @@ class HeatmapView(PlotView):
         self.colorbar.axis.setWidth(colourbar_axis_width(self.style_))
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
         self.colorbar.setToolTip(self.colourbar_tooltip)
+        self.shown_image = HeatmapImage(self.image, self.colorbar, self.plot_item.vb)
         self.caption = ""
         self.shown_colour = self.colour_kind
         self.hovered: tuple[int, int] | None = None     # the cell the readout describes
@@ -71,8 +74,9 @@ class HeatmapView(PlotView):
         if kind != self.shown_colour:
             self.shown_colour = kind
             self.colorbar.setColorMap(self.style_.colormap(kind))
-        self.image.setImage(image, autoLevels=False, levels=levels)
-        self.image.setRect(QtCore.QRectF(0.5, 0.5, T, n))
+        heatmap = self.heatmap(result)
+        self.shown_image.show(image, levels, self.style_.colormap(kind), (0.5, 0.5, T, n),
+                              heatmap.ready)
         self.colorbar.setLevels(levels)
         factor, suffix = self.colourbar_scale(levels)
         self.colorbar.axis.setScale(factor)      # short tick labels; the caption says ×10ᵏ
