@@ -161,7 +161,7 @@ class TrainingRun:
         opt = self.trainer.optimizer
         self._latest = (iteration, self.trainer.params.copy(), opt.state_dict() if opt else {})
         self._trainer_at = iteration        # where self.trainer is (behind once a child trained)
-        self._remote = None                 # (server, run id) while a child process trains
+        self._retuned = False               # settings changed: a child's records ahead are stale
         if not len(self.timeline):
             self.timeline.add(Snapshot(iteration, self._latest[1], optimizer_state or {}))
         self.stopped: str | None = None
@@ -189,9 +189,7 @@ class TrainingRun:
                                 "reset the training to change the task")
         self.training = training
         self.trainer.settings = training.settings()          # one assignment: read per step
-        remote = self._remote
-        if remote is not None:
-            remote[0].retune(remote[1], training.settings())
+        self._retuned = True        # a child's run restarts from the newest state it handed over
 
     def stream(self, job_id: int, iterations: int | None = None, server=None) -> Stream:
         """The worker's job: `iterations` records (None: until paused or stopped), trained in
@@ -233,12 +231,21 @@ class TrainingRun:
                 return
 
     def _iterate_remote(self, should_stop, iterations, server):
-        with self._lock:
-            k, params, state = self._latest
-        sid = server.start(params, self.training.settings(), self.activation, k, state, iterations)
-        self._remote = (server, sid)
+        """Records from a child process. Settings edited meanwhile restart its run from the
+        newest state handed over, so every record after an edit has the new settings (the
+        up to AHEAD records it computed ahead with the old ones are dropped)."""
+        done, sid = 0, None
         try:
             while not should_stop():
+                if sid is None or self._retuned:
+                    self._retuned = False
+                    if sid is not None:
+                        server.stop(sid)
+                    with self._lock:
+                        k, params, state = self._latest
+                    left = None if iterations is None else iterations - done
+                    sid = server.start(params, self.training.settings(), self.activation, k,
+                                       state, left)
                 msg = server.next(sid, timeout=0.005)
                 if msg is None:
                     yield None                      # nothing yet: the worker may serve requests
@@ -248,13 +255,16 @@ class TrainingRun:
                         raise TrainingError(msg[1])
                     return
                 _, record, k, params, state = msg
+                if self._retuned:
+                    continue                        # computed with the old settings
                 self._take(record, k, params, state)
+                done += 1
                 yield record
                 if record.stopped:
                     return
         finally:
-            self._remote = None
-            server.stop(sid)
+            if sid is not None:
+                server.stop(sid)
 
     def snapshot_at(self, iteration: int) -> Snapshot:
         """The kept parameters nearest `iteration` at or before it."""

@@ -13,7 +13,8 @@ exactly (pickled arrays). It runs at most AHEAD records ahead of what the parent
 end of the pipe closes (the window closed, or the parent died).
 
 Messages, parent to child: ("start", sid, params, settings, activation, iteration,
-optimizer_state, iterations), ("settings", sid, settings), ("credit", sid, n), ("stop", sid).
+optimizer_state, iterations), ("credit", sid, n), ("stop", sid). New settings restart the run
+from the newest state the parent took (TrainingRun), so no record after an edit is stale.
 Child to parent: ("record", sid, record, iteration, params, optimizer_state) after each
 iteration, ("end", sid, error or None) when a run ends by itself, fails or is stopped.
 Only this module's own child is ever unpickled.
@@ -54,9 +55,7 @@ def _child(conn_in: Connection, conn_out: Connection) -> None:
                     trainer.load_state_dict({"iteration": iteration, "optimizer": state})
                 run = [sid, trainer, iterations, AHEAD]
             elif run is not None and sid == run[0]:
-                if kind == "settings":
-                    run[1].settings = msg[2]
-                elif kind == "credit":
+                if kind == "credit":
                     run[3] += msg[2]
                 elif kind == "stop":
                     conn_out.send(("end", sid, "cancelled"))
@@ -163,11 +162,6 @@ class TrainingServer:
         self._send("start", sid, params, settings, activation, iteration, optimizer_state or {},
                    iterations)
         return sid
-
-    def retune(self, sid: int, settings) -> None:
-        """New settings for the run's next iteration."""
-        if sid == self._sid and self.alive:
-            self._send("settings", sid, settings)
 
     def next(self, sid: int, timeout: float):
         """The run's next message, ("record", ...) or ("end", error), or None after timeout.
