@@ -29,16 +29,18 @@ import threading
 from multiprocessing.connection import Connection
 
 AHEAD = 8            # records the child may compute before the parent has taken them
-NICENESS = 5         # the child's scheduling priority below the window's (as its worker thread's)
+NICENESS = 0         # added to the child's niceness (measured: at +5, as the worker thread's, a
+                     # loaded machine starved training to 48 it/s for no gain in the views' rate)
 
 
 # ----- the child ---------------------------------------------------------------------------------
 def _child(conn_in: Connection, conn_out: Connection) -> None:
     """Serve runs until the parent's end of the pipe closes."""
-    try:
-        os.nice(NICENESS)           # the window's UI thread paints first; training takes the rest
-    except (AttributeError, OSError):
-        pass
+    if NICENESS:
+        try:
+            os.nice(NICENESS)
+        except (AttributeError, OSError):
+            pass
     from rnnviz.engine.train import Trainer
     run = None                          # [sid, trainer, iterations left or None, credits]
     while True:
