@@ -211,7 +211,7 @@ def _products(steps, k, g_last, should_stop, interrupted, progress, n_read):
     log10_last[T - 1] = log10_norms(g_last[:n_read, None])[0]
     if not steps.finite or T == 1:
         return log10_sv, log10_last
-    top = _jacobian._TopSingularValues(n, k)                # holds P (and U^T P)
+    top = _jacobian._TopSingularValues(n, k, T)             # holds P (and U^T P)
     c, norm = 0.0, 1.0
     v = np.array(g_last, dtype=np.float64)                  # g_last^T P, carried like P
     if progress is not None:
