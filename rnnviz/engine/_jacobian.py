@@ -38,7 +38,12 @@ SKETCH_WAIT_MAX = 32     # ... doubling while they keep failing, up to this
 SKETCH_RANK_FLOOR = 1e-7  # a sketch may start from an exact step where the values above this
                           # times ||P|| (the Gram matrix resolves them, down to ~1e-8) ...
 SKETCH_EXACT_WIDEN_SHARE = 8   # ... and n / this more (or SKETCH_WIDEN) ...
-SKETCH_FROM_EXACT = 0.625  # ... are at most this share of n: that many random columns span its basis
+SKETCH_FROM_EXACT = 0.9  # ... are at most this share of n (a sketch step of q ~ 0.9 n rows and
+                         # its q x q eigenproblem still cost less than an exact step's n^3 and Gram
+                         # eigenproblem: 1.4 -> 1.0 s CPU at n_s = 512, T = 500 with 0.625)
+EXACT_PATIENCE = 32      # exact steps that iterate only with the smallest block (q), waiting for
+                         # such a sketch: large iterated blocks seldom certified sooner, cost about
+                         # an exact step each and their sketches failed (13 -> 11 s at n_s = 1024)
 LEADING_SHARE = 0.75     # values from the leading rows of U^T P alone only if they are at most
                          # this share of the basis (else the q x q eigenproblem is as cheap) ...
 LEADING_MIN = 64         # ... and of at least this many directions (below, no gain: measured)
@@ -321,28 +326,37 @@ class _TopSingularValues:
             S = np.linalg.svd(P, compute_uv=False)          # the Gram matrix lost the small values
         if not self.exact:
             size = self._block_size(S ** 2, 0.0)
-            if size is not None and size <= self.q_max:     # decayed enough: iterate from here
+            largest = self.q if self.exact_steps <= EXACT_PATIENCE else self.q_max
+            if size is not None and size <= largest:        # decayed enough: iterate from here
                 U = np.linalg.eigh(G)[1][:, ::-1][:, :size]
                 self.U = np.ascontiguousarray(U)
             elif self._sketch_wait > 0:
                 self._sketch_wait -= 1
             else:
-                self._maybe_sketch_from_exact(P, S)
+                self._maybe_sketch_from_exact(P, G, S)
         return S[:self.k]
 
-    def _maybe_sketch_from_exact(self, P: np.ndarray, S: np.ndarray) -> None:
-        """Where the top values are not yet separated enough to iterate (a flat top, as the
-        LSTM's ~n_s slowly fading cell-state directions give) but P has few directions above
-        SKETCH_RANK_FLOOR ||P|| (rank of them): a sketch from rank + widen random columns
-        (_start_sketch's two iterations turn them into P's leading subspace: randomised subspace
-        iteration, Halko, Martinsson, Tropp, SIAM Review 2011), when that is at most
-        SKETCH_FROM_EXACT n.
-        The sketch's own bound decides whether it holds; where it fails, exact steps go on."""
+    def _maybe_sketch_from_exact(self, P: np.ndarray, G: np.ndarray, S: np.ndarray) -> None:
+        """Start a sketch from this exact step where P has few directions above
+        SKETCH_RANK_FLOOR ||P|| (rank of them): its basis the leading rank + widen eigenvectors
+        of G = P P^T, when that is at most SKETCH_FROM_EXACT n. Where the top values are not
+        yet separated enough to iterate (a flat top: an LSTM's ~n_s slowly fading cell-state
+        directions, a wide vanilla cell's first steps), this skips the iterated steps.
+        Eigenvectors of G are accurate to ~eps ||P||^2 / (their gap to the rest) (Davis-Kahan),
+        so the part of a direction of value sigma_i >= SKETCH_RANK_FLOOR ||P|| left outside the
+        basis is below ~eps ||P||^2 / sigma_i: far inside the sketch's allowance (where G does
+        not resolve the top k values, _start_sketch's iterations from random columns). The sketch's
+        own bound decides whether it holds; where it fails, exact steps go on."""
         rank = int(np.sum(S > SKETCH_RANK_FLOOR * S[0]))
         widen = max(SKETCH_WIDEN, self.n // SKETCH_EXACT_WIDEN_SHARE)
         if rank + widen > SKETCH_FROM_EXACT * self.n:
             return
-        self._start_sketch(P, np.empty((self.n, 0)), max(rank, self.k) + widen)
+        size = min(self.n, max(rank, self.k) + widen)
+        if S[self.k - 1] * RITZ_RTOL >= GRAM_RTOL * self.n * S[0]:   # G resolves the top k
+            U = np.linalg.eigh(G)[1][:, ::-1][:, :size]     # (in Ritz order: leading rows first)
+            self.sketch = _Sketch(P, np.ascontiguousarray(U), self._rng)
+        else:          # (values below the Gram's reach, e.g. sigma_k = 0: Ritz vectors from P)
+            self._start_sketch(P, np.empty((self.n, 0)), size)
         self.sketch.from_exact = True
         self.exact_sketches += 1
 
