@@ -95,7 +95,8 @@ class _Sketch:
     of P, ||R||_2 <= SKETCH_FACTOR max_i ||omega_i^T R|| except with probability
     (sqrt(2/pi) / SKETCH_FACTOR)^r (Halko, Martinsson, Tropp, SIAM Review 2011, Lemma 4.1), and
     Omega^T R = Omega^T P - (Omega^T U)(U^T P). U^T P (q x n) and Omega^T P (r x n) grow on the
-    right like P (Y <- Y J): one (q + r) x n x n product per step instead of n^3.
+    right like P (Y <- Y J): one (q + r) x n x n product per step instead of n^3. The owner's
+    vector v^T P rides along as Y's last row (one product instead of a second pass over J).
     The owner's P stays at the checkpoint; the factors since are kept, to catch up where the
     sketch no longer certifies the values (the owner then goes on with P itself).
     Where the trailing rows of U^T P are small enough to join R, the values come from its leading
@@ -107,12 +108,12 @@ class _Sketch:
     U^T P is that of P itself (~1e-14 ||P|| over 1000 steps, measured), far inside RITZ_RTOL.
     """
 
-    def __init__(self, P: np.ndarray, U: np.ndarray, rng: np.random.Generator):
+    def __init__(self, P: np.ndarray, U: np.ndarray, rng: np.random.Generator, v: np.ndarray):
         n, q = U.shape
         omega = rng.standard_normal((n, SKETCH_ROWS))
         self.omega_U = omega.T @ U                          # (r, q)
         self.q = q
-        self.Y = np.vstack([U.T @ P, omega.T @ P])          # [U^T P; Omega^T P], (q + r, n)
+        self.Y = np.vstack([U.T @ P, omega.T @ P, v])       # [U^T P; Omega^T P; v^T], (q + r + 1, n)
         self._scaled = np.empty_like(self.Y)
         self.checkpoint = P                                  # the owner's P, left as it is
         self.pending: list[tuple[object, bool]] = []         # (step, flush) of each step since
@@ -126,16 +127,22 @@ class _Sketch:
         """Y <- Y J, J the step's Jacobian."""
         self.pending.append((step, flush))
         step.rows(self.Y, self._scaled)
-        if flush:
-            _flush(self.Y)
+        if flush:                                            # (v on its own scale)
+            _flush(self.Y[:-1])
+            _flush(self.Y[-1])
+
+    @property
+    def v(self) -> np.ndarray:
+        """The owner's v^T P."""
+        return self.Y[-1]
 
     def values(self, k: int) -> np.ndarray | None:
         """The top k singular values of P if the sketch puts them within RITZ_RTOL ||P||, else None."""
         q = self.q
-        B, C = self.Y[:q], self.Y[q:]
+        B, C = self.Y[:q], self.Y[q:-1]
         self.steps += 1
         refresh = self.steps % SKETCH_REFRESH == 0 and q > k
-        rows = np.einsum("ij,ij->i", self.Y, self.Y)
+        rows = np.einsum("ij,ij->i", self.Y[:-1], self.Y[:-1])
         mass, c_rows = rows[:q], np.sqrt(rows[q:])            # ||u_j^T P||^2, ||omega_i^T P||
         E = C - self.omega_U @ B                              # Omega^T R
         e_rows = np.sqrt(np.einsum("ij,ij->i", E, E))
@@ -265,8 +272,9 @@ class _TopSingularValues:
     top is still flat but P has few directions above SKETCH_RANK_FLOOR ||P|| (an LSTM's).
     """
 
-    def __init__(self, n: int, k: int):
+    def __init__(self, n: int, k: int, v: np.ndarray | None = None):
         self.n, self.k = n, k
+        self.v = np.zeros(n) if v is None else np.array(v, dtype=np.float64)   # v^T P, carried like P
         self.q = min(n, k + OVERSAMPLE)         # smallest block
         self.q_max = max(self.q, n // 4)        # largest block worth iterating with
         self.exact = n <= max(EXACT_SVD_MAX_N, 2 * self.q)
@@ -288,10 +296,18 @@ class _TopSingularValues:
         self.calls, self._advance_first, self._try_certify = 0, False, True
 
     def multiply(self, step, flush: bool) -> None:
-        """P <- P J, J the step's Jacobian (or the sketch's U^T P and Omega^T P, while there is one)."""
+        """P <- P J and v^T <- v^T J, J the step's Jacobian (or the sketch's U^T P, Omega^T P and
+        v^T, while there is one)."""
         if self.sketch is not None:
             self.sketch.multiply(step, flush)
+            self.v = self.sketch.v
             return
+        self.v = step.vector(self.v)
+        if flush:
+            _flush(self.v)
+        self._multiply_P(step, flush)
+
+    def _multiply_P(self, step, flush: bool) -> None:
         step.matrix(self.P, self._J, self._P_next)
         self.P, self._P_next = self._P_next, self.P
         if flush:
@@ -301,8 +317,9 @@ class _TopSingularValues:
         """Form P from the sketch's checkpoint and the factors since, then drop the sketch; a
         sketch that failed early is tried again only after a wait (doubling while they fail)."""
         sketch, self.sketch = self.sketch, None
+        self.v = sketch.v.copy()
         for step, flush in sketch.pending:
-            self.multiply(step, flush)
+            self._multiply_P(step, flush)
         if sketch.from_exact:                           # no basis fit to iterate with yet
             self.U = None
         self.caught_up_steps += len(sketch.pending)
@@ -354,7 +371,7 @@ class _TopSingularValues:
         size = min(self.n, max(rank, self.k) + widen)
         if S[self.k - 1] * RITZ_RTOL >= GRAM_RTOL * self.n * S[0]:   # G resolves the top k
             U = np.linalg.eigh(G)[1][:, ::-1][:, :size]     # (in Ritz order: leading rows first)
-            self.sketch = _Sketch(P, np.ascontiguousarray(U), self._rng)
+            self.sketch = _Sketch(P, np.ascontiguousarray(U), self._rng, self.v)
         else:          # (values below the Gram's reach, e.g. sigma_k = 0: Ritz vectors from P)
             self._start_sketch(P, np.empty((self.n, 0)), size)
         self.sketch.from_exact = True
@@ -397,7 +414,7 @@ class _TopSingularValues:
             X = np.linalg.qr(P @ Y)[0]
         Z, S, _ = np.linalg.svd(X.T @ P, full_matrices=False)
         size = max(self.k, int(np.sum(S > SKETCH_KEEP * S[0])))
-        self.sketch = _Sketch(P, X @ Z[:, :size], self._rng)
+        self.sketch = _Sketch(P, X @ Z[:, :size], self._rng, self.v)
 
     def _shrink(self, P: np.ndarray, B: np.ndarray, allowed: float) -> None:
         """One subspace-iteration step, then the smallest block whose mass outside stays below
