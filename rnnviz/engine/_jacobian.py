@@ -269,7 +269,9 @@ class _TopSingularValues:
     longer certifies the values; then P catches up from the factors kept. A sketch that fails
     within SKETCH_WAIT steps (its basis had not converged yet) is retried after a wait that
     doubles, up to SKETCH_WAIT_MAX steps. A sketch may also start from an exact step, where the
-    top is still flat but P has few directions above SKETCH_RANK_FLOOR ||P|| (an LSTM's).
+    top is still flat but P has few directions above SKETCH_RANK_FLOOR ||P|| (an LSTM's, a wide
+    vanilla cell's first steps); for their first EXACT_PATIENCE steps exact steps go on to
+    iterate only with the smallest block, so such a sketch gets its chance first.
     """
 
     def __init__(self, n: int, k: int, v: np.ndarray | None = None):
