@@ -160,7 +160,7 @@ def main():
     ns = [64, 128, 256, 512]
     Ts = [125, 250, 500, 1000]
     print(f"time ~ n_s^{fit_exponent(ns, [rows[(n, 500)] for n in ns]):.2f} at T = 500 "
-          f"(O(T_0 n_s^3 + T q n_s^2): ~100 steps with P, then sketched steps; small n_s are "
+          f"(O(T_0 n_s^3 + T q n_s^2): ~15 steps with P, then sketched steps; small n_s are "
           f"dominated by per-step overhead)")
     print(f"time ~ T^{fit_exponent(Ts, [rows[(256, T)] for T in Ts]):.2f} at n_s = 256")
 
