@@ -41,7 +41,12 @@ SKETCH_WAIT_MAX = 32     # ... doubling while they keep failing, up to this
 SKETCH_RANK_FLOOR = 1e-7  # a sketch may start from an exact step where the values above this
                           # times ||P|| (the Gram matrix resolves them, down to ~1e-8) ...
 SKETCH_EXACT_WIDEN_SHARE = 8   # ... and n / this more (or SKETCH_WIDEN) ...
-SKETCH_FROM_EXACT = 0.625  # ... are at most this share of n: that many random columns span its basis
+SKETCH_FROM_EXACT = 0.9  # ... are at most this share of n (a sketch step of q ~ 0.9 n rows and
+                         # its q x q eigenproblem still cost less than an exact step's n^3 and Gram
+                         # eigenproblem: 1.4 -> 1.0 s CPU at n_s = 512, T = 500 with 0.625)
+EXACT_PATIENCE = 32      # exact steps that iterate only with the smallest block (q), waiting for
+                         # such a sketch: large iterated blocks seldom certified sooner, cost about
+                         # an exact step each and their sketches failed (13 -> 11 s at n_s = 1024)
 LEADING_SHARE = 0.75     # values from the leading rows of U^T P alone only if they are at most
                          # this share of the basis (else the q x q eigenproblem is as cheap) ...
 LEADING_MIN = 64         # ... and of at least this many directions (below, no gain: measured)
@@ -93,7 +98,8 @@ class _Sketch:
     of P, ||R||_2 <= SKETCH_FACTOR max_i ||omega_i^T R|| except with probability
     (sqrt(2/pi) / SKETCH_FACTOR)^r (Halko, Martinsson, Tropp, SIAM Review 2011, Lemma 4.1), and
     Omega^T R = Omega^T P - (Omega^T U)(U^T P). U^T P (q x n) and Omega^T P (r x n) grow on the
-    right like P (Y <- Y J): one (q + r) x n x n product per step instead of n^3.
+    right like P (Y <- Y J): one (q + r) x n x n product per step instead of n^3. The owner's
+    vector v^T P rides along as Y's last row (one product instead of a second pass over J).
     The owner's P stays at the checkpoint; the factors since are kept, to catch up where the
     sketch no longer certifies the values (the owner then goes on with P itself).
     Where the trailing rows of U^T P are small enough to join R, the values come from its leading
@@ -105,12 +111,12 @@ class _Sketch:
     U^T P is that of P itself (~1e-14 ||P|| over 1000 steps, measured), far inside RITZ_RTOL.
     """
 
-    def __init__(self, P: np.ndarray, U: np.ndarray, rng: np.random.Generator):
+    def __init__(self, P: np.ndarray, U: np.ndarray, rng: np.random.Generator, v: np.ndarray):
         n, q = U.shape
         omega = rng.standard_normal((n, SKETCH_ROWS))
         self.omega_U = omega.T @ U                          # (r, q)
         self.q = q
-        self.Y = np.vstack([U.T @ P, omega.T @ P])          # [U^T P; Omega^T P], (q + r, n)
+        self.Y = np.vstack([U.T @ P, omega.T @ P, v])       # [U^T P; Omega^T P; v^T], (q + r + 1, n)
         self._scaled = np.empty_like(self.Y)
         self.checkpoint = P                                  # the owner's P, left as it is
         self.pending: list[tuple[object, bool]] = []         # (step, flush) of each step since
@@ -124,16 +130,22 @@ class _Sketch:
         """Y <- Y J, J the step's Jacobian."""
         self.pending.append((step, flush))
         step.rows(self.Y, self._scaled)
-        if flush:
-            _flush(self.Y)
+        if flush:                                            # (v on its own scale)
+            _flush(self.Y[:-1])
+            _flush(self.Y[-1])
+
+    @property
+    def v(self) -> np.ndarray:
+        """The owner's v^T P."""
+        return self.Y[-1]
 
     def values(self, k: int) -> np.ndarray | None:
         """The top k singular values of P if the sketch puts them within RITZ_RTOL ||P||, else None."""
         q = self.q
-        B, C = self.Y[:q], self.Y[q:]
+        B, C = self.Y[:q], self.Y[q:-1]
         self.steps += 1
         refresh = self.steps % SKETCH_REFRESH == 0 and q > k
-        rows = np.einsum("ij,ij->i", self.Y, self.Y)
+        rows = np.einsum("ij,ij->i", self.Y[:-1], self.Y[:-1])
         mass, c_rows = rows[:q], np.sqrt(rows[q:])            # ||u_j^T P||^2, ||omega_i^T P||
         E = C - self.omega_U @ B                              # Omega^T R
         e_rows = np.sqrt(np.einsum("ij,ij->i", E, E))
@@ -260,11 +272,14 @@ class _TopSingularValues:
     longer certifies the values; then P catches up from the factors kept. A sketch that fails
     within SKETCH_WAIT steps (its basis had not converged yet) is retried after a wait that
     doubles, up to SKETCH_WAIT_MAX steps. A sketch may also start from an exact step, where the
-    top is still flat but P has few directions above SKETCH_RANK_FLOOR ||P|| (an LSTM's).
+    top is still flat but P has few directions above SKETCH_RANK_FLOOR ||P|| (an LSTM's, a wide
+    vanilla cell's first steps); for their first EXACT_PATIENCE steps exact steps go on to
+    iterate only with the smallest block, so such a sketch gets its chance first.
     """
 
-    def __init__(self, n: int, k: int, steps: int | None = None):
+    def __init__(self, n: int, k: int, v: np.ndarray | None = None, steps: int | None = None):
         self.n, self.k = n, k
+        self.v = np.zeros(n) if v is None else np.array(v, dtype=np.float64)   # v^T P, carried like P
         self.q = min(n, k + OVERSAMPLE)         # smallest block
         self.q_max = max(self.q, n // 4)        # largest block worth iterating with
         short = steps is not None and steps <= SHORT_STEPS and n <= SHORT_EXACT_MAX_N
@@ -287,10 +302,18 @@ class _TopSingularValues:
         self.calls, self._advance_first, self._try_certify = 0, False, True
 
     def multiply(self, step, flush: bool) -> None:
-        """P <- P J, J the step's Jacobian (or the sketch's U^T P and Omega^T P, while there is one)."""
+        """P <- P J and v^T <- v^T J, J the step's Jacobian (or the sketch's U^T P, Omega^T P and
+        v^T, while there is one)."""
         if self.sketch is not None:
             self.sketch.multiply(step, flush)
+            self.v = self.sketch.v
             return
+        self.v = step.vector(self.v)
+        if flush:
+            _flush(self.v)
+        self._multiply_P(step, flush)
+
+    def _multiply_P(self, step, flush: bool) -> None:
         step.matrix(self.P, self._J, self._P_next)
         self.P, self._P_next = self._P_next, self.P
         if flush:
@@ -300,8 +323,9 @@ class _TopSingularValues:
         """Form P from the sketch's checkpoint and the factors since, then drop the sketch; a
         sketch that failed early is tried again only after a wait (doubling while they fail)."""
         sketch, self.sketch = self.sketch, None
+        self.v = sketch.v.copy()
         for step, flush in sketch.pending:
-            self.multiply(step, flush)
+            self._multiply_P(step, flush)
         if sketch.from_exact:                           # no basis fit to iterate with yet
             self.U = None
         self.caught_up_steps += len(sketch.pending)
@@ -325,28 +349,37 @@ class _TopSingularValues:
             S = np.linalg.svd(P, compute_uv=False)          # the Gram matrix lost the small values
         if not self.exact:
             size = self._block_size(S ** 2, 0.0)
-            if size is not None and size <= self.q_max:     # decayed enough: iterate from here
+            largest = self.q if self.exact_steps <= EXACT_PATIENCE else self.q_max
+            if size is not None and size <= largest:        # decayed enough: iterate from here
                 U = np.linalg.eigh(G)[1][:, ::-1][:, :size]
                 self.U = np.ascontiguousarray(U)
             elif self._sketch_wait > 0:
                 self._sketch_wait -= 1
             else:
-                self._maybe_sketch_from_exact(P, S)
+                self._maybe_sketch_from_exact(P, G, S)
         return S[:self.k]
 
-    def _maybe_sketch_from_exact(self, P: np.ndarray, S: np.ndarray) -> None:
-        """Where the top values are not yet separated enough to iterate (a flat top, as the
-        LSTM's ~n_s slowly fading cell-state directions give) but P has few directions above
-        SKETCH_RANK_FLOOR ||P|| (rank of them): a sketch from rank + widen random columns
-        (_start_sketch's two iterations turn them into P's leading subspace: randomised subspace
-        iteration, Halko, Martinsson, Tropp, SIAM Review 2011), when that is at most
-        SKETCH_FROM_EXACT n.
-        The sketch's own bound decides whether it holds; where it fails, exact steps go on."""
+    def _maybe_sketch_from_exact(self, P: np.ndarray, G: np.ndarray, S: np.ndarray) -> None:
+        """Start a sketch from this exact step where P has few directions above
+        SKETCH_RANK_FLOOR ||P|| (rank of them): its basis the leading rank + widen eigenvectors
+        of G = P P^T, when that is at most SKETCH_FROM_EXACT n. Where the top values are not
+        yet separated enough to iterate (a flat top: an LSTM's ~n_s slowly fading cell-state
+        directions, a wide vanilla cell's first steps), this skips the iterated steps.
+        Eigenvectors of G are accurate to ~eps ||P||^2 / (their gap to the rest) (Davis-Kahan),
+        so the part of a direction of value sigma_i >= SKETCH_RANK_FLOOR ||P|| left outside the
+        basis is below ~eps ||P||^2 / sigma_i: far inside the sketch's allowance (where G does
+        not resolve the top k values, _start_sketch's iterations from random columns). The sketch's
+        own bound decides whether it holds; where it fails, exact steps go on."""
         rank = int(np.sum(S > SKETCH_RANK_FLOOR * S[0]))
         widen = max(SKETCH_WIDEN, self.n // SKETCH_EXACT_WIDEN_SHARE)
         if rank + widen > SKETCH_FROM_EXACT * self.n:
             return
-        self._start_sketch(P, np.empty((self.n, 0)), max(rank, self.k) + widen)
+        size = min(self.n, max(rank, self.k) + widen)
+        if S[self.k - 1] * RITZ_RTOL >= GRAM_RTOL * self.n * S[0]:   # G resolves the top k
+            U = np.linalg.eigh(G)[1][:, ::-1][:, :size]     # (in Ritz order: leading rows first)
+            self.sketch = _Sketch(P, np.ascontiguousarray(U), self._rng, self.v)
+        else:          # (values below the Gram's reach, e.g. sigma_k = 0: Ritz vectors from P)
+            self._start_sketch(P, np.empty((self.n, 0)), size)
         self.sketch.from_exact = True
         self.exact_sketches += 1
 
@@ -387,7 +420,7 @@ class _TopSingularValues:
             X = np.linalg.qr(P @ Y)[0]
         Z, S, _ = np.linalg.svd(X.T @ P, full_matrices=False)
         size = max(self.k, int(np.sum(S > SKETCH_KEEP * S[0])))
-        self.sketch = _Sketch(P, X @ Z[:, :size], self._rng)
+        self.sketch = _Sketch(P, X @ Z[:, :size], self._rng, self.v)
 
     def _shrink(self, P: np.ndarray, B: np.ndarray, allowed: float) -> None:
         """One subspace-iteration step, then the smallest block whose mass outside stays below

@@ -150,6 +150,18 @@ def test_sketched_steps_match_explicit_products(act, radius, seed, by_svd, monke
     assert_matches_explicit_products(p, trace, flow)
 
 
+def test_vanilla_sketch_from_an_exact_step_matches_explicit_products(monkeypatch):
+    """n_s = 192: the first steps' spectrum is flat, so exact steps go on until P has few
+    enough directions above SKETCH_RANK_FLOOR ||P||; the sketch then starts from the
+    eigenvectors of P P^T (no iterated steps, none caught up), its values in part from the
+    leading rows of U^T P: every value agrees with the SVD of the explicit product."""
+    p, x, s0, targets, trace, grads = sketch_case("tanh", 1.0, 1, n_s=192, T=120)
+    flow, top = counted_flow(monkeypatch, p, trace, targets, grads)
+    assert top.exact_sketches == 1 and top.iterations == 0 and top.caught_up_steps == 0
+    assert top.exact_steps < 25 and top.sketched_steps > 90 and top.leading_steps > 20
+    assert_matches_explicit_products(p, trace, flow)
+
+
 def test_a_sketch_that_stops_certifying_catches_up_with_p(monkeypatch):
     """A sketch made to fail mid-way (the 40th check of any sketch) hands over to P formed from
     the factors kept since its checkpoint: the values stay right, the late products are

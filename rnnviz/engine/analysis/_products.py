@@ -211,9 +211,8 @@ def _products(steps, k, g_last, should_stop, interrupted, progress, n_read):
     log10_last[T - 1] = log10_norms(g_last[:n_read, None])[0]
     if not steps.finite or T == 1:
         return log10_sv, log10_last
-    top = _jacobian._TopSingularValues(n, k, T)             # holds P (and U^T P)
+    top = _jacobian._TopSingularValues(n, k, g_last, T)     # holds P (or U^T P), g_last^T P
     c, norm = 0.0, 1.0
-    v = np.array(g_last, dtype=np.float64)                  # g_last^T P, carried like P
     if progress is not None:
         progress(T - 1, log10_sv, log10_last)
     for t in range(T - 2, -1, -1):
@@ -227,9 +226,6 @@ def _products(steps, k, g_last, should_stop, interrupted, progress, n_read):
             break
         flush = t % FLUSH_EVERY == 0
         top.multiply(step, flush)
-        v = step.vector(v)
-        if flush:
-            _flush(v)
         c += step.log10_scale + np.log10(norm)
         sv = top()
         if not np.isfinite(sv[0]):
@@ -239,7 +235,7 @@ def _products(steps, k, g_last, should_stop, interrupted, progress, n_read):
             break
         norm = sv[0]
         log10_sv[t] = c + np.log10(sv)
-        log10_last[t] = c + _log10_norm(v[:n_read])
+        log10_last[t] = c + _log10_norm(top.v[:n_read])
         if progress is not None:
             progress(t, log10_sv, log10_last)
     return log10_sv, log10_last

@@ -123,10 +123,12 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
     O(n^2 (q + 16)) per step, and certify the values with a bound that fails with probability
     below ~1e-12 per step (rnnviz/engine/_jacobian.py, _Sketch); where they no longer can, P_t
     is formed again from the factors kept. In all O(T0 n^3 + T n^2 q), T0 the steps before the
-    first sketch (30-100 at n_s = 256 in benchmarks/bench_analysis.py; an LSTM's ~n_s slowly
-    fading cell-state directions keep its top flat, and its sketch starts from an exact step
-    instead: T0 = 5 at n_s = 256, T = 500 in benchmarks/bench_gated.py). Accurate to ~1e-11 of
-    ||P_t|| (measured ~1e-13 against explicit products).
+    first sketch: once P has few enough directions above 1e-7 ||P|| the sketch starts from an
+    exact step, its basis the eigenvectors of P P^T (T0 = 15-16 at n_s = 256-1024 in
+    benchmarks/bench_analysis.py; an LSTM's ~n_s slowly fading cell-state directions keep its
+    top flat: T0 = 5 at n_s = 256, T = 500 in benchmarks/bench_gated.py); q then falls with the
+    directions above ~1e-9 ||P_t|| (~900 -> ~30 over T = 1000 at n_s = 1024). Accurate to
+    ~1e-11 of ||P_t|| (measured ~1e-13 against explicit products).
     dL_T/d state_t = P_t^T dL_T/d state_{T-1}: one vector product per step, L_T the last
     step's term of L (so it equals dL/dh_t at T-1); its read-out part h is reported.
     The bound is q^(T-1-t), q = cell.jacobian_bound(params) (vanilla: gamma sigma_max(W)); NaN
