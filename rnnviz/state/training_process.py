@@ -29,8 +29,10 @@ import threading
 from multiprocessing.connection import Connection
 
 AHEAD = 8            # records the child may compute before the parent has taken them
-NICENESS = 0         # added to the child's niceness (measured: at +5, as the worker thread's, a
-                     # loaded machine starved training to 48 it/s for no gain in the views' rate)
+NICENESS = 5         # added to the child's niceness, as the worker thread's: the UI thread paints
+                     # first (quiet machine, train_copy: 188-216 it/s at 19-22 redraws/s, against
+                     # 161-174 it/s at 15-16 at +0; under another program's load +5 gives
+                     # training less: 48 it/s against 212 in one pair of runs)
 
 
 # ----- the child ---------------------------------------------------------------------------------
