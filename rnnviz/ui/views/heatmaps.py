@@ -77,7 +77,8 @@ class HeatmapView(PlotView):
         heatmap = self.heatmap(result)
         self.shown_image.show(image, levels, self.style_.colormap(kind), (0.5, 0.5, T, n),
                               heatmap.ready)
-        self.colorbar.setLevels(levels)
+        if tuple(map(float, self.colorbar.levels())) != tuple(map(float, levels)):
+            self.colorbar.setLevels(levels)      # (set again, it re-draws its axis)
         factor, suffix = self.colourbar_scale(levels)
         self.colorbar.axis.setScale(factor)      # short tick labels; the caption says ×10ᵏ
         base, _, note = caption.partition("  ")
@@ -86,7 +87,7 @@ class HeatmapView(PlotView):
         # none (the title says what the colours are); never without its scale (×10³⁷)
         self.set_axis_label(self.colorbar.axis, self.caption, base + suffix, suffix.strip())
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5, yMin=0.5, yMax=n + 0.5)
-        self.plot_item.setRange(xRange=(0.5, T + 0.5), yRange=(0.5, n + 0.5), padding=0)
+        self.show_range(self.plot_item, (0.5, T + 0.5), (0.5, n + 0.5))
         self.shade_nonfinite(self.plot_item, self._regions, self.marked_steps(result))
         self.set_title(self.plot_item, *self.heading(result))
         if self.hovered is not None:             # the readout describes the new numbers

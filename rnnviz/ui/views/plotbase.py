@@ -244,6 +244,15 @@ class PlotView(FittedLabels, QtWidgets.QWidget):
         self.session.set_timestep(int(round(t_shown)) - 1)
 
     # ----- non-finite shading --------------------------------------------------------------
+    @staticmethod
+    def show_range(plot_item: pg.PlotItem, x_range, y_range) -> None:
+        """setRange(padding=0), unless the view shows exactly that already: a range set again
+        re-draws every axis (pyqtgraph re-makes their tick pictures), at each live result."""
+        (x0, x1), (y0, y1) = plot_item.vb.viewRange()
+        if (x0, x1) == tuple(map(float, x_range)) and (y0, y1) == tuple(map(float, y_range)):
+            return
+        plot_item.setRange(xRange=x_range, yRange=y_range, padding=0)
+
     def shade_nonfinite(self, plot_item: pg.PlotItem, store: list, steps) -> None:
         """Red regions over the non-finite steps (0-based) of a time axis drawn 1-based."""
         for region in store:

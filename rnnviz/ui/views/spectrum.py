@@ -114,7 +114,7 @@ class SpectrumView(PlotView):
         r = rho if np.isfinite(rho) else 1.0
         self.radius_circle.setData(r * np.cos(_ANGLES), r * np.sin(_ANGLES))
         extent = 1.15 * max(1.0, r)
-        self.plot_item.setRange(xRange=(-extent, extent), yRange=(-extent, extent), padding=0)
+        self.show_range(self.plot_item, (-extent, extent), (-extent, extent))
         L = label
         which = "" if len(getattr(result, "spectra", {}) or ()) <= 1 else \
             (" (largest ρ of the blocks)" if label == result.spectrum_label else " (a gate block)")
