@@ -107,11 +107,10 @@ def ours_network(params, x, targets):
     return run
 
 
-def theirs_network(torch, name, params, x, targets):
-    """torch's module + Linear + cross_entropy (sum over steps, mean over the batch), backward."""
-    n_x, n_s, n_y = params.n_x, params.n_s, params.n_y
-    net = (torch.nn.LSTM if name == "lstm" else torch.nn.GRU)(n_x, n_s).double()
-    fc = torch.nn.Linear(n_s, n_y).double()
+def torch_modules(torch, name, params):
+    """torch's nn.LSTM / nn.GRU and the readout nn.Linear, float64, holding the engine's weights."""
+    net = (torch.nn.LSTM if name == "lstm" else torch.nn.GRU)(params.n_x, params.n_s).double()
+    fc = torch.nn.Linear(params.n_s, params.n_y).double()
     with torch.no_grad():
         net.weight_ih_l0.copy_(torch.from_numpy(params.U))
         net.weight_hh_l0.copy_(torch.from_numpy(params.W))
@@ -120,6 +119,13 @@ def theirs_network(torch, name, params, x, targets):
                              else torch.zeros(net.bias_hh_l0.shape, dtype=torch.float64))
         fc.weight.copy_(torch.from_numpy(params.V))
         fc.bias.copy_(torch.from_numpy(params.by[:, 0]))
+    return net, fc
+
+
+def theirs_network(torch, name, params, x, targets):
+    """torch's module + Linear + cross_entropy (sum over steps, mean over the batch), backward."""
+    n_y = params.n_y
+    net, fc = torch_modules(torch, name, params)
     m = x.shape[1]
     xt = torch.from_numpy(np.ascontiguousarray(np.transpose(x, (2, 1, 0)))).requires_grad_(True)
     tt = torch.from_numpy(np.ascontiguousarray(targets.T)).reshape(-1)      # (T*m,), t-major
@@ -139,16 +145,8 @@ def check_network(torch, name, params, x, targets) -> float:
     from rnnviz.engine.network import backward, forward
     ours_loss = backward(params, forward(params, x, np.zeros((params.n_s, x.shape[1]))), targets).loss
     n_y, m = params.n_y, x.shape[1]
-    net = (torch.nn.LSTM if name == "lstm" else torch.nn.GRU)(params.n_x, params.n_s).double()
-    fc = torch.nn.Linear(params.n_s, n_y).double()
+    net, fc = torch_modules(torch, name, params)
     with torch.no_grad():
-        net.weight_ih_l0.copy_(torch.from_numpy(params.U))
-        net.weight_hh_l0.copy_(torch.from_numpy(params.W))
-        net.bias_ih_l0.copy_(torch.from_numpy(params.ba[:, 0]))
-        net.bias_hh_l0.copy_(torch.from_numpy(params.bs[:, 0]) if name == "gru"
-                             else torch.zeros(net.bias_hh_l0.shape, dtype=torch.float64))
-        fc.weight.copy_(torch.from_numpy(params.V))
-        fc.bias.copy_(torch.from_numpy(params.by[:, 0]))
         out, _ = net(torch.from_numpy(np.ascontiguousarray(np.transpose(x, (2, 1, 0)))))
         tt = torch.from_numpy(np.ascontiguousarray(targets.T)).reshape(-1)
         loss = float(torch.nn.functional.cross_entropy(fc(out).reshape(-1, n_y), tt,

@@ -163,7 +163,7 @@ class TrainingRun:
         self._trainer_at = iteration        # where self.trainer is (behind once a child trained)
         self._retuned = False               # settings changed: a child's records ahead are stale
         if not len(self.timeline):
-            self.timeline.add(Snapshot(iteration, self._latest[1], optimizer_state or {}))
+            self.timeline.add(Snapshot(*self._latest))
         self.stopped: str | None = None
 
     @property

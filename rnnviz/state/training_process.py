@@ -99,7 +99,8 @@ class TrainingServer:
         self._reader: threading.Thread | None = None
         self._cond = threading.Condition()
         self._queue: collections.deque = collections.deque()
-        self._sid = 0
+        self._sid = 0                               # the last run id given out
+        self._running: int | None = None            # the id of the run going, if any
         self._dead: str | None = None
 
     @property
@@ -157,12 +158,11 @@ class TrainingServer:
               iterations: int | None) -> int:
         """Begin a run (stopping any other); returns its id, for next() and stop()."""
         self.ensure()
+        if self._running is not None:
+            self.stop(self._running)
         with self._cond:
-            if self._sid:
-                self._send("stop", self._sid)
             self._sid += 1
-            sid = self._sid
-            self._queue.clear()
+            self._running = sid = self._sid
         self._send("start", sid, params, settings, activation, iteration, optimizer_state or {},
                    iterations)
         return sid
@@ -186,15 +186,18 @@ class TrainingServer:
                     return None
 
     def stop(self, sid: int) -> None:
-        """Stop the run (its records not yet taken are dropped)."""
+        """Stop the run (its records not yet taken are dropped; later ones are another run's
+        id than next() asks for)."""
         with self._cond:
-            if sid == self._sid and self.alive:
+            if sid != self._running:
+                return
+            self._running = None
+            self._queue.clear()
+            if self.alive:
                 try:
                     self._send("stop", sid)
                 except TrainingProcessError:
                     pass
-                self._sid += 1                      # what comes after is stale
-                self._queue.clear()
 
     def close(self) -> None:
         """End the child: closing its pipe ends it (killed if it does not end at once)."""

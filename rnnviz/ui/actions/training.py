@@ -196,12 +196,11 @@ class TrainingController(QtCore.QObject):
 
     # ----- the loop --------------------------------------------------------------------------------
     def tick(self) -> None:
-        """One frame: redraw the training plots and counters (and follow, if due)."""
+        """One frame: redraw the training plots and counters (follow_timer follows the weights)."""
         if self.window._shut_down:
             self.shutdown()
             return
         now = time.perf_counter()
-        self._maybe_follow()
         self._measure_rate(now)
         self._refresh_views()
         if now - self._sample_at > SAMPLE_EVERY_S:

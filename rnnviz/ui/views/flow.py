@@ -328,8 +328,7 @@ class FlowView(PlotView):
             show(curve, y)
         self.measured = (min(lows), max(highs)) if lows else (-1.0, 1.0)
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)
-        if tuple(self.plot_item.vb.viewRange()[0]) != (0.5, T + 0.5):
-            self.plot_item.setXRange(0.5, T + 0.5, padding=0)    # (set again: axes re-drawn)
+        self.show_range(self.plot_item, (0.5, T + 0.5))
         self.fit_y()
         self.progress = flow_progress(result)
         self.rate = float(flow.rate_per_step)

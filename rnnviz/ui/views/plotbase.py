@@ -245,11 +245,13 @@ class PlotView(FittedLabels, QtWidgets.QWidget):
 
     # ----- non-finite shading --------------------------------------------------------------
     @staticmethod
-    def show_range(plot_item: pg.PlotItem, x_range, y_range) -> None:
-        """setRange(padding=0), unless the view shows exactly that already: a range set again
-        re-draws every axis (pyqtgraph re-makes their tick pictures), at each live result."""
-        (x0, x1), (y0, y1) = plot_item.vb.viewRange()
-        if (x0, x1) == tuple(map(float, x_range)) and (y0, y1) == tuple(map(float, y_range)):
+    def show_range(plot_item: pg.PlotItem, x_range, y_range=None) -> None:
+        """setRange(padding=0) of x (and y, if given), unless the view shows exactly that
+        already: a range set again re-draws every axis (pyqtgraph re-makes their tick
+        pictures), at each live result."""
+        shown = plot_item.vb.viewRange()
+        wanted = [x_range] if y_range is None else [x_range, y_range]
+        if all(tuple(shown[i]) == tuple(map(float, r)) for i, r in enumerate(wanted)):
             return
         plot_item.setRange(xRange=x_range, yRange=y_range, padding=0)
 
