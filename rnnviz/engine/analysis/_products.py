@@ -51,10 +51,11 @@ class _DiagonalStep:
         np.multiply(self.dv[:, None], self.W, out=J)
         np.matmul(P, J, out=out)
 
-    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> None:
-        """Y <- Y J in place."""
+    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+        """Y J, in Y or in scratch (the one returned; the other is left as scratch)."""
         np.multiply(Y, self.dv, out=scratch)
         np.matmul(scratch, self.W, out=Y)
+        return Y
 
     def vector(self, v: np.ndarray) -> np.ndarray:
         """v^T J."""
@@ -77,8 +78,8 @@ class _VjpStep:
     def matrix(self, P: np.ndarray, J: np.ndarray, out: np.ndarray) -> None:
         out[...] = self._apply(P)
 
-    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> None:
-        Y[...] = self._apply(Y)
+    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> np.ndarray:
+        return self._apply(Y)
 
     def vector(self, v: np.ndarray) -> np.ndarray:
         return self._apply(v[None, :])[0]
@@ -105,18 +106,20 @@ class _FormedStep:
             return
         np.matmul(X, M, out=out[..., :n_s])             # (a strided out: no temporary)
         parts = self.D.shape[0]
+        term = np.empty(X.shape[:-1] + (n_s,))
         for j in range(1, parts):
             col = out[..., j * n_s:(j + 1) * n_s]
             np.multiply(X[..., :n_s], self.D[0, j - 1], out=col)
             for i in range(1, parts):
-                col += X[..., i * n_s:(i + 1) * n_s] * self.D[i, j - 1]
+                np.multiply(X[..., i * n_s:(i + 1) * n_s], self.D[i, j - 1], out=term)
+                col += term
 
     def matrix(self, P: np.ndarray, J: np.ndarray, out: np.ndarray) -> None:
         self._apply(P, out)
 
-    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> None:
+    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> np.ndarray:
         self._apply(Y, scratch)
-        Y[...] = scratch
+        return scratch
 
     def vector(self, v: np.ndarray) -> np.ndarray:
         out = np.empty_like(v)
@@ -137,18 +140,16 @@ class FormedSteps:
 
     def step(self, t: int, norm: float):
         """J_t divided by norm, or NAN where it is not finite."""
-        M, D = self._step(t, out=self._M)
+        M, D = self._step(t, out=self._M, scale=1.0 / norm)
         if not np.isfinite(M.sum()) or (D is not None and not np.isfinite(D.sum())):
-            return NAN                        # (the entries are bounded: a sum cannot overflow)
-        M *= 1.0 / norm
-        self.owner = _FormedStep(self, t, norm, None if D is None else D / norm)
+            return NAN            # (the entries are bounded by ~||W|| / norm: a sum cannot overflow)
+        self.owner = _FormedStep(self, t, norm, D)
         return self.owner
 
     def matrix_of(self, step: _FormedStep) -> np.ndarray:
         """The step's M / norm, formed again where the buffer holds another step's."""
         if self.owner is not step:
-            self._step(step.t, out=self._M)
-            self._M *= 1.0 / step.norm
+            self._step(step.t, out=self._M, scale=1.0 / step.norm)
             self.owner = step
         return self._M
 

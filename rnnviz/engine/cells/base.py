@@ -156,7 +156,7 @@ class Cell(ABC):
         return None
 
     def step_jacobians(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
-        """None, or a function (t, out=None) -> (M, D): the step Jacobian J_t = d state_t /
+        """None, or a function (t, out=None, scale=1.0) -> (M, D): scale times the step Jacobian J_t = d state_t /
         d state_{t-1} of batch element b formed from the step's saved values, for the flow
         analysis (one product with J_t costs less than n_state rows of step_vjp).
 

@@ -263,7 +263,7 @@ class GRUCell(Cell):
             a_z = (s_{t-1} - n) z (1-z),  a_n = (1-z)(1-n^2),  hn = W_n s_{t-1} + bs_n.
 
         The factors of all steps are computed at once here; each call forms one J_t (O(n_s^2),
-        into out if given)."""
+        into out if given), times scale if given (J_t / norm at no extra pass)."""
         W = np.asarray(params["W"], dtype=np.float64)
         n_s = W.shape[1]
         r, z, n, hn, s = (np.asarray(trace[k][:, b], dtype=np.float64) for k in ("r", "z", "n", "hn", "s"))
@@ -276,9 +276,9 @@ class GRUCell(Cell):
         d3 = np.ascontiguousarray(np.stack([d_r, d_z, d_n], axis=1))     # (T, 3, n_s)
         diagonal = np.diag_indices(n_s)
 
-        def step(t: int, out: np.ndarray | None = None):
+        def step(t: int, out: np.ndarray | None = None, scale: float = 1.0):
             with np.errstate(all="ignore"):
-                J = np.einsum("kij,ki->ij", W3, d3[t], out=out)
-                J[diagonal] += z[t]
+                J = np.einsum("kij,ki->ij", W3, d3[t] * scale, out=out)
+                J[diagonal] += z[t] * scale
             return J, None
         return step

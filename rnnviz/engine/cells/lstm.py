@@ -353,7 +353,8 @@ class LSTMCell(Cell):
             d c_t / d c_{t-1} = diag(f),  d h_t / d c_{t-1} = diag(p f),  p = o (1 - tanh^2 c_t)
 
         M = [dh/dh; dc/dh] (2n_s, n_s), D = [[p f], [f]] (2, 1, n_s). The factors of all steps
-        are computed at once here; each call forms one step's M (O(n_s^2), into out if given)."""
+        are computed at once here; each call forms one step's M (O(n_s^2), into out if given),
+        both times scale if given (J_t / norm at no extra pass)."""
         W = np.asarray(params["W"], dtype=np.float64)
         n_s = W.shape[1]
         W4 = W.reshape(4, n_s, n_s)                                      # W_i, W_f, W_g, W_o
@@ -370,11 +371,11 @@ class LSTMCell(Cell):
             dc3 = np.ascontiguousarray(np.stack([d_i, d_f, d_g], axis=1))                # (T, 3, n_s)
             dh4 = np.ascontiguousarray(np.stack([p * d_i, p * d_f, p * d_g, d_o], axis=1))
 
-        def step(t: int, out: np.ndarray | None = None):
+        def step(t: int, out: np.ndarray | None = None, scale: float = 1.0):
             # one einsum per block: broadcast products and sums would each be a pass (measured)
             with np.errstate(all="ignore"):
                 M = np.empty((2 * n_s, n_s)) if out is None else out
-                np.einsum("kij,ki->ij", W4, dh4[t], out=M[:n_s])
-                np.einsum("kij,ki->ij", W4[:3], dc3[t], out=M[n_s:])
-            return M, D[t]
+                np.einsum("kij,ki->ij", W4, dh4[t] * scale, out=M[:n_s])
+                np.einsum("kij,ki->ij", W4[:3], dc3[t] * scale, out=M[n_s:])
+            return M, D[t] * scale
         return step
