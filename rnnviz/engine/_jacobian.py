@@ -36,8 +36,8 @@ SKETCH_KEEP = 1e-15      # ... which then keeps its Ritz directions down to this
 SKETCH_MARGIN = 1e5      # a direction is dropped once its mass is this far below the certificate's
                          # allowance (dropped mass never fades again: it adds to R for good)
 SKETCH_REFRESH = 8       # sketched steps between attempts to drop faded directions, doubling
-SKETCH_REFRESH_MAX = 32  # up to this while they drop none (an LSTM's first ~50 steps: 0.94 ->
-                         # 0.93 s CPU at n_s = 256, T = 500, with the two below)
+SKETCH_REFRESH_MAX = 32  # up to this while they drop none (an LSTM's first ~50 steps keep all
+                         # n_s cell-state directions: each refresh's eigh cost 3x an eigvalsh)
 SKETCH_WAIT = 4          # steps before trying a sketch again after one failed early ...
 SKETCH_WAIT_MAX = 32     # ... doubling while they keep failing, up to this
 SKETCH_RANK_FLOOR = 1e-7  # a sketch may start from an exact step where the values above this
