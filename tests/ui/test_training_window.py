@@ -393,3 +393,34 @@ def test_the_empty_plots_hint_fits_inside_each_training_plot(qtbot, trainer_wind
         assert box.top() >= 0 and box.bottom() <= vb.height(), name
         seen += 1
     assert seen >= 3
+
+
+def test_while_training_the_time_views_follow_the_weights_and_the_inputs_stay_drawn(
+        qtbot, trainer_window):
+    """Training on the time-steps tab: the views follow the newest weights (the connectivity
+    bars asked for as each result arrives); the inputs, which training leaves as they are, are
+    not drawn again; the spectrum's range moves in steps of 0.1 only."""
+    from rnnviz.engine.analysis import connectivity
+    from rnnviz.ui.views.steps import shown_b, shown_t
+    w, s = trainer_window, trainer_window.session
+    w.centre_tabs.setCurrentIndex(0)
+    wait_for_result(qtbot, w, timeout=TIMEOUT)
+    flush(w)
+    inputs, states = w.views["inputs"], w.views["states"]
+    drawn_inputs, drawn_states = inputs.draw_count, states.draw_count
+    click(qtbot, w.training.dock.train_button)
+    qtbot.waitUntil(lambda: states.draw_count >= drawn_states + 3, timeout=TIMEOUT)
+    click(qtbot, w.training.dock.train_button)             # pause
+    paused(qtbot, w)
+    qtbot.waitUntil(lambda: w.worker.is_idle(), timeout=TIMEOUT)
+    flush(w)
+    assert inputs.draw_count == drawn_inputs                # the same inputs: nothing to draw
+    r = s.result
+    np.testing.assert_array_equal(r.params.W, s.run.latest()[1].W)
+    np.testing.assert_array_equal(states.image.image, r.trace.s[:, shown_b(s, r), :])
+    t, b = shown_t(s, r), shown_b(s, r)
+    bars = w.views["connectivity"].values
+    np.testing.assert_allclose(bars, connectivity(r.params, r.trace, t, b=b), rtol=1e-12)
+    rho = w.views["spectrum"].spectral_radius
+    extent = min(hi for _, hi in w.views["spectrum"].plot_item.vb.viewRange())  # (the aspect
+    assert extent == pytest.approx(np.ceil(11.5 * max(1.0, rho)) / 10.0)       # widens one)

@@ -22,7 +22,6 @@ from rnnviz.state.training_curves import CurveCache
 from rnnviz.state.training_process import TrainingProcessError, TrainingServer
 from rnnviz.ui.docks.training import TrainingDock
 from rnnviz.ui.docks.training_area import TrainingArea
-from rnnviz.ui.views.plotbase import result_draws
 from rnnviz.ui.widgets.axes import cache_axes
 
 FRAME_MS = 40                    # 25 frames a second while a run trains: the training plots,
@@ -221,14 +220,11 @@ class TrainingController(QtCore.QObject):
 
     def _caught_up(self) -> bool:
         """The views have the last weights followed: computed, and the connectivity bars (their
-        own worker lane, asked for as that view draws) computed too; else a newer computation
-        would always go first and the bars never catch up. The other views may still be
-        drawing: each draws the newest result when its turn comes."""
-        view = self.window.views.get("connectivity")
-        drawing = view is not None and view.isVisible() and (
-            view in result_draws().queue or getattr(view, "_dirty_result", False))
-        return (not self.session.needs_compute and not drawing
-                and self.worker.is_idle(connectivity_job.LANE))
+        own worker lane, asked for as the result arrives) computed too; else a newer
+        computation would always go first and the bars never catch up. The views may still be
+        drawing: the worker computes the next weights meanwhile, and each view draws the
+        newest result when its turn comes."""
+        return not self.session.needs_compute and self.worker.is_idle(connectivity_job.LANE)
 
     def _measure_rate(self, now: float) -> None:
         run = self.session.run

@@ -48,10 +48,12 @@ class ConnectivityView(PlotView):
         self.values: np.ndarray | None = None       # bars shown (T,)
         self.shown_key: tuple[int, int, int] | None = None
         self._next_id = 0
+        self._asked: tuple[int, int, int] | None = None    # the key last sent to the worker
         self._top = 0.0
         self._suffix = ""
         if worker is not None:
             worker.done.connect(self._arrived)
+            worker.failed.connect(self._forget_asked)     # (asked again at the next draw)
         self.restyle(self.style_)
 
     def detached_copy(self) -> ConnectivityView:
@@ -67,21 +69,39 @@ class ConnectivityView(PlotView):
     def draw_result(self, result) -> None:
         T = time_extent(result)
         self.plot_item.setLimits(xMin=0.5, xMax=T + 0.5)
-        self.plot_item.setXRange(0.5, T + 0.5, padding=0)
+        self.show_range(self.plot_item, (0.5, T + 0.5))
+
+    def schedule(self, result: bool = False) -> None:
+        super().schedule(result)
+        if result and self.isVisible() and self.worker is not None and \
+                self.session.result is not None:
+            self._ask(self.session.result)   # now, not at this view's turn to draw: the worker
+                                             # computes the bars while the other views draw
 
     def draw_timestep(self, result) -> None:
-        t, b = shown_t(self.session, result), shown_b(self.session, result)
+        t = shown_t(self.session, result)
         self.set_cursors(t + 1)
-        key = (result.request_id, t, b)
+        self._ask(result)
+
+    def _ask(self, result) -> None:
+        """The bars of the shown step: from the memo, else computed (on the worker, once)."""
+        key = (result.request_id, shown_t(self.session, result), shown_b(self.session, result))
         if key in self.memo:
             self._show(key, self.memo[key])
             return
+        if key == self._asked:
+            return                           # on its way
         request = ConnectivityRequest(self._next_id, key, self.params_for(result), result.trace)
         self._next_id += 1
         if self.worker is None:
             self._store(*self.compute(request))
         else:
+            self._asked = key
             self.worker.submit(request, lane=LANE)
+
+    @QtCore.Slot(int, str)
+    def _forget_asked(self, *_) -> None:
+        self._asked = None
 
     @QtCore.Slot(str, object)
     def _arrived(self, lane: str, payload) -> None:

@@ -30,6 +30,23 @@ def _ask_no_width(label: pg.LabelItem) -> None:
 
 
 
+def _set_text(label: pg.LabelItem, text: str, **opts) -> None:
+    """label.setText, asking the layout again only where the text's height changed (a new
+    number in a title of the same height needs no layout pass, and no second paint)."""
+    height = label.itemRect().height()
+    label.updateGeometry = _no_layout_request          # (LabelItem.setText calls it last)
+    try:
+        label.setText(text, **opts)
+    finally:
+        del label.updateGeometry
+    if label.itemRect().height() != height:
+        label.updateGeometry()
+
+
+def _no_layout_request() -> None:
+    pass
+
+
 class FittedLabels:
     """Mixin of PlotView: it provides `graphics`, `style_`, `plot_item`, `plot_items()`,
     `_fitted`, `_titles`, `_fitted_pt`, `_axis_labels`, `time_caption` and `_refitting`."""
@@ -39,8 +56,11 @@ class FittedLabels:
         shown = (text, shorter, self.style_.title_pt, self.style_.foreground)
         if self._titles.get(id(item)) == shown:
             return                  # unchanged (re-fitted on resize): no HTML layout again
+        if not item.titleLabel.isVisible() or id(item) not in self._titles:
+            # (pyqtgraph's setTitle re-sets the row's height: a layout pass and a second paint
+            # at every live result whose title changes; the fitted label sets its text alone)
+            item.setTitle(text, size=f"{self.style_.title_pt}pt", color=self.style_.foreground)
         self._titles[id(item)] = shown
-        item.setTitle(text, size=f"{self.style_.title_pt}pt", color=self.style_.foreground)
         self.fit_label(item.titleLabel, (text,) + shorter, color=self.style_.foreground)
 
     def fit_label(self, label: pg.LabelItem, variants, **opts) -> None:
@@ -107,14 +127,15 @@ class FittedLabels:
         look = (self.style_.title_pt, dict(opts), justify)
         if text != label.text or getattr(label, "_fitted_look", None) != look:
             label.setAttr("justify", justify)
-            label.setText(text, size=f"{self.style_.title_pt}pt", **opts)
+            _set_text(label, text, size=f"{self.style_.title_pt}pt", **opts)
             label._fitted_look = look
-            label.updateMin()
         for item in self.plot_items():          # pyqtgraph gives a title row 30 px: too
             if label is item.titleLabel:        # little for two lines in projector fonts
                 height = max(30.0, float(np.ceil(label.itemRect().height())))
-                label.setMaximumHeight(height)
-                item.layout.setRowFixedHeight(0, height)
+                if label.maximumHeight() != height or getattr(label, "_row_height", None) != height:
+                    label.setMaximumHeight(height)
+                    item.layout.setRowFixedHeight(0, height)
+                    label._row_height = height
 
     def title_fits(self, label: pg.LabelItem) -> bool:
         """The label's text is no wider than the canvas (what tests check)."""

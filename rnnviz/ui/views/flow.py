@@ -261,7 +261,8 @@ class FlowView(PlotView):
             height = max(self.plot_item.vb.height(), 40.0)
             band = QtGui.QFontMetrics(self.style_.font(self.style_.tick_pt)).height() + 4
             top += (top - (lo - pad)) * band / max(height - band, 1.0)
-        self.plot_item.setYRange(lo - pad, top, padding=0)
+        y_range = self.steady_range((lo - pad, top))
+        self.show_range(self.plot_item, tuple(self.plot_item.vb.viewRange()[0]), y_range)
         self.place_bound_label()
 
     def place_bound_label(self) -> None:

@@ -8,7 +8,7 @@ import pyqtgraph as pg
 from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import cell_display, cellinfo, display
-from rnnviz.state.display import GRADIENT_DECADES, GRADIENT_PERCENTILES, MIN_DECADES
+from rnnviz.state.display import GRADIENT_DECADES, GRADIENT_PERCENTILES, LEVEL_STEP, MIN_DECADES
 from rnnviz.ui.views.heatmap_image import HeatmapImage
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.state_parts import PartTabs
@@ -234,8 +234,9 @@ class GradientHeatmap(HeatmapView):
     colour_kind = "magnitude"
     colourbar_tooltip = ("Colour scale of log₁₀ of the gradient's magnitude, the same for every "
                          f"sequence and step: from the {GRADIENT_PERCENTILES[0]:g}th to the "
-                         f"{GRADIENT_PERCENTILES[1]:g}th percentile of the finite values "
-                         f"(at least {MIN_DECADES:g}, at most {GRADIENT_DECADES:g} decades); "
+                         f"{GRADIENT_PERCENTILES[1]:g}th percentile of the finite values, "
+                         f"rounded out to {LEVEL_STEP:g} of a decade (at least {MIN_DECADES:g}, "
+                         f"at most {GRADIENT_DECADES:g} decades); "
                          "values outside take the end colours.")
 
     def __init__(self, session, parent=None):

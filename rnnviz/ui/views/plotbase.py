@@ -21,6 +21,8 @@ from rnnviz.ui.widgets.axes import (
 )
 from rnnviz.ui.widgets.readout import Readout
 
+STEADY_SHARE = 0.05      # a live range's ends move in steps of at least this share of its span
+
 
 def same_key(a: tuple | None, b: tuple | None) -> bool:
     """Two draw keys name the same drawing: same length, each part the same object, or equal
@@ -254,6 +256,20 @@ class PlotView(FittedLabels, QtWidgets.QWidget):
         if all(tuple(shown[i]) == tuple(map(float, r)) for i, r in enumerate(wanted)):
             return
         plot_item.setRange(xRange=x_range, yRange=y_range, padding=0)
+
+    @staticmethod
+    def steady_range(wanted, share: float = STEADY_SHARE) -> tuple[float, float]:
+        """`wanted` (lo, hi) rounded outward to a grid of 1, 2 or 5 x 10^k, the first at least
+        `share` of its span: a live view (training, a partial flow) then keeps its range while
+        its curves move a little (a range set again re-draws the axes and paints the plot
+        twice), and the range still depends on what is shown alone (F5 twice restores it)."""
+        lo, hi = map(float, wanted)
+        span = hi - lo
+        if not (np.isfinite(span) and span > 0):
+            return lo, hi
+        unit = 10.0 ** np.floor(np.log10(span * share))
+        step = next(m * unit for m in (1.0, 2.0, 5.0, 10.0) if m * unit >= span * share)
+        return float(np.floor(lo / step) * step), float(np.ceil(hi / step) * step)
 
     def shade_nonfinite(self, plot_item: pg.PlotItem, store: list, steps) -> None:
         """Red regions over the non-finite steps (0-based) of a time axis drawn 1-based."""

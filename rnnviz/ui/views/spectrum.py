@@ -113,7 +113,8 @@ class SpectrumView(PlotView):
         self.spectral_radius, self.sigma_max = rho, sigma
         r = rho if np.isfinite(rho) else 1.0
         self.radius_circle.setData(r * np.cos(_ANGLES), r * np.sin(_ANGLES))
-        extent = 1.15 * max(1.0, r)
+        extent = float(np.ceil(11.5 * max(1.0, r)) / 10.0)   # 1.15 max(1, rho), up to a step of 0.1
+        # (steady while training moves rho a little: a new range re-draws the axes, paints twice)
         self.show_range(self.plot_item, (-extent, extent), (-extent, extent))
         L = label
         which = "" if len(getattr(result, "spectra", {}) or ()) <= 1 else \
