@@ -424,3 +424,23 @@ def test_while_training_the_time_views_follow_the_weights_and_the_inputs_stay_dr
     rho = w.views["spectrum"].spectral_radius
     extent = min(hi for _, hi in w.views["spectrum"].plot_item.vb.viewRange())  # (the aspect
     assert extent == pytest.approx(np.ceil(11.5 * max(1.0, rho)) / 10.0)       # widens one)
+
+
+def test_the_status_bar_keeps_room_for_its_numbers_while_training(qtbot, trainer_window):
+    """The numbers change at every followed iteration: each label keeps the room of the widest
+    text it showed (a label a digit wider was drawn cut until the bar laid out again)."""
+    w = trainer_window
+    status = w.status
+    click(qtbot, w.training.dock.train_button)
+    widest = {id(label): 0 for label in (status.loss, status.rho, status.sigma)}
+    for n in (5, 10, 15):
+        trained_to(qtbot, w, n)
+        flush(w)
+        for label in (status.loss, status.rho, status.sigma):
+            need = label.sizeHint().width()
+            widest[id(label)] = max(widest[id(label)], need)
+            assert label.minimumWidth() >= widest[id(label)], label.text()
+    click(qtbot, w.training.dock.train_button)
+    paused(qtbot, w)
+    r = w.session.result
+    assert status.loss.text() == f"loss L = {float(r.grads.loss):.4g}"

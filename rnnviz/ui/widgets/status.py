@@ -67,6 +67,11 @@ class StatusBar(QtWidgets.QStatusBar):
             self.ms.setText(f"gradient flow {100 * result.flow_progress:.0f} % …")
         else:
             self.ms.setText(f"computed in {float(result.compute_ms):.1f} ms")
+        for label in (self.loss, self.rho, self.sigma, self.ms):
+            # room for the widest number shown so far: while training changes them at 20 a
+            # second, the bar keeps its places (a label grown by a digit was drawn cut for a
+            # frame, 'ρ(W) = 1.5⁝', until the bar laid itself out again)
+            label.setMinimumWidth(max(label.minimumWidth(), label.sizeHint().width()))
         text = result.warning
         if text is None and not np.isfinite(loss):
             text = "the loss is not finite: values overflowed"
@@ -119,4 +124,6 @@ class StatusBar(QtWidgets.QStatusBar):
         self.setFont(style.font())
         for w in (self.warning, self.loss, self.rho, self.sigma, self.ms):
             w.setFont(style.font())
+        for label in (self.loss, self.rho, self.sigma, self.ms):
+            label.setMinimumWidth(label.sizeHint().width())    # (measured again in this font)
         self.set_warning(self.warning_text)
