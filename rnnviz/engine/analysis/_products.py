@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import _jacobian
-from .._jacobian import FLUSH, FLUSH_EVERY, _flush
+from .._sketch import FLUSH, FLUSH_EVERY, _flush
 
 LN10 = np.log(10.0)
 NAN, ZERO = "nan", "zero"      # what a step source gives where a step is not finite / vanishes

@@ -121,7 +121,7 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
     (the left singular subspace of a product growing on the right does, Oseledets), P_t is no
     longer formed: U^T P_t and a 16-row Gaussian sketch of the rest are carried forward,
     O(n^2 (q + 16)) per step, and certify the values with a bound that fails with probability
-    below ~1e-12 per step (rnnviz/engine/_jacobian.py, _Sketch); where they no longer can, P_t
+    below ~1e-12 per step (rnnviz/engine/_sketch.py, _Sketch); where they no longer can, P_t
     is formed again from the factors kept. In all O(T0 n^3 + T n^2 q), T0 the steps before the
     first sketch: once P has few enough directions above 1e-7 ||P|| the sketch starts from an
     exact step, its basis the eigenvectors of P P^T (T0 = 15-16 at n_s = 256-1024 in
