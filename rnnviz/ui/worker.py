@@ -75,6 +75,41 @@ def lower_thread_priority(increment: int = WORKER_NICE) -> bool:
     return True
 
 
+# ----- the UI thread first -----------------------------------------------------------------------
+# The interpreter lock passes between threads every switch interval (0.5 ms, app.py), so each of
+# the dozens of Qt -> Python calls inside one paint (bounding rects, item paints) could wait that
+# long while the worker runs Python: a view's 3 ms paint took 20 ms (train_copy while training,
+# 15.7 follows a second). The UI thread marks its draws and paints; the worker's computation
+# waits at its next poll (should_stop) until they end, or UI_YIELD_MAX_S at most.
+UI_YIELD_MAX_S = 0.05
+_ui_idle = threading.Event()
+_ui_idle.set()
+_ui_depth = [0]                 # nested turns (the UI thread only)
+
+
+class ui_turn:
+    """Context manager around a draw or paint of the UI thread (re-entrant)."""
+
+    __slots__ = ()
+
+    def __enter__(self):
+        _ui_depth[0] += 1
+        _ui_idle.clear()
+
+    def __exit__(self, *exc):
+        _ui_depth[0] -= 1
+        if _ui_depth[0] <= 0:
+            _ui_depth[0] = 0
+            _ui_idle.set()
+        return False
+
+
+def yield_to_ui() -> None:
+    """On the worker's thread: wait while the UI thread draws or paints (at most UI_YIELD_MAX_S)."""
+    if not _ui_idle.is_set():
+        _ui_idle.wait(UI_YIELD_MAX_S)
+
+
 # ----- workers whose thread outlives its window ------------------------------------------------
 # A QThread destroyed while it runs aborts the process (qFatal "QThread: Destroyed while thread
 # is still running", SIGABRT), and some stages cannot be interrupted (a 2048-unit backward pass
@@ -248,7 +283,9 @@ class ComputeWorker(QtCore.QObject):
 
     # ----- worker thread ------------------------------------------------------------------
     def _should_stop(self) -> bool:
-        """For the running request: stop when interrupted or a newer one of its lane waits."""
+        """For the running request: stop when interrupted or a newer one of its lane waits
+        (polled often by the engine: it first lets a draw or paint of the UI thread finish)."""
+        yield_to_ui()
         return self._thread.isInterruptionRequested() or self._running_lane in self._pending
 
     def _emit_partial(self, result) -> None:

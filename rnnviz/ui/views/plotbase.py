@@ -20,6 +20,7 @@ from rnnviz.ui.widgets.axes import (
     vertical_axis_room,
 )
 from rnnviz.ui.widgets.readout import Readout
+from rnnviz.ui.worker import ui_turn
 
 STEADY_SHARE = 0.05      # a live range's ends move in steps of at least this share of its span
 
@@ -32,6 +33,14 @@ def same_key(a: tuple | None, b: tuple | None) -> bool:
     plain_types = (int, float, str, tuple, type(None))
     return all(x is y or (type(x) is type(y) and isinstance(x, plain_types) and x == y)
                for x, y in zip(a, b))
+
+
+class Canvas(pg.GraphicsLayoutWidget):
+    """A view's pyqtgraph canvas, whose paints go before the worker's computation (ui_turn)."""
+
+    def paintEvent(self, event) -> None:
+        with ui_turn():
+            super().paintEvent(event)
 
 
 class _ResultDraws:
@@ -97,7 +106,7 @@ class PlotView(FittedLabels, QtWidgets.QWidget):
         super().__init__(parent)
         self.session = session
         self.style_ = NORMAL
-        self.graphics = pg.GraphicsLayoutWidget()
+        self.graphics = Canvas()
         self.graphics.setToolTip(self.tooltip)
         # Qt's default BSP index re-indexes every item whose geometry or data changes, asking
         # each for its bounding rect (pyqtgraph's axes compute theirs in Python): ~a third of
@@ -167,6 +176,10 @@ class PlotView(FittedLabels, QtWidgets.QWidget):
 
     def flush(self) -> None:
         """Draw what is dirty now."""
+        with ui_turn():
+            self._flush()
+
+    def _flush(self) -> None:
         self._timer.stop()
         if not self._axes_plain:
             self._axes_plain = True
