@@ -116,7 +116,9 @@ def measure(app, window, seconds: float, tab: int) -> dict:
     paints.remove()
     return {"rate": (session.run.iteration - first) / took,
             "fps": {n: paints.counts[n] / took for n in shown},
-            "unchanged": sorted(n for n, v in shown.items() if v.draw_count == draws[n]),
+            # not drawn again (no new drawing and under one paint a second: the inputs)
+            "unchanged": sorted(n for n, v in shown.items()
+                                if v.draw_count == draws[n] and paints.counts[n] < took),
             "follows": (window.worker.completed - computes) / took,
             "compute_ms": window.worker.last_ms, "block_ms": block}
 
