@@ -201,12 +201,7 @@ class TrainingServer:
 
     def close(self) -> None:
         """End the child: closing its pipe ends it (killed if it does not end at once)."""
-        if self._out is not None:
-            try:
-                self._out.close()
-            except OSError:
-                pass
-            self._out = None
+        self._out = _close(self._out)
         if self._proc is not None:
             try:
                 self._proc.wait(timeout=2)
@@ -217,12 +212,17 @@ class TrainingServer:
         if self._reader is not None:
             self._reader.join(timeout=2)            # the child's end closed: it reads EOF
             self._reader = None
-        if self._in is not None:
-            try:
-                self._in.close()
-            except OSError:
-                pass
-            self._in = None
+        self._in = _close(self._in)
+
+def _close(conn: Connection | None) -> None:
+    """Close a pipe end if open (one already broken is closed all the same); None to forget it."""
+    if conn is not None:
+        try:
+            conn.close()
+        except OSError:
+            pass
+    return None
+
 
 if __name__ == "__main__":
     _child(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))

@@ -58,8 +58,9 @@ class HeatmapView(PlotView):
         self.graphics.scene().sigMouseClicked.connect(self._clicked)
 
     def data(self, result) -> tuple[np.ndarray, np.ndarray, tuple[float, float], str]:
-        """(values, image, levels, colour-bar caption) for a result."""
-        raise NotImplementedError
+        """(values, image, levels, colour-bar caption) for a result: its heatmap's."""
+        h = self.heatmap(result)
+        return h.values, h.image, h.levels, h.caption
 
     def draw_key(self, result):
         """The image (cached per request and element: the same object for every partial
@@ -96,8 +97,8 @@ class HeatmapView(PlotView):
                 self.readout.show_text(self.describe(i, t, float(values[i, t])))
 
     def colour(self, result) -> str:
-        """The colour map kind for a result."""
-        return self.colour_kind
+        """The colour map kind for a result: its heatmap's."""
+        return self.heatmap(result).colour
 
     def colourbar_scale(self, levels) -> tuple[float, str]:
         """(tick factor, caption suffix) of the colour bar (see axes.decade_scale)."""
@@ -188,13 +189,6 @@ class StateHeatmap(HeatmapView):
         part = self.parts.shown(result)
         self.symbol = cellinfo.describe(result.trace.cell).parts.get(part, part)
         return cell_display.part_heatmap(result, shown_b(self.session, result), part)   # cached
-
-    def data(self, result):
-        h = self.heatmap(result)
-        return h.values, h.image, h.levels, h.caption
-
-    def colour(self, result) -> str:
-        return self.heatmap(result).colour
 
     def heading(self, result):
         b = shown_b(self.session, result)
@@ -309,10 +303,6 @@ class GradientHeatmap(HeatmapView):
     def gradient(self, result) -> np.ndarray:
         """The shown gradient of the whole batch, (n_s, m, T)."""
         return display.shown_gradient(result, self.shown_choice)
-
-    def data(self, result):
-        h = self.heatmap(result)
-        return h.values, h.image, h.levels, h.caption
 
     def heatmap(self, result) -> display.Heatmap:
         """The shown gradient's heatmap of the selected element (cached, made on the worker)."""

@@ -39,13 +39,6 @@ class InputsView(HeatmapView):
     def heatmap(self, result) -> display.Heatmap:
         return display.input_heatmap(result, shown_b(self.session, result))
 
-    def data(self, result):
-        h = self.heatmap(result)
-        return h.values, h.image, h.levels, h.caption
-
-    def colour(self, result) -> str:
-        return self.heatmap(result).colour
-
     def draw_key(self, result):
         b = shown_b(self.session, result)
         return self.data(result)[1], tuple(labels.steps(self.session.config, b) or ())
@@ -67,15 +60,9 @@ class InputsView(HeatmapView):
         line = QtGui.QFontMetrics(self.style_.font(self.style_.tick_pt)).height()
         fits = bool(names) and self.plot_item.vb.height() / len(names) >= 0.9 * line
         shown = (tuple(names), self.style_.tick_pt) if fits else None
-        if shown == self._rows_named:
-            return
-        self._rows_named = shown
-        if shown:
-            left.setTicks([[(i + 1, c) for i, c in enumerate(names)]])
-            self.set_axis_label(left, "character", "char")
-        else:
-            left.setTicks(None)
-            self.set_axis_label(left, "input i", "i")
+        if shown != self._rows_named:
+            self._rows_named = shown
+            self._name_ticks(left, shown, ("character", "char"), ("input i", "i"))
 
     def name_steps(self) -> None:
         """The character read at each step under its column, when every one fits; else the
@@ -90,15 +77,20 @@ class InputsView(HeatmapView):
             widest = max(text_width(self.style_.font(self.style_.tick_pt), c) for c in names)
             if per_step >= widest + 3:
                 shown = (tuple(names), self.style_.tick_pt)
-        if shown == self._steps_named:
-            return
-        self._steps_named = shown
+        if shown != self._steps_named:
+            self._steps_named = shown
+            self._name_ticks(bottom, shown, ("character read at step t", "step t"),
+                             ("time step t",))
+
+    def _name_ticks(self, axis, shown, named: tuple[str, ...], plain: tuple[str, ...]) -> None:
+        """A name under each row or step (shown = (names, tick size)), or the plain numbers;
+        the axis caption says which."""
         if shown:
-            bottom.setTicks([[(t + 1, c) for t, c in enumerate(names)]])
-            self.set_axis_label(bottom, "character read at step t", "step t")
+            axis.setTicks([[(i + 1, c) for i, c in enumerate(shown[0])]])
+            self.set_axis_label(axis, *named)
         else:
-            bottom.setTicks(None)
-            self.set_axis_label(bottom, "time step t")
+            axis.setTicks(None)
+            self.set_axis_label(axis, *plain)
 
     def heading(self, result):
         b = shown_b(self.session, result)
