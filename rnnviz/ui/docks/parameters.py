@@ -46,6 +46,7 @@ class ParameterDock(QtWidgets.QDockWidget):
         self.fields: dict[str, FieldBinding] = {}
         self._pending: dict[str, Any] = {}    # user values the session refused (shown invalid)
         self._applying = False
+        self._radius_note_shown: str | None | bool = False   # the note last shown (False: none yet)
 
         body = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(body)
@@ -232,6 +233,9 @@ class ParameterDock(QtWidgets.QDockWidget):
     def update_radius_note(self) -> None:
         """Under the ρ field: whether it still describes the W in use (a hand edit changes ρ)."""
         note = self.session.radius_note()
+        if note == self._radius_note_shown:
+            return                    # (every result while training: nothing to lay out again)
+        self._radius_note_shown = note
         self.radius_note.setVisible(bool(note))
         self.radius_note.setText(note or "")
         field = self.fields["spectral_radius"]

@@ -121,7 +121,7 @@ class PlotView(FittedLabels, QtWidgets.QWidget):
         self.readout.setFixedHeight(self.readout.fontMetrics().height() + 4)
         if not self.always_reads_out:       # a heatmap's line says only what the mouse is over:
             self.readout.setVisible(False)  # hidden until then (a line of height)
-            self.readout.shown.connect(lambda: self.readout.setVisible(True))
+            self.readout.shown.connect(lambda: self.readout.isHidden() and self.readout.setVisible(True))
         layout = QtWidgets.QVBoxLayout(self)
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)

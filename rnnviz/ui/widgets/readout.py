@@ -19,9 +19,10 @@ class Readout(QtWidgets.QLabel):
         self.full, self.short = " ", None
 
     def show_text(self, full: str, short: str | None = None) -> None:
-        self.full, self.short = full, short
-        self.setToolTip(full)
-        self._fit()
+        if (full, short) != (self.full, self.short):
+            self.full, self.short = full, short
+            self.setToolTip(full)
+            self._fit()
         if full.strip():
             self.shown.emit()
 

@@ -83,7 +83,9 @@ class StatusBar(QtWidgets.QStatusBar):
         self.warning.setVisible(bool(text) and not self.currentMessage())
         self.warning.show_text(f"⚠ {text}" if text else "")
         self.warning.setToolTip(text or "")
-        self.warning.setStyleSheet(f"color: {self.style_.warning}; font-weight: bold;")
+        sheet = f"color: {self.style_.warning}; font-weight: bold;"
+        if self.warning.styleSheet() != sheet:         # (a new sheet polishes and lays out)
+            self.warning.setStyleSheet(sheet)
 
     def _message_changed(self, text: str) -> None:
         if text:
