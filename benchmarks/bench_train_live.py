@@ -107,6 +107,7 @@ def measure(app, window, seconds: float, tab: int) -> dict:
     paints = PaintCounter(shown)
     draws = {n: v.draw_count for n, v in shown.items()}
     computes = window.worker.completed
+    offloaded = window.training.offload.offloaded
     if not window.training.running:
         window.training.train()
     first = session.run.iteration
@@ -120,6 +121,7 @@ def measure(app, window, seconds: float, tab: int) -> dict:
             "unchanged": sorted(n for n, v in shown.items()
                                 if v.draw_count == draws[n] and paints.counts[n] < took),
             "follows": (window.worker.completed - computes) / took,
+            "offloaded": (window.training.offload.offloaded - offloaded) / took,
             "compute_ms": window.worker.last_ms, "block_ms": block}
 
 
@@ -135,7 +137,7 @@ def report(title: str, m: dict) -> None:
                 if name in m["unchanged"] else "")
         print(f"    {name:<14} {fps:6.1f} /s{note}")
     print(f"  weights followed /s       {m['follows']:7.1f}   (one computation of the views each, "
-          f"last {m['compute_ms']:.1f} ms)")
+          f"last {m['compute_ms']:.1f} ms; {m['offloaded']:.1f} /s in the child process)")
     print(f"  longest UI block          {m['block_ms']:7.1f} ms  target <= {TARGET_BLOCK_MS:.0f} ms")
 
 

@@ -21,28 +21,16 @@ Only this module's own child is ever unpickled.
 """
 from __future__ import annotations
 
-import collections
-import os
-import subprocess
-import sys
-import threading
 from multiprocessing.connection import Connection
 
+from rnnviz.state.child_process import ChildProcess, run_child
+
 AHEAD = 8            # records the child may compute before the parent has taken them
-NICENESS = 5         # added to the child's niceness, as the worker thread's: the UI thread paints
-                     # first (quiet machine, train_copy: 188-216 it/s at 19-22 redraws/s, against
-                     # 161-174 it/s at 15-16 at +0; under another program's load +5 gives
-                     # training less: 48 it/s against 212 in one pair of runs)
 
 
 # ----- the child ---------------------------------------------------------------------------------
 def _child(conn_in: Connection, conn_out: Connection) -> None:
     """Serve runs until the parent's end of the pipe closes."""
-    if NICENESS:
-        try:
-            os.nice(NICENESS)
-        except (AttributeError, OSError):
-            pass
     from rnnviz.engine.train import Trainer
     run = None                          # [sid, trainer, iterations left or None, credits]
     while True:
@@ -89,70 +77,17 @@ class TrainingProcessError(RuntimeError):
     """The child process could not be started or ended unexpectedly."""
 
 
-class TrainingServer:
+class TrainingServer(ChildProcess):
     """One child process serving one run at a time (started on first use, kept between runs)."""
 
+    module = "rnnviz.state.training_process"
+    name = "training"
+    error = TrainingProcessError
+
     def __init__(self) -> None:
-        self._proc: subprocess.Popen | None = None
-        self._out: Connection | None = None         # to the child
-        self._in: Connection | None = None          # from the child
-        self._reader: threading.Thread | None = None
-        self._cond = threading.Condition()
-        self._queue: collections.deque = collections.deque()
+        super().__init__()
         self._sid = 0                               # the last run id given out
         self._running: int | None = None            # the id of the run going, if any
-        self._dead: str | None = None
-
-    @property
-    def alive(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None and self._dead is None
-
-    def ensure(self) -> None:
-        if self.alive:
-            return
-        self.close()
-        to_child_r, to_child_w = os.pipe()
-        from_child_r, from_child_w = os.pipe()
-        env = {**os.environ, "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1",
-               "MKL_NUM_THREADS": "1"}
-        try:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-m", "rnnviz.state.training_process",
-                 str(to_child_r), str(from_child_w)],
-                pass_fds=(to_child_r, from_child_w), stdin=subprocess.DEVNULL, env=env,
-                close_fds=True)
-        except OSError as exc:
-            for fd in (to_child_r, to_child_w, from_child_r, from_child_w):
-                os.close(fd)
-            raise TrainingProcessError(f"the training process could not start: {exc}") from exc
-        os.close(to_child_r)
-        os.close(from_child_w)
-        self._out = Connection(to_child_w, readable=False)
-        self._in = Connection(from_child_r, writable=False)
-        self._dead = None
-        self._reader = threading.Thread(target=self._read, args=(self._in,),
-                                        name="rnnviz-training-reader", daemon=True)
-        self._reader.start()
-
-    def _read(self, conn: Connection) -> None:
-        """Move the child's messages into the queue (a thread: the pipe never fills)."""
-        while True:
-            try:
-                msg = conn.recv()
-            except (EOFError, OSError):
-                with self._cond:
-                    self._dead = "the training process ended unexpectedly"
-                    self._cond.notify_all()
-                return
-            with self._cond:
-                self._queue.append(msg)
-                self._cond.notify_all()
-
-    def _send(self, *msg) -> None:
-        try:
-            self._out.send(msg)
-        except (OSError, AttributeError) as exc:
-            raise TrainingProcessError("the training process ended unexpectedly") from exc
 
     def start(self, params, settings, activation: str, iteration: int, optimizer_state,
               iterations: int | None) -> int:
@@ -199,30 +134,6 @@ class TrainingServer:
                 except TrainingProcessError:
                     pass
 
-    def close(self) -> None:
-        """End the child: closing its pipe ends it (killed if it does not end at once)."""
-        self._out = _close(self._out)
-        if self._proc is not None:
-            try:
-                self._proc.wait(timeout=2)
-            except subprocess.TimeoutExpired:
-                self._proc.kill()
-                self._proc.wait(timeout=2)
-            self._proc = None
-        if self._reader is not None:
-            self._reader.join(timeout=2)            # the child's end closed: it reads EOF
-            self._reader = None
-        self._in = _close(self._in)
-
-def _close(conn: Connection | None) -> None:
-    """Close a pipe end if open (one already broken is closed all the same); None to forget it."""
-    if conn is not None:
-        try:
-            conn.close()
-        except OSError:
-            pass
-    return None
-
 
 if __name__ == "__main__":
-    _child(Connection(int(sys.argv[1]), writable=False), Connection(int(sys.argv[2]), readable=False))
+    run_child(_child)

@@ -160,7 +160,9 @@ class ComputeWorker(QtCore.QObject):
     ("compute") or `done(lane, result)` (other lanes), with the request's id inside; failures
     through `failed(request_id, message)`; never an exception. A compute function with a
     `partial` parameter may hand over intermediate results through `partial(result)`
-    (dropped once a newer request is waiting).
+    (dropped once a newer request is waiting). `offload`, when set, is asked first for
+    each "compute" request: its result (computed elsewhere: a child process while a run
+    trains, state.compute_process) or None to compute here.
 
     Stream. `start_stream(stream)` runs a state.jobs.Stream (a training run) one record at a
     time whenever no request is waiting, so edits and redraws of the views interleave with
@@ -187,6 +189,8 @@ class ComputeWorker(QtCore.QObject):
         self._running_lane: str | None = None
         self._stopped = False
         self._blas_limited = False
+        self.offload = None             # asked first for each "compute": a result, or None
+                                        # to compute here (state.compute_process)
         self.last_ms = 0.0              # wall time of the last finished computation
         self.completed = 0              # finished computations (for tests/benchmarks)
         self.interrupted = 0            # abandoned computations
@@ -286,6 +290,11 @@ class ComputeWorker(QtCore.QObject):
         """For the running request: stop when interrupted or a newer one of its lane waits
         (polled often by the engine: it first lets a draw or paint of the UI thread finish)."""
         yield_to_ui()
+        return self._superseded()
+
+    def _superseded(self) -> bool:
+        """Interrupted, or a newer request of the running one's lane waits (no yield: for a
+        wait that holds no lock, such as the offload's on its child process)."""
         return self._thread.isInterruptionRequested() or self._running_lane in self._pending
 
     def _emit_partial(self, result) -> None:
@@ -345,9 +354,11 @@ class ComputeWorker(QtCore.QObject):
         compute = self._lanes[lane]
         start = time.perf_counter()
         try:
-            if lane == "compute" and _takes_partial(compute):
+            offload = self.offload if lane == "compute" else None
+            result = None if offload is None else offload(request, self._superseded)
+            if result is None and lane == "compute" and _takes_partial(compute):
                 result = compute(request, self._should_stop, partial=self._emit_partial)
-            else:
+            elif result is None:
                 result = compute(request, self._should_stop)
         except Exception as exc:    # noqa: BLE001 - a failed computation is a message
             if _is_interruption(exc) or self._should_stop():

@@ -426,6 +426,49 @@ def test_while_training_the_time_views_follow_the_weights_and_the_inputs_stay_dr
     assert extent == pytest.approx(np.ceil(11.5 * max(1.0, rho)) / 10.0)       # widens one)
 
 
+def test_while_training_the_views_are_computed_in_a_child_as_this_process_would(
+        qtbot, trainer_window):
+    """Train on the time-steps tab: the followed weights' computations run in the child process
+    (so the window's process only draws), the states heatmap and the flow curve show a result
+    that came from there, and that result is the one this process computes bit for bit."""
+    from rnnviz.state.compute import compute
+    from rnnviz.ui.views.flow import log10_curve
+    from rnnviz.ui.views.steps import shown_b
+    w, s = trainer_window, trainer_window.session
+    w.centre_tabs.setCurrentIndex(0)
+    wait_for_result(qtbot, w, timeout=TIMEOUT)
+    flush(w)
+    offload, came = w.worker.offload, {}
+
+    def recorded(request, should_stop):
+        result = offload(request, should_stop)
+        if result is not None:
+            came[result.request_id] = (request, result)
+        return result
+    w.worker.offload = recorded
+    states, flow = w.views["states"], w.views["flow"]
+    click(qtbot, w.training.dock.train_button)
+    qtbot.waitUntil(lambda: len(came) >= 3 and s.result is not None
+                    and s.result.request_id in came, timeout=TIMEOUT)
+    click(qtbot, w.training.dock.train_button)             # pause
+    paused(qtbot, w)
+    qtbot.waitUntil(lambda: w.worker.is_idle(), timeout=TIMEOUT)
+    flush(w)
+    w.worker.offload = offload
+    request, r = came[max(came)]
+    assert offload.offloaded >= 3 and not offload.enabled  # (paused: computed here again)
+    s.result = r                                            # the views draw a child's result
+    s.events.emit("result", result=r)
+    flush(w)
+    np.testing.assert_array_equal(states.image.image, r.trace.s[:, shown_b(s, r), :])
+    _, drawn = flow.curves["log10_jacobian_norm"].getData()
+    np.testing.assert_array_equal(drawn, log10_curve(r.flow, "log10_jacobian_norm"))
+    here = compute(request)
+    np.testing.assert_array_equal(r.trace.s, here.trace.s)
+    np.testing.assert_array_equal(r.grads.ds, here.grads.ds)
+    np.testing.assert_array_equal(r.flow.log10_jacobian_norm, here.flow.log10_jacobian_norm)
+
+
 def test_the_status_bar_keeps_room_for_its_numbers_while_training(qtbot, trainer_window):
     """The numbers change at every followed iteration: each label keeps the room of the widest
     text it showed (a label a digit wider was drawn cut until the bar laid out again)."""
