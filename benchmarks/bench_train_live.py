@@ -151,7 +151,7 @@ def main() -> None:
 
     from rnnviz.state.session import Session
     from rnnviz.ui.actions.export import settle
-    from rnnviz.ui.app import build_window, close_window, make_app
+    from rnnviz.ui.app import build_window, close_window, freeze_startup_objects, make_app
     print(f"preset {args.preset}, window {width}x{height}, {args.seconds:g} s per phase, "
           f"{os.cpu_count()} cores, load average {os.getloadavg()[0]:.2f}")
     print(f"headless (no window): {headless_rate(args.preset):.0f} iterations/s in this process, "
@@ -163,6 +163,7 @@ def main() -> None:
     window.resize(width, height)
     window.show()
     settle(window)
+    freeze_startup_objects()                      # as run_window does
     try:
         report("Training tab shown (training plots, softmax, spectrum)",
                measure(app, window, args.seconds, 1))

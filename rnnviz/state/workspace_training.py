@@ -86,18 +86,20 @@ class TrainingMixin:
         iteration, params = self.run.latest()
         if iteration == self.selection_iteration and not self.run.stopped:
             return False
-        return self._show_trained(iteration, params)
+        return self._show_trained(iteration, params, live=True)
 
     @property
     def selection_iteration(self) -> int | None:
         """The training iteration whose weights the views show (None: not training)."""
         return self._shown_iteration
 
-    def _show_trained(self, iteration: int, params) -> bool:
+    def _show_trained(self, iteration: int, params, live: bool = False) -> bool:
+        """Show the weights of `iteration`; live: the newest while a run trains (the event says
+        so: the training plots then move their iteration mark at their next frame)."""
         self._shown_iteration = iteration
         self._changed(su.Change(su.with_trained(self.setup, params), (), su.param_names(self.setup)),
                       config_event=False)
-        self.events.emit("training", what="iteration", iteration=iteration)
+        self.events.emit("training", what="iteration", iteration=iteration, live=live)
         return True
 
     def show_iteration(self, k: int) -> list[Problem]:

@@ -2,6 +2,7 @@
 safe excepthook, running the window, and the headless export behind `rnnviz export`."""
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import sys
@@ -185,6 +186,15 @@ def build_window(session):
     return window
 
 
+def freeze_startup_objects() -> None:
+    """Leave the objects of the built window (~80,000: modules, widgets, plot items) out of the
+    cyclic garbage collector's later passes (gc.freeze). A full pass over them took 33-41 ms on
+    the UI thread, a stall beside a draw while training redraws 20+ times a second; after the
+    freeze a pass scans only what came since (a few thousand objects: well under a millisecond)."""
+    gc.collect()
+    gc.freeze()
+
+
 def run_window(session=None, argv=None) -> int:
     """Show the main window on a session (the default demo if None) and run until it closes."""
     app = make_app(argv)
@@ -200,6 +210,7 @@ def run_window(session=None, argv=None) -> int:
     interrupts.window = window
     reporter = ErrorReporter(window).install()
     window.show()
+    freeze_startup_objects()
     try:
         code = app.exec()
     finally:

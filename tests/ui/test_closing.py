@@ -165,6 +165,8 @@ from rnnviz.state.session import Session
 from rnnviz.ui.app import run_window
 session = Session()
 session.apply(seed=99, T=17)              # an unsaved change
+import gc
+QtCore.QTimer.singleShot(0, lambda: print(f"FROZEN {gc.get_freeze_count()}", flush=True))
 QtCore.QTimer.singleShot(0, lambda: print("RUNNING", flush=True))
 sys.exit(run_window(session))
 """
@@ -269,6 +271,8 @@ def test_a_second_ctrl_c_while_the_question_is_open_keeps_the_work_and_quits(tmp
     (tmp_path / "driver.py").write_text(textwrap.dedent(DRIVER))
     proc = child(["driver.py", "0", "nobody-answers"])
     proc.wait_for_line("RUNNING")
+    frozen = [int(line.split()[1]) for line in proc.out if line.startswith("FROZEN ")]
+    assert frozen and frozen[0] > 20000       # the built window is out of the collector's passes
     proc.proc.send_signal(signal.SIGINT)
     proc.wait_for_line("ASKED")
     proc.proc.send_signal(signal.SIGINT)

@@ -67,6 +67,8 @@ def test_train_then_pause_the_loss_curve_holds_every_record_equal_to_the_engines
                                   [r.iteration for r in reference if r.clipped])
     _, rho = w.views["spectral"].curve_data(w.views["spectral"].rho_curve)
     np.testing.assert_array_equal(rho, [r.rho for r in reference])
+    for name in ("loss", "grad_norm", "spectral"):           # the mark: the weights shown
+        assert w.views[name].iteration_line.value() == s.selection_iteration, name
     profile = w.views["profile"].shown_image
     assert profile.shape == (s.config.T, n)
     np.testing.assert_allclose(profile[::-1, -1], np.log10(reference[-1].grad_profile), rtol=1e-12)

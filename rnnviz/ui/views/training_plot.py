@@ -143,6 +143,9 @@ class TrainingPlot(PlotView):
 
     # ----- drawing -----------------------------------------------------------------------------
     def _on_event(self, name: str, **payload) -> None:
+        if name == "training" and payload.get("live"):
+            return          # the newest weights followed: the frame's tick draws the new records
+                            # and moves the mark (one paint a frame, not one more per follow)
         if name in ("training", "loaded"):
             self.schedule(result=True)
 
