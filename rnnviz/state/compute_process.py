@@ -9,7 +9,8 @@ with the draws and paints on the interpreter lock, so the frame rate was bounded
 training child, and the window's worker thread only waits on the pipe (the lock released).
 
 What goes there. Only requests whose whole flow is quick (n_s^3 T below
-compute.PARTIAL_MIN_WORK: no partial results, ~0.1 s at most), and only while `enabled` (the
+compute.PARTIAL_MIN_WORK: no partial results, ~0.1 s at most) and whose result is small
+(QUICK_MAX_STATES), and only while `enabled` (the
 window's training controller turns it on while a run trains). Everything else, and anything the
 child cannot do, is computed in the window's process as before: the result is the same either
 way (state.compute.compute on the same pickled request; a test checks bit for bit).
@@ -140,11 +141,18 @@ class OffloadedCompute:
             self.server = None
 
 
+QUICK_MAX_STATES = 1 << 18   # n_s m T at most: a result of a few MB (the training presets':
+                             # 0.3-1.7 MB, pickled in ~1 ms); a larger one's unpickling would
+                             # hold the window's interpreter lock as long as a paint
+
+
 def quick(request) -> bool:
-    """Whether the request's whole computation is quick enough to leave no partial result."""
+    """Whether the request's whole computation is quick enough to leave no partial result, and
+    its result small enough to cross the pipe in about a millisecond."""
     from rnnviz.state.compute import PARTIAL_MIN_WORK
     config = request.config
-    return float(config.n_s) ** 3 * config.T < PARTIAL_MIN_WORK
+    return (float(config.n_s) ** 3 * config.T < PARTIAL_MIN_WORK
+            and config.n_s * config.m * config.T <= QUICK_MAX_STATES)
 
 
 if __name__ == "__main__":

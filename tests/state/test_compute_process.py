@@ -99,6 +99,8 @@ def test_offload_only_while_enabled_only_quick_requests_and_falls_back_on_failur
     assert offload.offloaded == 1
     big = request(n_s=512, T=200)
     assert not quick(big) and offload(big, never) is None    # partial results: here
+    wide = request(n_s=64, m=256, T=100)                     # quick, but a ~50 MB result
+    assert not quick(wide) and offload(wide, never) is None
     bad = dataclasses.replace(req, x=np.zeros((req.x.shape[0] + 1, 1, 3)))
     assert offload(bad, never) is None                       # the worker computes it (and
     assert offload.offloaded == 1                            # reports its own error)

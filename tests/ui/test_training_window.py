@@ -489,3 +489,24 @@ def test_the_status_bar_keeps_room_for_its_numbers_while_training(qtbot, trainer
     paused(qtbot, w)
     r = w.session.result
     assert status.loss.text() == f"loss L = {float(r.grads.loss):.4g}"
+
+
+def test_the_parameters_dock_brings_its_radius_note_up_to_date_when_opened(qtbot, trainer_window):
+    """Closed (or behind another dock) while a run trains, the Parameters dock leaves its ρ note
+    alone (ρ(W) changes at every followed iteration); opened, it says the current W's ρ."""
+    from PySide6 import QtWidgets
+    w, s = trainer_window, trainer_window.session
+    editors = w.findChild(QtWidgets.QDockWidget, "editors")
+    editors.toggleViewAction().trigger()                    # View > Parameters: closed
+    qtbot.waitUntil(lambda: not editors.isVisible(), timeout=TIMEOUT)
+    click(qtbot, w.training.dock.train_button)
+    trained_to(qtbot, w, 10)
+    click(qtbot, w.training.dock.train_button)             # pause
+    paused(qtbot, w)
+    qtbot.waitUntil(lambda: w.worker.is_idle(), timeout=TIMEOUT)
+    flush(w)
+    note = s.radius_note()
+    assert note and f"{s.result.spectrum.spectral_radius:.3g}" in note   # trained: W moved
+    editors.toggleViewAction().trigger()                    # and opened again
+    qtbot.waitUntil(editors.isVisible, timeout=TIMEOUT)
+    assert editors.radius_note.text() == note and editors.radius_note.isVisibleTo(editors)

@@ -230,8 +230,15 @@ class ParameterDock(QtWidgets.QDockWidget):
         self.preset_combo.setCurrentIndex(index)
         del blocker
 
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.update_radius_note()
+
     def update_radius_note(self) -> None:
         """Under the ρ field: whether it still describes the W in use (a hand edit changes ρ)."""
+        if not self.isVisible():      # (behind the Training dock while a run trains: ρ(W)
+            self._radius_note_shown = False   # changes at every followed iteration)
+            return                    # shown again: showEvent brings the note up to date
         note = self.session.radius_note()
         if note == self._radius_note_shown:
             return                    # (every result while training: nothing to lay out again)

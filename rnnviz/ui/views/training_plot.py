@@ -188,13 +188,18 @@ class TrainingPlot(PlotView):
 
     def _place_iteration_line(self) -> None:
         k = self.session.selection_iteration
-        self.iteration_line.setVisible(k is not None and self.curves.n > 0)
+        shown = k is not None and self.curves.n > 0
+        if self.iteration_line.isVisible() != shown:
+            self.iteration_line.setVisible(shown)
         if k is not None and self.iteration_line.value() != k:
             blocker = QtCore.QSignalBlocker(self.iteration_line)
             self.iteration_line.setValue(k)
             del blocker
-        self.empty_text.setVisible(self.curves.n == 0)
-        self.place_empty_text()
+        empty = self.curves.n == 0
+        if self.empty_text.isVisible() != empty:
+            self.empty_text.setVisible(empty)
+        if empty:                           # (placed at every frame only while it shows)
+            self.place_empty_text()
 
     def place_empty_text(self) -> None:
         """The empty plot's hint, centred and wrapped to the plot area (narrow plots too)."""
