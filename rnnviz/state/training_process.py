@@ -21,6 +21,7 @@ Only this module's own child is ever unpickled.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
 from multiprocessing.connection import Connection
 
 from rnnviz.state.child_process import ChildProcess, run_child
@@ -29,12 +30,22 @@ AHEAD = 8            # records the child may compute before the parent has taken
 
 
 # ----- the child ---------------------------------------------------------------------------------
+@dataclass
+class _Run:
+    """The run a child serves: its id, its trainer, the iterations left (None: until stopped)
+    and the records it may still send before the parent has taken more (credits)."""
+    sid: int
+    trainer: object
+    left: int | None
+    credits: int = AHEAD
+
+
 def _child(conn_in: Connection, conn_out: Connection) -> None:
     """Serve runs until the parent's end of the pipe closes."""
     from rnnviz.engine.train import Trainer
-    run = None                          # [sid, trainer, iterations left or None, credits]
+    run: _Run | None = None
     while True:
-        if run is None or run[3] <= 0 or conn_in.poll():
+        if run is None or run.credits <= 0 or conn_in.poll():
             try:
                 msg = conn_in.recv()
             except (EOFError, OSError):
@@ -45,30 +56,30 @@ def _child(conn_in: Connection, conn_out: Connection) -> None:
                 trainer = Trainer(params, settings, activation=activation, iteration=iteration)
                 if state:
                     trainer.load_state_dict({"iteration": iteration, "optimizer": state})
-                run = [sid, trainer, iterations, AHEAD]
-            elif run is not None and sid == run[0]:
+                run = _Run(sid, trainer, iterations)
+            elif run is not None and sid == run.sid:
                 if kind == "credit":
-                    run[3] += msg[2]
+                    run.credits += msg[2]
                 elif kind == "stop":
                     conn_out.send(("end", sid, "cancelled"))
                     run = None
             continue
-        sid, trainer = run[0], run[1]
+        trainer = run.trainer
         try:
             record = trainer.step()
             state = trainer.optimizer.state_dict() if trainer.optimizer is not None else {}
-            conn_out.send(("record", sid, record, trainer.iteration, trainer.params, state))
+            conn_out.send(("record", run.sid, record, trainer.iteration, trainer.params, state))
         except (EOFError, OSError, BrokenPipeError):
             return
         except Exception as exc:        # noqa: BLE001 - the parent shows it as a message
-            conn_out.send(("end", sid, f"{type(exc).__name__}: {exc}"))
+            conn_out.send(("end", run.sid, f"{type(exc).__name__}: {exc}"))
             run = None
             continue
-        run[3] -= 1
-        if run[2] is not None:
-            run[2] -= 1
-        if record.stopped or run[2] == 0:
-            conn_out.send(("end", sid, None))
+        run.credits -= 1
+        if run.left is not None:
+            run.left -= 1
+        if record.stopped or run.left == 0:
+            conn_out.send(("end", run.sid, None))
             run = None
 
 
