@@ -73,12 +73,16 @@ class ComputeServer(ChildProcess):
     def __init__(self) -> None:
         super().__init__()
         self._rid = 0
+        self.retired = False          # closed for good (the window closing): no new child
 
     def compute(self, request, should_stop=None):
-        """compute(request) in the child. Raises the engine's Interrupted when should_stop()
-        says so while waiting (the reply, when it comes, is dropped), ComputeProcessError when
-        the child died or failed (its message)."""
+        """compute(request) in the child (started, or started again, if it is not running).
+        Raises the engine's Interrupted when should_stop() says so while waiting (the reply,
+        when it comes, is dropped), ComputeProcessError when the child died or failed (its
+        message) or the server is retired."""
         from rnnviz.engine.analysis import Interrupted
+        if self.retired:
+            raise ComputeProcessError("the computation process was closed")
         self.ensure()
         with self._cond:
             self._rid += 1
@@ -99,6 +103,12 @@ class ComputeServer(ChildProcess):
                 raise ComputeProcessError(dead)
             if should_stop is not None and should_stop():
                 raise Interrupted("a newer request is waiting")
+
+    def retire(self) -> None:
+        """End the child for good: a computation asked for afterwards (one that was on its way
+        while the window closed) starts no new one."""
+        self.retired = True
+        self.close()
 
     def _take(self, rid: int):
         """The reply to rid if it came (older replies are dropped); call with _cond held."""
@@ -137,7 +147,7 @@ class OffloadedCompute:
         """End the child; nothing is offloaded until a server is set again."""
         self.enabled = False
         if self.server is not None:
-            self.server.close()
+            self.server.retire()
             self.server = None
 
 

@@ -106,3 +106,6 @@ def test_offload_only_while_enabled_only_quick_requests_and_falls_back_on_failur
     assert offload.offloaded == 1                            # reports its own error)
     offload.close()
     assert offload.server is None and not offload.enabled and not server.alive
+    with pytest.raises(ComputeProcessError):                 # (a call on its way meanwhile:
+        server.compute(req)                                  # no new child)
+    assert not server.alive
