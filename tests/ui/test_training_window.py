@@ -71,6 +71,7 @@ def test_train_then_pause_the_loss_curve_holds_every_record_equal_to_the_engines
         assert w.views[name].iteration_line.value() == s.selection_iteration, name
     profile = w.views["profile"].shown_image
     assert profile.shape == (s.config.T, n)
+    assert tuple(w.views["profile"].colorbar.levels()) == tuple(w.views["profile"].levels)
     np.testing.assert_allclose(profile[::-1, -1], np.log10(reference[-1].grad_profile), rtol=1e-12)
     # every view shows the trained weights: the spectrum is that of the run's W
     np.testing.assert_array_equal(s.params.W, s.run.latest()[1].W)

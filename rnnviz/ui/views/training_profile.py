@@ -78,7 +78,8 @@ class ProfileHeatmap(TrainingPlot):
         T, cols = image.shape
         self.image.setImage(image, autoLevels=False, levels=levels)
         self.image.setRect(QtCore.QRectF(first - 0.5, -0.5, cols * per_column, T))
-        self.colorbar.setLevels(levels)
+        if tuple(map(float, self.colorbar.levels())) != tuple(map(float, levels)):
+            self.colorbar.setLevels(levels)      # (set again, it re-draws its axis: every frame)
         self.plot_item.setLimits(yMin=-0.5, yMax=T - 0.5)
         self.hold_range(self.iterations(), np.nan, np.nan, 1.0)
         if self._y_range != (-0.5, T - 0.5) and not self._user_range:
