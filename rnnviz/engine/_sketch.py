@@ -25,6 +25,9 @@ SKETCH_REFRESH_MAX = 32  # up to this while they drop none (an LSTM's first ~50 
                          # n_s cell-state directions: each refresh's eigh cost 3x an eigvalsh)
 LEADING_SHARE = 0.75     # values from the leading rows of U^T P alone only if they are at most
                          # this share of the basis (else the q x q eigenproblem is as cheap) ...
+LEADING_SHARE_MAX = 0.95  # ... or this share while no such attempt failed since the last refresh
+                         # (an LSTM's flat first ~60 steps certify from 0.87-0.92 of the rows;
+                         # a failed attempt costs its eigenproblem on top of the full one)
 LEADING_MIN = 64         # ... and of at least this many directions (below, no gain: measured)
 
 
@@ -71,6 +74,8 @@ class _Sketch:
         self.by_svd = False                                  # whether the last values came from there
         self.by_leading = False                              # ... or from the leading rows alone
         self.ratio = 0.0                                     # S_k / S_1 of the last values: no guess yet
+        self._wide_failed = False                            # a leading attempt above LEADING_SHARE
+                                                             # failed since the last refresh
         self.from_exact = False                              # started from an exact step (no basis)
 
     def multiply(self, step, flush: bool) -> None:
@@ -142,9 +147,11 @@ class _Sketch:
         tail = np.cumsum(mass[::-1])[::-1]                    # tail[j] = ||rows j.. of B||_F^2
         guess = RITZ_RTOL * np.max(mass) * self.ratio - r2 - 2.0 * slack
         fits = np.flatnonzero(tail[k:] <= guess)
-        if not fits.size or k + int(fits[0]) > LEADING_SHARE * self.q:
+        share = LEADING_SHARE if self._wide_failed else LEADING_SHARE_MAX
+        if not fits.size or k + int(fits[0]) > share * self.q:
             return None
         j = k + int(fits[0])
+        wide = j > LEADING_SHARE * self.q
         B1 = B[:j]
         try:
             lam = np.linalg.eigvalsh(B1 @ B1.T)[::-1]
@@ -152,6 +159,7 @@ class _Sketch:
             return None
         S = np.sqrt(np.maximum(lam[:k], 0.0))
         if not r2 + tail[j] + 2.0 * slack <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]:   # (or NaN)
+            self._wide_failed = self._wide_failed or wide
             return None
         self.ratio = S[k - 1] / S[0]
         return S
@@ -196,6 +204,7 @@ class _Sketch:
         self._refresh_every = (SKETCH_REFRESH if size < self.q
                                else min(2 * self._refresh_every, SKETCH_REFRESH_MAX))
         self._refresh_at = self.steps + self._refresh_every
+        self._wide_failed = False
         B = Z[:, :size].T @ self.Y[:self.q]          # (rotated even at the same size: the rows
         self.omega_U = self.omega_U @ Z[:, :size]    # ordered for _values_from_leading)
         self.ou_rows = np.sqrt(np.einsum("ij,ij->i", self.omega_U, self.omega_U))

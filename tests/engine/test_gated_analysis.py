@@ -250,3 +250,55 @@ def test_block_norm_iteration_matches_svd_and_falls_back(monkeypatch):
     monkeypatch.setattr(gated, "MAX_ITERATIONS", 0)          # no iteration: the SVD answers
     sigma, X = gated._top_singular_value(np.eye(80), None)
     assert sigma == 1.0 and X is None
+
+
+def test_lstm_values_from_more_than_three_quarters_of_the_rows_match_explicit_products(
+        monkeypatch):
+    """In the LSTM's flat first steps the certificate holds from ~0.9 of the basis's rows
+    (up to LEADING_SHARE_MAX): those steps take the leading rows alone, and every value agrees
+    with the SVD of the explicit product."""
+    from rnnviz.engine import _sketch
+    original, used = _sketch._Sketch._values_from_leading, []
+    real_eigvalsh = np.linalg.eigvalsh
+
+    def leading(self, B, mass, r2, slack, k):
+        sizes = []
+        monkeypatch.setattr(_sketch.np.linalg, "eigvalsh",
+                            lambda G: sizes.append(G.shape[0]) or real_eigvalsh(G))
+        try:
+            S = original(self, B, mass, r2, slack, k)
+        finally:
+            monkeypatch.setattr(_sketch.np.linalg, "eigvalsh", real_eigvalsh)
+        if S is not None:
+            used.append(sizes[0] / self.q)
+        return S
+    monkeypatch.setattr(_sketch._Sketch, "_values_from_leading", leading)
+    p, tr, flow, top = lstm_flow_counted(monkeypatch, 0, 128, 100)
+    assert max(used) > _sketch.LEADING_SHARE and max(used) <= _sketch.LEADING_SHARE_MAX
+    assert_top_sv_match_dense_products(p, tr, flow)
+
+
+def test_a_wide_leading_attempt_that_fails_is_not_tried_again_until_the_refresh():
+    """One failed attempt from more than LEADING_SHARE of the rows costs its eigenproblem on top
+    of the full one: the sketch then keeps to LEADING_SHARE until its basis is refreshed."""
+    from rnnviz.engine import _sketch
+    rng = np.random.default_rng(0)
+    n, q = 80, 64
+    U = np.linalg.qr(rng.standard_normal((n, q)))[0]
+    sketch = _sketch._Sketch(U @ U.T, U, rng, rng.standard_normal(n))
+    wide = int(0.9 * q)                       # rows 1..wide-1 hold 1e-10 each, the rest 1e-12 in
+    mass = np.r_[1.0, np.full(wide - 1, 1e-10), np.full(q - wide, 1e-12 / (q - wide))]
+    B = np.sqrt(mass)[:, None] * np.linalg.qr(rng.standard_normal((n, q)))[0].T
+    sketch.ratio = 1.0                        # the guess of S_3 / S_1: so the tail "fits" from
+    assert sketch._values_from_leading(B, mass, 0.0, 0.0, 3) is None   # 0.9 q, but S_3 = 1e-5:
+    assert sketch._wide_failed                # the bound refuses
+    calls = []
+    real = np.linalg.eigvalsh
+    try:
+        np.linalg.eigvalsh = lambda G: calls.append(G.shape[0]) or real(G)
+        assert sketch._values_from_leading(B, mass, 0.0, 0.0, 3) is None
+        sketch._shrink(np.r_[mass, 0.0][:q], np.eye(q), 3, 0.0)   # a refresh (keeps q rows)
+        assert not sketch._wide_failed
+    finally:
+        np.linalg.eigvalsh = real
+    assert calls == []                        # not tried again from 0.9 q before the refresh
