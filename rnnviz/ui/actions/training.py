@@ -29,7 +29,8 @@ from rnnviz.ui.widgets.axes import cache_axes
 FRAME_MS = 40                    # 25 frames a second while a run trains: the training plots,
                                  # and at most one follow of the weights per frame (30 ms, with
                                  # the views computed in a child, followed more often than the
-                                 # window could draw: 19.5-22.6 redraws/s against 21.0-23.0)
+                                 # window could draw: on the Training tab 19.5-22.6 redraws/s
+                                 # against 21.0-22.2 in three pairs)
 FOLLOW_POLL_MS = 8               # how often to look whether the views caught up (a follow then
                                  # starts as soon as they have, not at the next frame)
 FOLLOW_LATE_MS = 500             # follow the weights even if the views have not caught up
