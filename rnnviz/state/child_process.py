@@ -46,6 +46,12 @@ class ChildProcess:
         self._cond = threading.Condition()
         self._queue: collections.deque = collections.deque()
         self._dead: str | None = None
+        self._last_id = 0                           # the last run or request id given out
+
+    def _new_id(self) -> int:
+        """A fresh id for a run or a request (call with _cond held): replies carry it."""
+        self._last_id += 1
+        return self._last_id
 
     @property
     def alive(self) -> bool:

@@ -26,7 +26,9 @@ import pickle
 import time
 from multiprocessing.connection import Connection
 
+from rnnviz.engine.analysis import Interrupted
 from rnnviz.state.child_process import ChildProcess, run_child
+from rnnviz.state.compute import PARTIAL_MIN_WORK, compute
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +41,6 @@ NICENESS = 0            # as the window's UI thread, above the training child (+
 # ----- the child ---------------------------------------------------------------------------------
 def _child(conn_in: Connection, conn_out: Connection) -> None:
     """Compute the newest request waiting until the parent's end of the pipe closes."""
-    from rnnviz.state.compute import compute
     while True:
         try:
             msg = conn_in.recv()
@@ -72,7 +73,6 @@ class ComputeServer(ChildProcess):
 
     def __init__(self) -> None:
         super().__init__()
-        self._rid = 0
         self.retired = False          # closed for good (the window closing): no new child
 
     def compute(self, request, should_stop=None):
@@ -80,13 +80,11 @@ class ComputeServer(ChildProcess):
         Raises the engine's Interrupted when should_stop() says so while waiting (the reply,
         when it comes, is dropped), ComputeProcessError when the child died or failed (its
         message) or the server is retired."""
-        from rnnviz.engine.analysis import Interrupted
         if self.retired:
             raise ComputeProcessError("the computation process was closed")
         self.ensure()
         with self._cond:
-            self._rid += 1
-            rid = self._rid
+            rid = self._new_id()
         self._send("compute", rid, request)
         while True:
             with self._cond:
@@ -159,7 +157,6 @@ QUICK_MAX_STATES = 1 << 18   # n_s m T at most: a result of a few MB (the traini
 def quick(request) -> bool:
     """Whether the request's whole computation is quick enough to leave no partial result, and
     its result small enough to cross the pipe in about a millisecond."""
-    from rnnviz.state.compute import PARTIAL_MIN_WORK
     config = request.config
     return (float(config.n_s) ** 3 * config.T < PARTIAL_MIN_WORK
             and config.n_s * config.m * config.T <= QUICK_MAX_STATES)

@@ -97,7 +97,6 @@ class TrainingServer(ChildProcess):
 
     def __init__(self) -> None:
         super().__init__()
-        self._sid = 0                               # the last run id given out
         self._running: int | None = None            # the id of the run going, if any
 
     def start(self, params, settings, activation: str, iteration: int, optimizer_state,
@@ -107,8 +106,7 @@ class TrainingServer(ChildProcess):
         if self._running is not None:
             self.stop(self._running)
         with self._cond:
-            self._sid += 1
-            self._running = sid = self._sid
+            self._running = sid = self._new_id()
         self._send("start", sid, params, settings, activation, iteration, optimizer_state or {},
                    iterations)
         return sid

@@ -9,6 +9,17 @@ from PySide6 import QtCore, QtWidgets
 ERROR_COLOUR = "#c0392b"
 INVALID_STYLE = "background-color: #fde0dd; color: #7b1d12;"
 
+
+def message_label(name: str, bold: bool = False) -> QtWidgets.QLabel:
+    """A hidden, word-wrapped red line for what went wrong (shown with its text)."""
+    label = QtWidgets.QLabel()
+    label.setObjectName(name)
+    label.setWordWrap(True)
+    label.setStyleSheet(f"color: {ERROR_COLOUR};" + (" font-weight: bold;" if bold else ""))
+    label.hide()
+    return label
+
+
 def _set_silently(widget: QtCore.QObject, setter: Callable[[], None]) -> None:
     """Run a setter with the widget's signals blocked (the echo back from the session)."""
     blocker = QtCore.QSignalBlocker(widget)
@@ -31,12 +42,8 @@ class FieldBinding(QtCore.QObject):
         self.label.setToolTip(tip)
         editor.setToolTip(tip)
         editor.setObjectName(f"edit_{field}")
-        self.error = QtWidgets.QLabel()
-        self.error.setObjectName(f"error_{field}")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {ERROR_COLOUR};")
+        self.error = message_label(f"error_{field}")
         self.error.setTextFormat(QtCore.Qt.RichText)
-        self.error.hide()
         self.invalid = False
         self.guard_wheel(editor)
 

@@ -11,7 +11,7 @@ from PySide6 import QtCore, QtWidgets
 
 from rnnviz.state import sampling, training_form
 from rnnviz.state.training_form import TASKS
-from rnnviz.ui.docks.parameter_fields import ERROR_COLOUR
+from rnnviz.ui.docks.parameter_fields import message_label
 from rnnviz.ui.docks.training_editors import TrainingEditors, big_button, silently
 from rnnviz.ui.widgets.log_slider import LogSlider
 
@@ -39,17 +39,9 @@ class TrainingDock(TrainingEditors, QtWidgets.QDockWidget):
         self.progress.setToolTip("Iterations done (each one a fresh batch, BPTT, clipping and an "
                                  "optimiser step) and how many per second the worker trains")
         column.addWidget(self.progress)
-        self.stopped = QtWidgets.QLabel()
-        self.stopped.setObjectName("training_stopped")
-        self.stopped.setWordWrap(True)
-        self.stopped.setStyleSheet(f"color: {ERROR_COLOUR}; font-weight: bold;")
-        self.stopped.hide()
+        self.stopped = message_label("training_stopped", bold=True)
         column.addWidget(self.stopped)
-        self.error = QtWidgets.QLabel()
-        self.error.setObjectName("training_error")
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet(f"color: {ERROR_COLOUR};")
-        self.error.hide()
+        self.error = message_label("training_error")
         column.addWidget(self.error)
         column.addWidget(self._build_task_group())
         column.addWidget(self._build_optimiser_group())

@@ -6,7 +6,7 @@ import math
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-ERROR_COLOUR = "#c0392b"
+from rnnviz.ui.docks.parameter_fields import message_label
 
 
 def parse_weight(text: str) -> tuple[float | None, str | None]:
@@ -58,11 +58,7 @@ class EntryEditor(QtWidgets.QFrame):
         row.addWidget(self.label)
         row.addWidget(self.line)
         layout.addLayout(row)
-        self.message = QtWidgets.QLabel()
-        self.message.setObjectName("entry_message")
-        self.message.setWordWrap(True)
-        self.message.setStyleSheet(f"color: {ERROR_COLOUR};")
-        self.message.hide()
+        self.message = message_label("entry_message")
         layout.addWidget(self.message)
         QtGui.QShortcut(QtGui.QKeySequence(QtCore.Qt.Key_Escape), self, self.hide)
         self.hide()

@@ -9,8 +9,8 @@ from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import cellinfo
 from rnnviz.state.sessionfile import param_shapes
+from rnnviz.ui.docks.parameter_fields import ERROR_COLOUR
 from rnnviz.ui.docks.weight_entry import (
-    ERROR_COLOUR,
     EntryEditor,
     centre_ticks,
     entry_name,
