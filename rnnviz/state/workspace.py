@@ -150,6 +150,11 @@ class Workspace(FilesMixin, TrainingMixin):
         return readouts.radius_note(self.config.spectral_radius, st.rho, "W" in st.edited)
 
     @property
+    def radius_measured(self) -> bool:
+        """Whether ρ(W) of the W in use is known (a new W's is measured with its result)."""
+        return self.setup.params.rho is not None
+
+    @property
     def inputs_fixed(self) -> bool:
         """Whether x and s0 come from a preset rather than from the seed."""
         return self.setup.inputs_fixed

@@ -15,6 +15,7 @@ from rnnviz.ui.docks.parameter_fields import (
     SliderField,
     TextField,
 )
+from rnnviz.ui.widgets.steady import steady
 
 GROUPS = schema.GROUPS
 NO_PRESET = "Custom set-up"
@@ -114,7 +115,7 @@ class ParameterDock(QtWidgets.QDockWidget):
                 self.radius_note.setWordWrap(True)
                 self.radius_note.setStyleSheet(f"color: {NOTE_COLOUR};")
                 self.radius_note.hide()
-                grid.addWidget(self.radius_note, grid.rowCount(), 0, 1, 2)
+                grid.addWidget(steady(self.radius_note), grid.rowCount(), 0, 1, 2)
             if name == "seed":
                 self.redraw_button = QtWidgets.QPushButton("Re-draw")
                 self.redraw_button.setObjectName("redraw_seed")
@@ -209,7 +210,9 @@ class ParameterDock(QtWidgets.QDockWidget):
     # ----- session -> editors -------------------------------------------------------------
     def _on_event(self, name: str, *args, **payload) -> None:
         if name in ("params", "result", "config", "loaded"):
-            self.update_radius_note()
+            # a trained W's ρ comes with its result: until then the note keeps the last one
+            # (it vanished and came back at every followed iteration: the dock jumped by two lines)
+            self.update_radius_note(keep_unmeasured=name == "params")
         if name not in ("config", "loaded") or self._applying:
             return
         # A change from elsewhere (preset, file, paste, re-draw): refused edits no longer apply.
@@ -234,12 +237,16 @@ class ParameterDock(QtWidgets.QDockWidget):
         super().showEvent(event)
         self.update_radius_note()
 
-    def update_radius_note(self) -> None:
-        """Under the ρ field: whether it still describes the W in use (a hand edit changes ρ)."""
+    def update_radius_note(self, keep_unmeasured: bool = False) -> None:
+        """Under the ρ field: whether it still describes the W in use (a hand edit changes ρ).
+        keep_unmeasured: leave the note as it is while ρ(W) is not measured yet and the W was
+        not edited by hand."""
         if not self.isVisible():      # (behind the Training dock while a run trains: ρ(W)
             self._radius_note_shown = False   # changes at every followed iteration)
             return                    # shown again: showEvent brings the note up to date
         note = self.session.radius_note()
+        if note is None and keep_unmeasured and not self.session.radius_measured:
+            return
         if note == self._radius_note_shown:
             return                    # (every result while training: nothing to lay out again)
         self._radius_note_shown = note

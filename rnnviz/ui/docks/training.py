@@ -14,6 +14,7 @@ from rnnviz.state.training_form import TASKS
 from rnnviz.ui.docks.parameter_fields import message_label
 from rnnviz.ui.docks.training_editors import TrainingEditors, big_button, silently
 from rnnviz.ui.widgets.log_slider import LogSlider
+from rnnviz.ui.widgets.steady import steady
 
 NO_TASK = "—  no training task  —"
 
@@ -38,7 +39,7 @@ class TrainingDock(TrainingEditors, QtWidgets.QDockWidget):
         self.progress.setObjectName("training_progress")
         self.progress.setToolTip("Iterations done (each one a fresh batch, BPTT, clipping and an "
                                  "optimiser step) and how many per second the worker trains")
-        column.addWidget(self.progress)
+        column.addWidget(steady(self.progress))
         self.stopped = message_label("training_stopped", bold=True)
         column.addWidget(self.stopped)
         self.error = message_label("training_error")

@@ -9,6 +9,7 @@ from rnnviz.ui.docks.training_editors import big_button
 from rnnviz.ui.views.training_curves import GradNormView, LossView, SpectralView
 from rnnviz.ui.views.training_profile import ProfileHeatmap
 from rnnviz.ui.widgets.log_slider import LogSlider
+from rnnviz.ui.widgets.steady import steady
 
 # name -> class. Their iteration axes are not linked: pyqtgraph lines linked axes up on screen,
 # and the heatmap's colour bar makes its plot narrower; each keeps the same range by itself.
@@ -47,7 +48,7 @@ class TimelineBar(QtWidgets.QWidget):
         self.label = QtWidgets.QLabel("–")
         self.label.setObjectName("iteration_label")
         self.label.setToolTip(TIMELINE_TIP)
-        row.addWidget(self.label)
+        row.addWidget(steady(self.label))
         self.continue_button = big_button(actions["continue"], "continue_button")
         self.continue_button.setSizePolicy(QtWidgets.QSizePolicy.Preferred,
                                            QtWidgets.QSizePolicy.Fixed)

@@ -20,6 +20,7 @@ from rnnviz.ui.widgets.axes import (
     vertical_axis_room,
 )
 from rnnviz.ui.widgets.readout import Readout
+from rnnviz.ui.widgets.steady import steady
 from rnnviz.ui.worker import ui_turn
 
 STEADY_SHARE = 0.05      # a live range's ends move in steps of at least this share of its span
@@ -126,7 +127,7 @@ class PlotView(FittedLabels, QtWidgets.QWidget):
         layout.setContentsMargins(0, 0, 0, 0)
         layout.setSpacing(0)
         layout.addWidget(self.graphics, 1)
-        layout.addWidget(self.readout)
+        layout.addWidget(steady(self.readout))      # (its new texts lay out nothing)
         self.cursors: list[pg.InfiniteLine] = []
         self._dirty_result = True
         self._dirty_t = True

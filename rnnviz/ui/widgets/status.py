@@ -6,6 +6,7 @@ from PySide6 import QtWidgets
 
 from rnnviz.ui.style import NORMAL, Style
 from rnnviz.ui.widgets.readout import Readout
+from rnnviz.ui.widgets.steady import steady
 
 LOSS_TIPS = {
     None: "L = −(1/m) Σ_b Σ_t log y_t[target]: cross-entropy, mean over the batch, summed over "
@@ -43,9 +44,11 @@ class StatusBar(QtWidgets.QStatusBar):
         self.sigma.setToolTip("Largest singular value of W: ‖∂s_T/∂s_t‖ ≤ (γ σ_max(W))^(T−t)")
         self.ms = QtWidgets.QLabel("– ms")
         self.ms.setToolTip("Time the last computation took on the background worker")
-        self.addWidget(self.warning, 1)
-        for w in (self.busy, self.loss, self.rho, self.sigma, self.ms):
-            self.addPermanentWidget(w)
+        # (the labels in SteadyBoxes: a new number lays out the bar, not the whole window)
+        self.addWidget(steady(self.warning), 1)
+        self.addPermanentWidget(self.busy)
+        for w in (self.loss, self.rho, self.sigma, self.ms):
+            self.addPermanentWidget(steady(w))
         # One message at a time: Qt hides the warning while a transient message shows, but a
         # warning set meanwhile would be drawn over it; it waits until the message has gone.
         self.messageChanged.connect(self._message_changed)
