@@ -111,9 +111,10 @@ def measure(app, window, seconds: float, tab: int) -> dict:
     if not window.training.running:
         window.training.train()
     first = session.run.iteration
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.thread_time()
     block = run_loop(app, seconds)
     took = time.perf_counter() - start
+    cpu = time.thread_time() - cpu
     paints.remove()
     return {"rate": (session.run.iteration - first) / took,
             "fps": {n: paints.counts[n] / took for n in shown},
@@ -122,7 +123,8 @@ def measure(app, window, seconds: float, tab: int) -> dict:
                                 if v.draw_count == draws[n] and paints.counts[n] < took),
             "follows": (window.worker.completed - computes) / took,
             "offloaded": (window.training.offload.offloaded - offloaded) / took,
-            "compute_ms": window.worker.last_ms, "block_ms": block}
+            "compute_ms": window.worker.last_ms, "block_ms": block,
+            "ui_busy": cpu / took, "ui_ms_per_paint": 1e3 * cpu / max(1, sum(paints.counts.values()))}
 
 
 def report(title: str, m: dict) -> None:
@@ -139,6 +141,8 @@ def report(title: str, m: dict) -> None:
     print(f"  weights followed /s       {m['follows']:7.1f}   (one computation of the views each, "
           f"last {m['compute_ms']:.1f} ms; {m['offloaded']:.1f} /s in the child process)")
     print(f"  longest UI block          {m['block_ms']:7.1f} ms  target <= {TARGET_BLOCK_MS:.0f} ms")
+    print(f"  UI thread busy            {100 * m['ui_busy']:7.0f} %   (its CPU time over the wall "
+          f"time: near 100 % the frame rate falls; {m['ui_ms_per_paint']:.2f} ms per view painted)")
 
 
 def main() -> None:

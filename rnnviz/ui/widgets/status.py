@@ -57,14 +57,14 @@ class StatusBar(QtWidgets.QStatusBar):
         """The numbers of a newly shown result, and its warning if any."""
         loss = float(result.grads.loss)
         self.loss.setText(f"loss L = {loss:.4g}")
-        self.loss.setToolTip(LOSS_TIPS.get(getattr(result.trace, "loss", None), LOSS_TIPS[None]))
+        _tip(self.loss, LOSS_TIPS.get(getattr(result.trace, "loss", None), LOSS_TIPS[None]))
         name = getattr(result, "spectrum_label", "W") or "W"
         self.rho.setText(f"ρ({name}) = {float(result.spectrum.spectral_radius):.3g},")
         self.sigma.setText(f"σ_max({name}) = {float(result.spectrum.sigma_max):.3g}")
         gated = getattr(result.trace, "cell", "vanilla") != "vanilla"
-        self.rho.setToolTip(f"Spectral radius ρ({name}) = max |λ_i({name})|"
-                            + (" (the recurrent block of the largest ρ)" if gated else ""))
-        self.sigma.setToolTip(f"Largest singular value of {name}" + (
+        _tip(self.rho, f"Spectral radius ρ({name}) = max |λ_i({name})|"
+             + (" (the recurrent block of the largest ρ)" if gated else ""))
+        _tip(self.sigma, f"Largest singular value of {name}" + (
             "" if gated else ": ‖∂s_T/∂s_t‖ ≤ (γ σ_max(W))^(T−t)"))
         if not result.complete:              # (a result without the flow stage is complete)
             self.ms.setText(f"gradient flow {100 * result.flow_progress:.0f} % …")
@@ -85,7 +85,7 @@ class StatusBar(QtWidgets.QStatusBar):
         self.warning_text = text or None
         self.warning.setVisible(bool(text) and not self.currentMessage())
         self.warning.show_text(f"⚠ {text}" if text else "")
-        self.warning.setToolTip(text or "")
+        _tip(self.warning, text or "")
         sheet = f"color: {self.style_.warning}; font-weight: bold;"
         if self.warning.styleSheet() != sheet:         # (a new sheet polishes and lays out)
             self.warning.setStyleSheet(sheet)
@@ -132,3 +132,9 @@ class StatusBar(QtWidgets.QStatusBar):
         for label in (self.loss, self.rho, self.sigma, self.ms):
             label.setMinimumWidth(label.sizeHint().width())    # (measured again in this font)
         self.set_warning(self.warning_text)
+
+
+def _tip(widget: QtWidgets.QWidget, text: str) -> None:
+    """Set a tooltip only when it changes (every result while a run trains sets them all)."""
+    if widget.toolTip() != text:
+        widget.setToolTip(text)

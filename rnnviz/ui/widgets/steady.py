@@ -31,17 +31,21 @@ class SteadyBox(QtWidgets.QWidget):
         label.installEventFilter(self)
 
     def _measure(self) -> tuple:
-        """What the parent's layout reads of the label (a hint in an Ignored direction: nothing)."""
+        """What the parent's layout reads of the label: its policy, minimum and maximum, and its
+        hints in the directions where these leave it free (an Ignored direction, or a fixed
+        one, reads no hint: a readout's new text then costs no text layout here)."""
         label = self.label
-        policy = label.sizePolicy()
-        ignored = (policy.horizontalPolicy() == QtWidgets.QSizePolicy.Ignored,
-                   policy.verticalPolicy() == QtWidgets.QSizePolicy.Ignored)
+        policy, low, high = label.sizePolicy(), label.minimumSize(), label.maximumSize()
+        ignored = QtWidgets.QSizePolicy.Ignored
+        free = (policy.horizontalPolicy() != ignored and low.width() != high.width(),
+                policy.verticalPolicy() != ignored and low.height() != high.height())
+        if not any(free):
+            return (policy, low, high)
 
         def read(size: QtCore.QSize) -> tuple[int, int]:
-            return (0 if ignored[0] else size.width(), 0 if ignored[1] else size.height())
-        height = label.heightForWidth(self.width()) if label.hasHeightForWidth() else -1
-        return (read(label.sizeHint()), read(label.minimumSizeHint()), label.minimumSize(),
-                label.maximumSize(), policy, height)
+            return (size.width() if free[0] else 0, size.height() if free[1] else 0)
+        height = label.heightForWidth(self.width()) if free[1] and label.hasHeightForWidth() else -1
+        return (policy, low, high, read(label.sizeHint()), read(label.minimumSizeHint()), height)
 
     def _follow(self) -> bool:
         """Take the label's constraints; whether any changed (then the parent lays out again)."""
