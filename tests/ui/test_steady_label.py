@@ -88,3 +88,67 @@ def test_a_larger_font_makes_the_box_taller(qtbot):
     readout.setFixedHeight(readout.fontMetrics().height() + 4)
     qtbot.waitUntil(lambda: readout.parentWidget().height() > small, timeout=2000)
     assert readout.height() == readout.parentWidget().height() == readout.fontMetrics().height() + 4
+
+
+def test_the_busy_indicator_shows_only_for_a_computation_that_takes_a_while(qtbot):
+    """A followed iteration's ~20 ms computation made the bar blink 25 times a second."""
+    from rnnviz.ui.widgets import status as status_module
+    bar = status_module.StatusBar()
+    window = QtWidgets.QMainWindow()
+    window.setStatusBar(bar)
+    qtbot.addWidget(window)
+    window.show()
+    qtbot.waitExposed(window)
+    shows = []
+    bar.busy.installEventFilter(Recorder(shows, QtCore.QEvent.Show))
+    for _ in range(5):                             # quick ones: never shown
+        bar.set_busy(True)
+        qtbot.wait(20)
+        bar.set_busy(False)
+    qtbot.wait(status_module.BUSY_DELAY_MS + 100)
+    assert shows == [] and not bar.busy.isVisible()
+    bar.set_busy(True)                             # a long one: shown after the delay
+    assert not bar.busy.isVisible()
+    qtbot.waitUntil(bar.busy.isVisible, timeout=status_module.BUSY_DELAY_MS + 2000)
+    bar.set_progress(0.5)                          # a partial result: how far it is
+    assert (bar.busy.minimum(), bar.busy.maximum(), bar.busy.value()) == (0, 100, 50)
+    bar.set_busy(False)
+    assert not bar.busy.isVisible()
+    bar.set_progress(0.25)                         # a partial result shows it at once
+    assert bar.busy.isVisible()
+
+
+class Recorder(QtCore.QObject):
+    def __init__(self, seen, kind):
+        super().__init__()
+        self.seen, self.kind = seen, kind
+
+    def eventFilter(self, obj, event):
+        if event.type() == self.kind:
+            self.seen.append(obj)
+        return False
+
+
+def test_a_grow_only_box_keeps_the_room_of_its_widest_number_until_the_font_changes(qtbot):
+    outer = QtWidgets.QWidget()
+    row = QtWidgets.QHBoxLayout(outer)
+    label = QtWidgets.QLabel("1,000 of 1,000")
+    row.addWidget(steady(label, grow_only=True))
+    row.addStretch(1)
+    qtbot.addWidget(outer)
+    outer.resize(500, 60)
+    outer.show()
+    qtbot.waitExposed(outer)
+    qtbot.wait(20)
+    wide = label.width()
+    requests = LayoutRequests(outer)
+    label.setText("9 of 9")                                   # narrower: keeps its room
+    qtbot.wait(20)
+    assert label.width() == wide and requests.count == 0
+    label.setText("10,000 of 10,000")                         # wider: gets it
+    qtbot.waitUntil(lambda: label.width() > wide, timeout=2000)
+    wider = label.width()
+    font = label.font()
+    font.setPointSizeF(font.pointSizeF() * 0.5)
+    label.setFont(font)                                       # a new font: measured afresh
+    qtbot.waitUntil(lambda: label.width() < wider, timeout=2000)

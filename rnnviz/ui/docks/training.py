@@ -39,7 +39,7 @@ class TrainingDock(TrainingEditors, QtWidgets.QDockWidget):
         self.progress.setObjectName("training_progress")
         self.progress.setToolTip("Iterations done (each one a fresh batch, BPTT, clipping and an "
                                  "optimiser step) and how many per second the worker trains")
-        column.addWidget(steady(self.progress))
+        column.addWidget(steady(self.progress, grow_only=True))  # (the rate's digits come and go)
         self.stopped = message_label("training_stopped", bold=True)
         column.addWidget(self.stopped)
         self.error = message_label("training_error")

@@ -48,7 +48,7 @@ class TimelineBar(QtWidgets.QWidget):
         self.label = QtWidgets.QLabel("–")
         self.label.setObjectName("iteration_label")
         self.label.setToolTip(TIMELINE_TIP)
-        row.addWidget(steady(self.label))
+        row.addWidget(steady(self.label, grow_only=True))   # ("999 of 999" -> "1,000 of …")
         self.continue_button = big_button(actions["continue"], "continue_button")
         self.continue_button.setSizePolicy(QtWidgets.QSizePolicy.Preferred,
                                            QtWidgets.QSizePolicy.Fixed)

@@ -2,11 +2,15 @@
 from __future__ import annotations
 
 import numpy as np
-from PySide6 import QtWidgets
+from PySide6 import QtCore, QtWidgets
 
 from rnnviz.ui.style import NORMAL, Style
 from rnnviz.ui.widgets.readout import Readout
 from rnnviz.ui.widgets.steady import steady
+
+BUSY_DELAY_MS = 400      # a computation shorter than this shows no busy indicator: while a run
+                         # trains, ~25 followed iterations a second take ~20 ms each, and the
+                         # bar blinked on and off at every one of them
 
 LOSS_TIPS = {
     None: "L = −(1/m) Σ_b Σ_t log y_t[target]: cross-entropy, mean over the batch, summed over "
@@ -36,6 +40,10 @@ class StatusBar(QtWidgets.QStatusBar):
         self.busy.setTextVisible(False)
         self.busy.setToolTip("The background worker is computing the new result")
         self.busy.setVisible(False)
+        self._busy_delay = QtCore.QTimer(self)
+        self._busy_delay.setSingleShot(True)
+        self._busy_delay.setInterval(BUSY_DELAY_MS)
+        self._busy_delay.timeout.connect(self._show_busy)
         self.loss = QtWidgets.QLabel("loss –")
         self.loss.setToolTip(LOSS_TIPS[None])
         self.rho = QtWidgets.QLabel("ρ(W) –")
@@ -48,7 +56,7 @@ class StatusBar(QtWidgets.QStatusBar):
         self.addWidget(steady(self.warning), 1)
         self.addPermanentWidget(self.busy)
         for w in (self.loss, self.rho, self.sigma, self.ms):
-            self.addPermanentWidget(steady(w))
+            self.addPermanentWidget(steady(w, grow_only=True))
         # One message at a time: Qt hides the warning while a transient message shows, but a
         # warning set meanwhile would be drawn over it; it waits until the message has gone.
         self.messageChanged.connect(self._message_changed)
@@ -104,11 +112,20 @@ class StatusBar(QtWidgets.QStatusBar):
         return texts
 
     def set_busy(self, busy: bool) -> None:
-        """Show the indicator (indeterminate until a partial result says how far it is)."""
-        if busy:
-            self.busy.setRange(0, 0)
-            self.busy.setToolTip("The background worker is computing the new result")
-        self.busy.setVisible(bool(busy))
+        """Show the indicator (indeterminate until a partial result says how far it is) once a
+        computation has taken BUSY_DELAY_MS; hide it when the worker is idle again."""
+        if not busy:
+            self._busy_delay.stop()
+            self.busy.setVisible(False)
+        elif self.busy.isVisible():
+            self._show_busy()
+        elif not self._busy_delay.isActive():
+            self._busy_delay.start()
+
+    def _show_busy(self) -> None:
+        self.busy.setRange(0, 0)
+        self.busy.setToolTip("The background worker is computing the new result")
+        self.busy.setVisible(True)
 
     def set_progress(self, progress: float) -> None:
         """How much of the gradient-flow curve the shown result holds (1.0: all, bar hidden)."""
@@ -118,6 +135,7 @@ class StatusBar(QtWidgets.QStatusBar):
         self.busy.setValue(int(100 * max(0.0, progress)))
         self.busy.setToolTip(f"Gradient flow: {100 * progress:.0f} % of the steps computed "
                              f"(filling in from t = T back to t = 1)")
+        self._busy_delay.stop()
         self.busy.setVisible(True)
 
     def error(self, text: str) -> None:

@@ -17,11 +17,13 @@ class SteadyBox(QtWidgets.QWidget):
 
     The label fills the box. The box takes the label's size policy, minimum and maximum and
     answers with its size hints; it is shown and hidden with the label (label.setVisible(...)
-    works as before)."""
+    works as before). grow_only: the hints are the largest the label has asked for (a number
+    whose width goes up and down by a digit keeps its room: the layout stays put)."""
 
-    def __init__(self, label: QtWidgets.QLabel, parent=None):
+    def __init__(self, label: QtWidgets.QLabel, parent=None, grow_only: bool = False):
         super().__init__(parent)
-        self.label, self._hints = label, None
+        self.label, self._hints, self.grow_only = label, None, grow_only
+        self._peak = (QtCore.QSize(0, 0), QtCore.QSize(0, 0))     # (hint, minimum hint)
         self.setObjectName(f"{label.objectName() or 'label'}_box")
         hidden = label.isHidden() and label.testAttribute(QtCore.Qt.WA_WState_ExplicitShowHide)
         label.setParent(self)
@@ -45,7 +47,7 @@ class SteadyBox(QtWidgets.QWidget):
         def read(size: QtCore.QSize) -> tuple[int, int]:
             return (size.width() if free[0] else 0, size.height() if free[1] else 0)
         height = label.heightForWidth(self.width()) if free[1] and label.hasHeightForWidth() else -1
-        return (policy, low, high, read(label.sizeHint()), read(label.minimumSizeHint()), height)
+        return (policy, low, high, read(self.sizeHint()), read(self.minimumSizeHint()), height)
 
     def _follow(self) -> bool:
         """Take the label's constraints; whether any changed (then the parent lays out again)."""
@@ -65,10 +67,18 @@ class SteadyBox(QtWidgets.QWidget):
         return True
 
     def sizeHint(self) -> QtCore.QSize:
-        return self.label.sizeHint()
+        if not self.grow_only:
+            return self.label.sizeHint()
+        hint = self.label.sizeHint().expandedTo(self._peak[0])
+        self._peak = (hint, self._peak[1])
+        return hint
 
     def minimumSizeHint(self) -> QtCore.QSize:
-        return self.label.minimumSizeHint()
+        if not self.grow_only:
+            return self.label.minimumSizeHint()
+        hint = self.label.minimumSizeHint().expandedTo(self._peak[1])
+        self._peak = (self._peak[0], hint)
+        return hint
 
     def hasHeightForWidth(self) -> bool:
         return self.label.hasHeightForWidth()
@@ -89,6 +99,8 @@ class SteadyBox(QtWidgets.QWidget):
     def eventFilter(self, obj, event) -> bool:
         kind = event.type()
         if obj is self.label:
+            if kind == QtCore.QEvent.FontChange:        # (presentation mode and back: its
+                self._peak = (QtCore.QSize(0, 0), QtCore.QSize(0, 0))   # room starts anew)
             if kind == QtCore.QEvent.ShowToParent and self.isHidden():
                 self.show()
             elif kind == QtCore.QEvent.HideToParent and not self.isHidden():
@@ -102,6 +114,6 @@ class SteadyBox(QtWidgets.QWidget):
             self.updateGeometry()
 
 
-def steady(label: QtWidgets.QLabel) -> SteadyBox:
+def steady(label: QtWidgets.QLabel, grow_only: bool = False) -> SteadyBox:
     """The label in a SteadyBox: add the box to the layout where the label would go."""
-    return SteadyBox(label)
+    return SteadyBox(label, grow_only=grow_only)
