@@ -4,6 +4,7 @@ import os
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 import pytest  # noqa: E402
+from PySide6 import QtCore  # noqa: E402
 
 
 @pytest.fixture(autouse=True)
@@ -124,3 +125,18 @@ def type_weight(qtbot, dock, text):
     line.selectAll()
     qtbot.keyClicks(line, text)
     qtbot.keyClick(line, QtCore.Qt.Key_Return)
+
+
+class EventCounter(QtCore.QObject):
+    """Counts the events of one kind that reach a widget (`count`)."""
+
+    def __init__(self, widget, kind):
+        super().__init__()
+        self.kind, self.count = kind, 0
+        widget.installEventFilter(self)
+
+    def eventFilter(self, obj, event):
+        if event.type() == self.kind:
+            self.count += 1
+        return False
+

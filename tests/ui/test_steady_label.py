@@ -1,21 +1,10 @@
 """A label in a SteadyBox: a new text that fits lays nothing out again; one that needs another
 size, a hide or a show does, as the bare label would."""
+from conftest import EventCounter
 from PySide6 import QtCore, QtWidgets
 
 from rnnviz.ui.widgets.readout import Readout
 from rnnviz.ui.widgets.steady import steady
-
-
-class LayoutRequests(QtCore.QObject):
-    def __init__(self, widget):
-        super().__init__()
-        self.count = 0
-        widget.installEventFilter(self)
-
-    def eventFilter(self, obj, event):
-        if event.type() == QtCore.QEvent.LayoutRequest:
-            self.count += 1
-        return False
 
 
 def column(qtbot, *labels, boxed=True):
@@ -40,7 +29,7 @@ def test_new_numbers_in_a_boxed_readout_lay_nothing_out_but_a_bare_one_does(qtbo
     for boxed in (False, True):
         readout = Readout()
         outer, inner = column(qtbot, readout, boxed=boxed)
-        requests = LayoutRequests(inner)
+        requests = EventCounter(inner, QtCore.QEvent.LayoutRequest)
         for i in range(10):
             readout.show_text(f"iteration {i}: loss = {1 / (i + 1):.4g}")
             qtbot.wait(5)                                   # (posted events delivered)
@@ -99,14 +88,13 @@ def test_the_busy_indicator_shows_only_for_a_computation_that_takes_a_while(qtbo
     qtbot.addWidget(window)
     window.show()
     qtbot.waitExposed(window)
-    shows = []
-    bar.busy.installEventFilter(Recorder(shows, QtCore.QEvent.Show))
+    shows = EventCounter(bar.busy, QtCore.QEvent.Show)
     for _ in range(5):                             # quick ones: never shown
         bar.set_busy(True)
         qtbot.wait(20)
         bar.set_busy(False)
     qtbot.wait(status_module.BUSY_DELAY_MS + 100)
-    assert shows == [] and not bar.busy.isVisible()
+    assert shows.count == 0 and not bar.busy.isVisible()
     bar.set_busy(True)                             # a long one: shown after the delay
     assert not bar.busy.isVisible()
     qtbot.waitUntil(bar.busy.isVisible, timeout=status_module.BUSY_DELAY_MS + 2000)
@@ -116,17 +104,6 @@ def test_the_busy_indicator_shows_only_for_a_computation_that_takes_a_while(qtbo
     assert not bar.busy.isVisible()
     bar.set_progress(0.25)                         # a partial result shows it at once
     assert bar.busy.isVisible()
-
-
-class Recorder(QtCore.QObject):
-    def __init__(self, seen, kind):
-        super().__init__()
-        self.seen, self.kind = seen, kind
-
-    def eventFilter(self, obj, event):
-        if event.type() == self.kind:
-            self.seen.append(obj)
-        return False
 
 
 def test_a_grow_only_box_keeps_the_room_of_its_widest_number_until_the_font_changes(qtbot):
@@ -141,7 +118,7 @@ def test_a_grow_only_box_keeps_the_room_of_its_widest_number_until_the_font_chan
     qtbot.waitExposed(outer)
     qtbot.wait(20)
     wide = label.width()
-    requests = LayoutRequests(outer)
+    requests = EventCounter(outer, QtCore.QEvent.LayoutRequest)
     label.setText("9 of 9")                                   # narrower: keeps its room
     qtbot.wait(20)
     assert label.width() == wide and requests.count == 0

@@ -4,7 +4,7 @@ while it runs, scrub the timeline, continue from there, save and reopen, watch a
 Every wait is for a condition (an iteration count, the worker idle), never for a time."""
 import numpy as np
 import pytest
-from conftest import drag_slider_to, flush, wait_for_result
+from conftest import EventCounter, drag_slider_to, flush, wait_for_result
 from PySide6 import QtCore
 
 from rnnviz.engine.train import Trainer
@@ -513,20 +513,6 @@ def test_the_parameters_dock_brings_its_radius_note_up_to_date_when_opened(qtbot
     assert editors.radius_note.text() == note and editors.radius_note.isVisibleTo(editors)
 
 
-class _Watch(QtCore.QObject):
-    """Counts the events of one kind that reach a widget."""
-
-    def __init__(self, widget, kind):
-        super().__init__()
-        self.kind, self.count = kind, 0
-        widget.installEventFilter(self)
-
-    def eventFilter(self, obj, event):
-        if event.type() == self.kind:
-            self.count += 1
-        return False
-
-
 def test_while_it_trains_its_changing_numbers_neither_lay_the_window_out_nor_hide_the_rho_note(
         qtbot, trainer_window):
     """The readouts, the status bar's numbers, the iteration counter and the ρ note change at
@@ -546,8 +532,8 @@ def test_while_it_trains_its_changing_numbers_neither_lay_the_window_out_nor_hid
     trained_to(qtbot, w, 5)
     qtbot.waitUntil(lambda: note.isVisibleTo(editors), timeout=TIMEOUT)   # the trained W's ρ
     flush(w)
-    layouts = _Watch(w, QtCore.QEvent.LayoutRequest)
-    hides = _Watch(note, QtCore.QEvent.HideToParent)
+    layouts = EventCounter(w, QtCore.QEvent.LayoutRequest)
+    hides = EventCounter(note, QtCore.QEvent.HideToParent)
     shown, texts = w.worker.completed, set()
     for i in range(15):                                    # 15 followed iterations
         qtbot.waitUntil(lambda i=i: w.worker.completed > shown + i, timeout=TIMEOUT)

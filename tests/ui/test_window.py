@@ -1,7 +1,14 @@
 """The main window driven as a user drives it; plots checked against the engine's numbers."""
 import numpy as np
 import pytest
-from conftest import click_weight, drag_slider_to, flush, type_weight, wait_for_result
+from conftest import (
+    EventCounter,
+    click_weight,
+    drag_slider_to,
+    flush,
+    type_weight,
+    wait_for_result,
+)
 from PySide6 import QtCore, QtWidgets
 
 from rnnviz.state.compute import compute
@@ -300,15 +307,7 @@ def test_excepthook_reports_instead_of_aborting(window):
 def test_dragging_a_slider_does_not_flash_the_busy_indicator(qtbot, window):
     """Each step of a drag is computed in ~10-40 ms at the default size: the indicator flashed
     on and off at every one (23 times in these 20 steps before)."""
-    class Shows(QtCore.QObject):
-        count = 0
-
-        def eventFilter(self, obj, event):
-            if event.type() == QtCore.QEvent.Show:
-                self.count += 1
-            return False
-    shows = Shows()
-    window.status.busy.installEventFilter(shows)
+    shows = EventCounter(window.status.busy, QtCore.QEvent.Show)
     slider = window.docks["editors"].fields["spectral_radius"].slider
     start = window.session.config.spectral_radius
     for i in range(20):
