@@ -31,6 +31,15 @@ LEADING_SHARE_MAX = 0.95  # ... or this share while no such attempt failed since
 LEADING_MIN = 64         # ... and of at least this many directions (below, no gain: measured)
 
 
+def _gram_slack(n: int, size: int, frob2: float, top2: float) -> float:
+    """A bound on the rounding in the eigenvalues of G = B B^T, B of `size` rows of length n:
+    each entry is a dot product off by at most n eps ||b_i|| ||b_j|| (so ||dG||_2 <= n eps
+    ||B||_F^2, frob2 at least ||B||_F^2), and eigvalsh adds ~size eps ||G||_2 (top2 at least
+    ||G||_2). Charging size to ||B||_F^2 instead was ~50x looser where many rows carry mass
+    (an LSTM's first sketched step: its flat top failed by 8 % and went to the SVD)."""
+    return GRAM_RTOL * (n * frob2 + size * top2)
+
+
 def _flush(X: np.ndarray) -> np.ndarray:
     """Set entries below FLUSH times the largest to 0 (in place): no subnormal numbers."""
     X[np.abs(X) < FLUSH * np.max(np.abs(X))] = 0.0
@@ -106,7 +115,9 @@ class _Sketch:
         bf = np.sqrt(np.sum(mass))                            # ||U^T P||_F
         err = GRAM_RTOL * (q + 2) * (c_rows + self.ou_rows * bf)  # rounding in each row of E
         r2 = (SKETCH_FACTOR * np.max(e_rows + err)) ** 2     # bound on ||R||_2^2
-        slack = GRAM_RTOL * (B.shape[1] + q) * (bf * bf + r2)  # rounding in G and lam
+        n = B.shape[1]
+        frob2 = bf * bf + r2
+        slack = _gram_slack(n, q, frob2, frob2)              # (before lam: ||G||_2 <= frob2)
         self.by_svd = self.by_leading = False
         if not refresh and q >= LEADING_MIN:
             S = self._values_from_leading(B, mass, r2, slack, k)
@@ -123,6 +134,7 @@ class _Sketch:
         except np.linalg.LinAlgError:
             return None
         S = np.sqrt(np.maximum(lam, 0.0))
+        slack = _gram_slack(n, q, frob2, min(lam[0] + slack, frob2) + r2)   # rounding in G and lam
         self.by_svd = not r2 + 2.0 * slack <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]   # (or NaN)
         if self.by_svd:
             S = self._values_from_svd(B, E, float(np.sqrt(np.sum(err * err))), r2, k)
@@ -145,7 +157,10 @@ class _Sketch:
         the allowance, S_1^2 guessed as the largest row mass and S_k / S_1 as the last step's
         (only a guess: the bound decides). None where it does not certify."""
         tail = np.cumsum(mass[::-1])[::-1]                    # tail[j] = ||rows j.. of B||_F^2
-        guess = RITZ_RTOL * np.max(mass) * self.ratio - r2 - 2.0 * slack
+        top2 = float(np.max(mass))                            # <= ||G||_2, the diagonal's largest
+        frob2 = float(np.sum(mass)) + r2
+        guess = (RITZ_RTOL * top2 * self.ratio - r2
+                 - 2.0 * _gram_slack(B.shape[1], self.q, frob2, top2 + r2))
         fits = np.flatnonzero(tail[k:] <= guess)
         share = LEADING_SHARE if self._wide_failed else LEADING_SHARE_MAX
         if not fits.size or k + int(fits[0]) > share * self.q:
@@ -158,6 +173,7 @@ class _Sketch:
         except np.linalg.LinAlgError:
             return None
         S = np.sqrt(np.maximum(lam[:k], 0.0))
+        slack = _gram_slack(B.shape[1], j, frob2, min(lam[0] + slack, frob2) + r2)
         if not r2 + tail[j] + 2.0 * slack <= 2.0 * RITZ_RTOL * S[0] * S[k - 1]:   # (or NaN)
             self._wide_failed = self._wide_failed or wide
             return None

@@ -173,6 +173,18 @@ def test_lstm_sketch_from_an_exact_step_and_from_leading_rows_match_explicit_pro
     assert_top_sv_match_dense_products(p, tr, flow)
 
 
+def test_an_lstm_sketch_certifies_its_flat_first_steps_by_weyl_not_the_svd(monkeypatch):
+    """n_s = 256 (a 512-state): the first sketched step holds ~350 rows with about 55 times
+    ||P||^2 of mass among them. The rounding allowed for in the Gram matrix's eigenvalues is
+    n eps ||B||_F^2 for its entries and q eps ||G||_2 for eigvalsh; charged as (n + q) eps
+    ||B||_F^2 it failed the bound by 8 % and the step went to the SVD of U^T P (~30 ms). Every
+    value still agrees with the SVD of the explicit product."""
+    p, tr, flow, top = lstm_flow_counted(monkeypatch, 0, 256, 40)
+    assert top.exact_sketches == 1 and top.sketched_steps > 30
+    assert top.svd_steps == 0 and top.leading_steps >= 6
+    assert_top_sv_match_dense_products(p, tr, flow)
+
+
 def test_lstm_sketch_from_an_exact_step_that_fails_goes_on_exactly(monkeypatch):
     """The first sketch made to fail at its first check: P catches up, exact steps resume (no
     basis to iterate with), a later sketch takes over, and every value stays right."""
