@@ -3,6 +3,7 @@ while it runs, scrub the timeline, continue from there, save and reopen, watch a
 
 Every wait is for a condition (an iteration count, the worker idle), never for a time."""
 import numpy as np
+import pyqtgraph as pg
 import pytest
 from conftest import EventCounter, drag_slider_to, flush, wait_for_result
 from PySide6 import QtCore
@@ -385,7 +386,7 @@ def test_the_empty_plots_hint_fits_inside_each_training_plot(qtbot, trainer_wind
     w.resize(1280, 800)
     w.centre_tabs.setCurrentIndex(1)
     flush(w)
-    seen = 0
+    seen = levels = 0
     for name, view in w.training.views.items():
         text = view.empty_text
         if not text.isVisible():
@@ -394,8 +395,13 @@ def test_the_empty_plots_hint_fits_inside_each_training_plot(qtbot, trainer_wind
         box = text.mapRectToItem(vb, text.boundingRect())
         assert box.left() >= 0 and box.right() <= vb.width(), name      # wrapped, not cut off
         assert box.top() >= 0 and box.bottom() <= vb.height(), name
+        for item in vb.addedItems:          # no dashed level (baseline, 1) strikes it through
+            if isinstance(item, pg.InfiniteLine) and item.angle == 0 and item.isVisible():
+                y = vb.mapFromView(QtCore.QPointF(0.0, float(item.value()))).y()
+                assert not box.top() <= y <= box.bottom(), (name, y, box)
+                levels += 1
         seen += 1
-    assert seen >= 3
+    assert seen >= 3 and levels >= 1
 
 
 def test_while_training_the_time_views_follow_the_weights_and_the_inputs_stay_drawn(

@@ -19,6 +19,9 @@ from rnnviz.ui.widgets.axes import plain
 from rnnviz.ui.widgets.log_axis import IterationAxis, LogValueAxis
 
 NICE_STEPS = (1, 1.5, 2, 3, 4, 5, 6, 8, 10)
+EMPTY_TEXT_Z = 60              # the empty plot's hint: above the levels and the iteration line (50)
+EMPTY_TEXT_MARGIN = 6.0        # px of box on either side of its longest line
+EMPTY_LEVEL_LABEL = 24.0       # px under a dashed level that its label takes
 
 
 def nice_ceiling(n: float, least: float = 10) -> float:
@@ -100,6 +103,7 @@ class TrainingPlot(PlotView):
         self.empty_text.setParentItem(self.plot_item.vb)
         self.empty_text.textItem.document().setDefaultTextOption(
             QtGui.QTextOption(QtCore.Qt.AlignmentFlag.AlignCenter))
+        self.empty_text.setZValue(EMPTY_TEXT_Z)    # over the dashed levels (baseline, c = 1)
         self.shown_key: tuple | None = None
         self.plot_item.vb.disableAutoRange()
         self.plot_item.hideButtons()
@@ -204,10 +208,33 @@ class TrainingPlot(PlotView):
             self.place_empty_text()
 
     def place_empty_text(self) -> None:
-        """The empty plot's hint, centred and wrapped to the plot area (narrow plots too)."""
+        """The empty plot's hint, centred and wrapped to the plot area (narrow plots too), in a
+        box of the background's colour just wide enough for its lines: a dashed level through
+        the middle of the plot stops at the box instead of striking the words through."""
         vb = self.plot_item.vb
-        self.empty_text.setTextWidth(max(80.0, vb.width() - 24.0))
-        self.empty_text.setPos(vb.width() / 2, vb.height() / 2)
+        text = self.empty_text
+        room = max(80.0, vb.width() - 24.0)
+        text.setTextWidth(room)
+        fit = text.textItem.document().idealWidth() + 2 * EMPTY_TEXT_MARGIN
+        if fit < room:
+            text.setTextWidth(fit)
+        text.setPos(vb.width() / 2, self._empty_text_y(text.boundingRect().height()))
+
+    def _empty_text_y(self, height: float) -> float:
+        """The hint's centre: the middle of the plot unless a dashed level (with its label
+        under it) passes there, else the first of a few heights clear of every level."""
+        vb = self.plot_item.vb
+        bands = []                                          # (top, bottom) in vb pixels
+        for item in vb.addedItems:
+            if isinstance(item, pg.InfiniteLine) and item.angle == 0 and item.isVisible():
+                y = vb.mapFromView(QtCore.QPointF(0.0, float(item.value()))).y()
+                bands.append((y - 4.0, y + EMPTY_LEVEL_LABEL))
+        total = vb.height()
+        for share in (0.5, 0.3, 0.7, 0.2, 0.8):
+            top, bottom = share * total - height / 2, share * total + height / 2
+            if top >= 0 and bottom <= total and all(bottom < a or top > b for a, b in bands):
+                return share * total
+        return total / 2
 
     def _line_dragged(self, line) -> None:
         value = line.value()
@@ -235,6 +262,8 @@ class TrainingPlot(PlotView):
     def restyle(self, style) -> None:
         self.empty_text.setColor(style.foreground)
         self.empty_text.setFont(style.font())
+        self.empty_text.fill = pg.mkBrush(style.background)
+        self.empty_text.update()
         self.restyle_curves(style)
 
     def restyle_curves(self, style) -> None:
