@@ -208,9 +208,10 @@ class TrainingPlot(PlotView):
             self.place_empty_text()
 
     def place_empty_text(self) -> None:
-        """The empty plot's hint, centred and wrapped to the plot area (narrow plots too), in a
-        box of the background's colour just wide enough for its lines: a dashed level through
-        the middle of the plot stops at the box instead of striking the words through."""
+        """The empty plot's hint, wrapped to the plot area (narrow plots too), at a height clear
+        of the dashed levels (_empty_text_y), in a box of the background's colour just wide
+        enough for its lines: where no height is clear, a level stops at the box instead of
+        striking the words through."""
         vb = self.plot_item.vb
         text = self.empty_text
         room = max(80.0, vb.width() - 24.0)
