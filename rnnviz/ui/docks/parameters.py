@@ -47,7 +47,6 @@ class ParameterDock(QtWidgets.QDockWidget):
         self.fields: dict[str, FieldBinding] = {}
         self._pending: dict[str, Any] = {}    # user values the session refused (shown invalid)
         self._applying = False
-        self._radius_note_shown: str | None | bool = False   # the note last shown (False: none yet)
 
         body = QtWidgets.QWidget()
         column = QtWidgets.QVBoxLayout(body)
@@ -242,14 +241,13 @@ class ParameterDock(QtWidgets.QDockWidget):
         keep_unmeasured: leave the note as it is while ρ(W) is not measured yet and the W was
         not edited by hand."""
         if not self.isVisible():      # (behind the Training dock while a run trains: ρ(W)
-            self._radius_note_shown = False   # changes at every followed iteration)
-            return                    # shown again: showEvent brings the note up to date
-        note = self.session.radius_note()
+            return                    # changes at every followed iteration; shown again,
+                                      # showEvent brings the note up to date)
+        note = self.session.radius_note() or None
         if note is None and keep_unmeasured and not self.session.radius_measured:
             return
-        if note == self._radius_note_shown:
+        if note == (None if self.radius_note.isHidden() else self.radius_note.text()):
             return                    # (every result while training: nothing to lay out again)
-        self._radius_note_shown = note
         self.radius_note.setVisible(bool(note))
         self.radius_note.setText(note or "")
         field = self.fields["spectral_radius"]
