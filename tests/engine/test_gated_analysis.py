@@ -29,26 +29,19 @@ def problem(cell, seed=0, n_x=3, n_s=5, n_y=3, m=2, T=12, scale=1.0):
 
 
 def dense(cell_name, p, tr, b):
-    """Every step's Jacobian as a dense matrix, from the cell's formed (M, D)."""
-    cell = get_cell(cell_name)
+    """Every step's Jacobian as a dense matrix: the cell's products (Cell.step_products) of the
+    identity."""
     _, state0, arrays = row_arrays(tr)
-    step = cell.step_jacobians(p.as_dict(), arrays, state0, b)
-    n = p.n_s
+    products = get_cell(cell_name).step_products(p.as_dict(), arrays, state0, b)
     out = []
     for t in range(tr.T):
-        M, D = step(t)
-        parts = len(cell.state_parts)
-        J = np.zeros((parts * n, parts * n))
-        J[:, :n] = M
-        for i in range(parts):
-            for j in range(1, parts):
-                J[i * n:(i + 1) * n, j * n:(j + 1) * n] = np.diag(D[i, j - 1])
-        out.append(J)
+        assert products.form(t)
+        out.append(products.rows(np.eye(products.n), np.empty((products.n, products.n))))
     return out
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
-def test_formed_step_jacobians_are_the_step_vjp_of_the_identity_and_finite_differences(cell):
+def test_step_products_are_the_step_vjp_and_finite_differences(cell):
     p, x, s0, c0, tg = problem(cell, seed=1, scale=2.0)
     tr = forward(p, x, s0, c0=c0)
     impl = get_cell(cell)
@@ -76,15 +69,50 @@ def test_formed_step_jacobians_are_the_step_vjp_of_the_identity_and_finite_diffe
 
 
 @pytest.mark.parametrize("cell", ["lstm", "gru"])
+def test_product_steps_scale_rows_and_form_a_step_again_after_a_later_one(cell):
+    """X (J_t / norm) for a block of rows, a vector and P itself, also for a step applied after
+    a later step was formed (a sketch catching up)."""
+    from rnnviz.engine.analysis._products import ProductSteps
+    p, x, s0, c0, tg = problem(cell, seed=4, n_s=7, T=9)
+    tr = forward(p, x, s0, c0=c0)
+    _, state0, arrays = row_arrays(tr)
+    Js = dense(cell, p, tr, 1)
+    steps = ProductSteps(get_cell(cell).step_products(p.as_dict(), arrays, state0, 1), tr.T)
+    n = steps.n
+    X = np.random.default_rng(5).standard_normal((4, n))
+    early = steps.step(5, 2.0)
+    late = steps.step(3, 0.5)
+    for step, t, norm in ((early, 5, 2.0), (late, 3, 0.5), (early, 5, 2.0)):
+        expect = X @ Js[t] / norm
+        np.testing.assert_allclose(step.rows(X, np.empty_like(X)), expect, rtol=1e-13, atol=1e-15)
+        np.testing.assert_allclose(step.vector(X[2]), expect[2], rtol=1e-13, atol=1e-15)
+        P, out = np.eye(n) + 0.1 * X[:1].T @ X[1:2], np.empty((n, n))
+        step.matrix(P, np.empty((n, n)), out)
+        np.testing.assert_allclose(out, P @ Js[t] / norm, rtol=1e-12, atol=1e-15)
+    assert X.shape == (4, n)       # the rows are left as they are
+
+
+def test_step_products_say_where_a_step_is_not_finite():
+    p, x, s0, c0, tg = problem("lstm", seed=6, n_s=4, T=6)
+    tr = forward(p, x, s0, c0=c0)
+    _, state0, arrays = row_arrays(tr)
+    arrays = dict(arrays)
+    arrays["f"] = arrays["f"].copy()
+    arrays["f"][2, 0, 1] = np.nan
+    products = get_cell("lstm").step_products(p.as_dict(), arrays, state0, 0)
+    assert [products.form(t) for t in range(tr.T)] == [True, True, False, True, True, True]
+
+
+@pytest.mark.parametrize("cell", ["lstm", "gru"])
 @pytest.mark.parametrize("n_s,T", [(5, 12), (40, 300)])
-def test_flow_through_formed_steps_equals_the_vjp_path(cell, n_s, T, monkeypatch):
-    """The same curves with the formed Jacobians and through n_state step VJPs, also over long
-    sequences (sketched steps)."""
+def test_flow_through_step_products_equals_the_vjp_path(cell, n_s, T, monkeypatch):
+    """The same curves with the cell's step products and through n_state step VJPs, also over
+    long sequences (sketched steps)."""
     p, x, s0, c0, tg = problem(cell, seed=2, n_s=n_s, T=T, m=1)
     tr = forward(p, x, s0, c0=c0)
     g = backward(p, tr, tg)
     formed = gradient_flow(p, tr, g, tg)
-    monkeypatch.setattr(type(get_cell(cell)), "step_jacobians", lambda *a, **k: None)
+    monkeypatch.setattr(type(get_cell(cell)), "step_products", lambda *a, **k: None)
     generic = gradient_flow(p, tr, g, tg)
     np.testing.assert_allclose(formed.log10_jacobian_norm, generic.log10_jacobian_norm,
                                rtol=0, atol=1e-10)

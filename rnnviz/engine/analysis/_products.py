@@ -1,8 +1,8 @@
 """The Jacobian products P_t = J_{T-1} ... J_{t+1} of every step, carried in log scale.
 
 A step J is given either as factors, J_t = diag(exp(log_df[:, t])) W (the fast path: the
-diagonal stays in log scale, exact where f' underflows), as the matrix the cell forms from the
-step's saved values (Cell.step_jacobians: gated cells), or through a cell's step VJP
+diagonal stays in log scale, exact where f' underflows), through the products the cell forms
+from the step's saved values (Cell.step_products: gated cells), or through a cell's step VJP
 (G -> G J_t / 10**c). Both are multiplied into P (and the sketch of _jacobian.py) the same way.
 """
 
@@ -85,73 +85,53 @@ class _VjpStep:
         return self._apply(v[None, :])[0]
 
 
-class _FormedStep:
-    """J = [M | the diagonal blocks D] formed by the cell (Cell.step_jacobians), divided by norm.
+class _ProductStep:
+    """J_t / norm through the cell's products (Cell.step_products), held by its ProductSteps."""
 
-    M lives in its source's one buffer (no n_state x n_s array per step: a sketch keeps every
-    step since its checkpoint, ~1 MB each for an LSTM at n_s = 256); a step whose M has been
-    overwritten forms it again (only where a sketch catches up)."""
+    __slots__ = ("_source", "t", "norm", "log10_scale")
 
-    __slots__ = ("_source", "t", "norm", "D", "n_s", "log10_scale")
-
-    def __init__(self, source: FormedSteps, t: int, norm: float, D: np.ndarray | None):
-        self._source, self.t, self.norm, self.D = source, t, norm, D
-        self.n_s, self.log10_scale = source.n_s, 0.0
-
-    def _apply(self, X: np.ndarray, out: np.ndarray) -> None:
-        """out = X J for rows X (k, n_state); out must not share memory with X."""
-        n_s, M = self.n_s, self._source.matrix_of(self)
-        if self.D is None:
-            np.matmul(X, M, out=out)
-            return
-        np.matmul(X, M, out=out[..., :n_s])             # (a strided out: no temporary)
-        parts = self.D.shape[0]
-        term = np.empty(X.shape[:-1] + (n_s,))
-        for j in range(1, parts):
-            col = out[..., j * n_s:(j + 1) * n_s]
-            np.multiply(X[..., :n_s], self.D[0, j - 1], out=col)
-            for i in range(1, parts):
-                np.multiply(X[..., i * n_s:(i + 1) * n_s], self.D[i, j - 1], out=term)
-                col += term
+    def __init__(self, source: ProductSteps, t: int, norm: float):
+        self._source, self.t, self.norm, self.log10_scale = source, t, norm, 0.0
 
     def matrix(self, P: np.ndarray, J: np.ndarray, out: np.ndarray) -> None:
-        self._apply(P, out)
+        self._source.apply(self, P, out)
 
     def rows(self, Y: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-        self._apply(Y, scratch)
-        return scratch
+        return self._source.apply(self, Y, scratch)
 
     def vector(self, v: np.ndarray) -> np.ndarray:
-        out = np.empty_like(v)
-        self._apply(v, out)
-        return out
+        out = np.empty((1, v.size))
+        return self._source.apply(self, v[None, :], out)[0]
 
 
-class FormedSteps:
-    """The steps of one batch element as the cell forms them: step_jacobian(t, out) = (M, D),
-    M written into one buffer kept here (the step whose M it holds is `owner`)."""
+class ProductSteps:
+    """The steps of one batch element as the cell multiplies them (Cell.step_products).
+
+    The cell forms one step at a time in one buffer (no n_state x n_s array per step: a sketch
+    keeps every step since its checkpoint, ~1 MB each for an LSTM at n_s = 256); the step it
+    holds is `owner`, and a step applied after a later one was formed (only where a sketch
+    catches up) is formed again."""
 
     finite = True
 
-    def __init__(self, step_jacobian, n: int, n_s: int, T: int):
-        self._step, self.n, self.n_s, self.T = step_jacobian, n, n_s, T
-        self._M = np.empty((n, n_s))
-        self.owner: _FormedStep | None = None
+    def __init__(self, products, T: int):
+        self._products, self.n, self.T = products, products.n, T
+        self.owner: _ProductStep | None = None
 
     def step(self, t: int, norm: float):
         """J_t divided by norm, or NAN where it is not finite."""
-        M, D = self._step(t, out=self._M, scale=1.0 / norm)
-        if not np.isfinite(M.sum()) or (D is not None and not np.isfinite(D.sum())):
-            return NAN            # (the entries are bounded by ~||W|| / norm: a sum cannot overflow)
-        self.owner = _FormedStep(self, t, norm, D)
+        self.owner = None
+        if not self._products.form(t, 1.0 / norm):
+            return NAN
+        self.owner = _ProductStep(self, t, norm)
         return self.owner
 
-    def matrix_of(self, step: _FormedStep) -> np.ndarray:
-        """The step's M / norm, formed again where the buffer holds another step's."""
+    def apply(self, step: _ProductStep, X: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out = X J (J the step's, divided by its norm); out must not share memory with X."""
         if self.owner is not step:
-            self._step(step.t, out=self._M, scale=1.0 / step.norm)
+            self._products.form(step.t, 1.0 / step.norm)
             self.owner = step
-        return self._M
+        return self._products.rows(X, out)
 
 
 class FactorSteps:
@@ -191,7 +171,7 @@ def jacobian_products(steps, k: int, g_last: np.ndarray, should_stop, interrupte
                       progress=None, n_read: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """log10 top-k singular values of every P_t (T, k) and log10 ||(P_t^T g_last)[:n_read]|| (T,).
 
-    steps is FactorSteps, FormedSteps or VjpSteps. P_t is held as P * 10**c with ||P||_2 of order 1:
+    steps is FactorSteps, ProductSteps or VjpSteps. P_t is held as P * 10**c with ||P||_2 of order 1:
     P_t = P_{t+1} J_{t+1}, with the step's own scale and ||P_{t+1}|| moved into c, costs one
     n^3 product per step (or fewer once sketched, _jacobian.py). A step whose scale or product
     is non-finite makes it and all earlier steps NaN; an exactly zero product makes them -inf.

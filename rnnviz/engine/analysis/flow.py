@@ -23,7 +23,7 @@ from ..cells import get_cell
 from ..network import check_trace_and_targets, row_arrays
 from ..parameters import Parameters
 from ._common import Interrupted, check_trace, pow10
-from ._products import FactorSteps, FormedSteps, VjpSteps, jacobian_products, log10_norms
+from ._products import FactorSteps, ProductSteps, VjpSteps, jacobian_products, log10_norms
 
 
 @dataclass
@@ -109,8 +109,9 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
 
     grad_norm is read from grads.ds. The Jacobians P_t are accumulated as P_t = P_{t+1} J_{t+1}:
     for cells whose J_t = diag(f') M (cell.jacobian_factors; vanilla) diag(f') is folded into
-    M's rows, one n^3 matrix product per step; cells that form J_t from a step's saved values
-    (cell.step_jacobians; LSTM, GRU) have it multiplied in, exploiting its diagonal blocks; for
+    M's rows, one n^3 matrix product per step; cells that multiply by J_t from a step's saved
+    values (cell.step_products; LSTM, GRU) do so with its structure (the LSTM's: one
+    n x 2n_s x n_s product, no n x n matrix); for
     others P_{t+1} J_{t+1} comes from the cell's step VJP (cell.step_vjp), n = n_state the size
     of all state parts together. The top-k singular values of each P_t come from a two-sided
     subspace iteration warm-started with the previous step's left singular subspace (O(n^2 q)
@@ -174,11 +175,11 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
             def step(t, sv, last):
                 progress(t, lambda: _assemble(sv.copy(), last.copy(), grad_norm, log10_bound, t))
         factors = cell.jacobian_factors(p, arrays, b)
-        formed = None if factors is not None else cell.step_jacobians(p, arrays, state0_r, b)
+        products = None if factors is not None else cell.step_products(p, arrays, state0_r, b)
         if factors is not None:
             steps = FactorSteps(*factors)
-        elif formed is not None:
-            steps = FormedSteps(formed, n_state, n_s, T)
+        elif products is not None:
+            steps = ProductSteps(products, T)
         else:
             steps = VjpSteps(lambda t, G: cell.step_vjp(p, arrays, x_r, state0_r, t, b, G),
                              n_state, T)

@@ -34,7 +34,7 @@ from ..cells import get_cell
 from ..network import row_arrays
 from ..parameters import Parameters
 from ._common import Interrupted, check_trace
-from ._products import NAN, FormedSteps, VjpSteps
+from ._products import NAN, ProductSteps, VjpSteps
 
 EXACT_NORM_MAX_N = 64      # up to this block size an SVD per step; above, warm-started iteration
 BLOCK_VECTORS = 6          # subspace size of that iteration
@@ -127,9 +127,9 @@ def gated_flow(params: Parameters, trace, b: int = 0,
     """The carousel and the Jacobian's diagonal blocks of batch element b (see GatedFlow).
 
     The carousel is O(n_s T). The blocks (cells of more than one state part: the LSTM) carry the
-    whole P_t = P_{t+1} J_{t+1} (J formed by the cell, Cell.step_jacobians, else through its
+    whole P_t = P_{t+1} J_{t+1} (through the cell's products, Cell.step_products, else its
     step VJP), normalised every step with the scale kept as log10: O(T n_state^2 n_s) with the
-    LSTM's formed steps, and each block's sigma_1 from an SVD (n_s <= 64) or a warm-started
+    LSTM's products, and each block's sigma_1 from an SVD (n_s <= 64) or a warm-started
     subspace iteration (O(n_s^2) per iteration). should_stop() is polled every step;
     progress(t, partial), when given, is called after each step t with a function returning the
     GatedFlow so far (its block norms NaN before t). Non-finite numbers never raise.
@@ -172,9 +172,9 @@ def _blocks(cell, params, trace, b, blocks, should_stop, progress, assemble) -> 
     p = params.as_dict()
     x_r, state0_r, arrays = row_arrays(trace)
     with np.errstate(all="ignore"):
-        formed = cell.step_jacobians(p, arrays, state0_r, b)
-        if formed is not None:
-            steps = FormedSteps(formed, n, n_s, T)
+        products = cell.step_products(p, arrays, state0_r, b)
+        if products is not None:
+            steps = ProductSteps(products, T)
         else:
             steps = VjpSteps(lambda t, G: cell.step_vjp(p, arrays, x_r, state0_r, t, b, G), n, T)
         P, P_next, J = np.eye(n), np.empty((n, n)), np.empty((n, n))

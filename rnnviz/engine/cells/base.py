@@ -155,18 +155,15 @@ class Cell(ABC):
         """
         return None
 
-    def step_jacobians(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
-        """None, or a function (t, out=None, scale=1.0) -> (M, D): scale times the step Jacobian J_t = d state_t /
-        d state_{t-1} of batch element b formed from the step's saved values, for the flow
-        analysis (one product with J_t costs less than n_state rows of step_vjp).
-
-        M (n_state, n_s) float64, written into out where given (the flow analysis passes one
-        buffer for every step), else a fresh array the caller may change: J_t's columns of the first
-        state part (those the recurrent matrices multiply). D: None for a one-part cell; else
-        (n_parts, n_parts - 1, n_s) float64, the other parts entering elementwise only:
-        d state_t[part i] / d state_{t-1}[part j] = diag(D[i, j - 1]) for j >= 1 (LSTM:
-        d c_t / d c_{t-1} = diag(f)). The factors must be bounded (the scale is 0, as
-        step_vjp's); NaN where the step is not finite.
+    def step_products(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
+        """None, or the products with the step Jacobians J_t = d state_t / d state_{t-1} of batch
+        element b formed from the steps' saved values, for the flow analysis (one product with
+        J_t costs less than n_state rows of step_vjp). An object with n (= n_state) and
+        form(t, scale=1.0) -> bool: makes step t current (its factors times scale, formed in
+        the object's one buffer), False where the step is not finite; and rows(X, out) -> out:
+        out = X (scale J_t) for rows X (k, n_state) float64, the current step's, out (k, n_state)
+        not sharing memory with X. The factors must be bounded (the scale is 0, as step_vjp's).
+        See step_products.py (LSTM, GRU).
         """
         return None
 

@@ -31,6 +31,7 @@ from .lstm import (
     uniform,
 )
 from .registry import register_cell
+from .step_products import GruStepProducts
 
 SIGN = (-1.0, -1.0, 1.0)     # r and z negated: exp gives e^-a
 
@@ -256,29 +257,10 @@ class GRUCell(Cell):
         with np.errstate(all="ignore"):
             return np.concatenate([da_r, da_z, da_n], axis=1) @ params["U"].astype(np.float64), 0.0
 
-    def step_jacobians(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
-        """(t, out=None) -> (J_t, None), J_t = d s_t / d s_{t-1} of batch element b (float64):
-
-            J_t = diag(z) + diag(a_n hn r (1-r)) W_r + diag(a_z) W_z + diag(a_n r) W_n,
-            a_z = (s_{t-1} - n) z (1-z),  a_n = (1-z)(1-n^2),  hn = W_n s_{t-1} + bs_n.
-
-        The factors of all steps are computed at once here; each call forms one J_t (O(n_s^2),
-        into out if given), times scale if given (J_t / norm at no extra pass)."""
-        W = np.asarray(params["W"], dtype=np.float64)
-        n_s = W.shape[1]
+    def step_products(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
+        """The products X J_t with the steps' Jacobians of batch element b (float64), from the
+        factors saved by forward (step_products.GruStepProducts)."""
         r, z, n, hn, s = (np.asarray(trace[k][:, b], dtype=np.float64) for k in ("r", "z", "n", "hn", "s"))
-        s_prev = np.concatenate([check_state(state0, "s", trace["s"].shape[1], n_s,
+        s_prev = np.concatenate([check_state(state0, "s", trace["s"].shape[1], s.shape[1],
                                              np.float64)[b:b + 1], s[:-1]])
-        with np.errstate(all="ignore"):
-            a_n = (1 - z) * (1 - n * n)
-            d_r, d_z, d_n = a_n * hn * r * (1 - r), (s_prev - n) * z * (1 - z), a_n * r
-        W3 = W.reshape(3, n_s, n_s)                                      # W_r, W_z, W_n
-        d3 = np.ascontiguousarray(np.stack([d_r, d_z, d_n], axis=1))     # (T, 3, n_s)
-        diagonal = np.diag_indices(n_s)
-
-        def step(t: int, out: np.ndarray | None = None, scale: float = 1.0):
-            with np.errstate(all="ignore"):
-                J = np.einsum("kij,ki->ij", W3, d3[t] * scale, out=out)
-                J[diagonal] += z[t] * scale
-            return J, None
-        return step
+        return GruStepProducts(np.asarray(params["W"], dtype=np.float64), r, z, n, hn, s_prev)

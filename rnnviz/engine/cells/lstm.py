@@ -25,6 +25,7 @@ from .._layout import buffers
 from ..draws import recurrent_matrix
 from .base import Arrays, Cell
 from .registry import register_cell
+from .step_products import LstmStepProducts
 
 PERM = (2, 0, 1, 3)        # internal block k holds PyTorch's block PERM[k]: g, i, f, o
 INV = (1, 2, 0, 3)         # PyTorch's block p is internal block INV[p]
@@ -345,41 +346,10 @@ class LSTMCell(Cell):
         with np.errstate(all="ignore"):
             return da @ params["U"].astype(np.float64), 0.0
 
-    def step_jacobians(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
-        """(t, out=None) -> (M, D), J_t = d(h_t, c_t)/d(h_{t-1}, c_{t-1}) of batch element b (float64):
-
-            d c_t / d h_{t-1} = diag(g i (1-i)) W_i + diag(c_{t-1} f (1-f)) W_f + diag(i (1-g^2)) W_g
-            d h_t / d h_{t-1} = diag(p) d c_t / d h_{t-1} + diag(tanh(c_t) o (1-o)) W_o
-            d c_t / d c_{t-1} = diag(f),  d h_t / d c_{t-1} = diag(p f),  p = o (1 - tanh^2 c_t)
-
-        M = [dh/dh; dc/dh] (2n_s, n_s), D = [[p f], [f]] (2, 1, n_s). The factors of all steps
-        are computed at once here; each call forms one step's M (O(n_s^2), into out if given),
-        both times scale if given (J_t / norm at no extra pass)."""
-        W = np.asarray(params["W"], dtype=np.float64)
-        n_s = W.shape[1]
-        W4 = W.reshape(4, n_s, n_s)                                      # W_i, W_f, W_g, W_o
+    def step_products(self, params: Arrays, trace: Arrays, state0: Arrays, b: int):
+        """The products X J_t with the steps' Jacobians of batch element b (float64), from the
+        factors saved by forward (step_products.LstmStepProducts)."""
         i, f, g, o, c = (np.asarray(trace[k][:, b], dtype=np.float64) for k in "ifgoc")
-        c_prev = np.concatenate([check_state(state0, "c", trace["h"].shape[1], n_s,
+        c_prev = np.concatenate([check_state(state0, "c", trace["h"].shape[1], c.shape[1],
                                              np.float64)[b:b + 1], c[:-1]])
-        with np.errstate(all="ignore"):
-            tc = np.tanh(c)
-            p = o * (1 - tc * tc)
-            d_i, d_f, d_g = g * i * (1 - i), c_prev * f * (1 - f), i * (1 - g * g)
-            d_o = tc * o * (1 - o)
-            D = np.ascontiguousarray(np.stack([p * f, f], axis=1)[:, :, None, :])   # (T, 2, 1, n_s)
-            dc3 = np.ascontiguousarray(np.stack([d_i, d_f, d_g], axis=1))  # (T, 3, n_s): the rows'
-            # factors of W_i, W_f, W_g in dc/dh; dh/dh = diag(p) dc/dh + diag(d_o) W_o
-        W_o = np.ascontiguousarray(W4[3])
-        scratch = np.empty((n_s, n_s))
-
-        def step(t: int, out: np.ndarray | None = None, scale: float = 1.0):
-            # one einsum for dc/dh (broadcast products and sums would each be a pass, measured),
-            # then dh/dh from it: 5 passes over an n_s x n_s block instead of 7
-            with np.errstate(all="ignore"):
-                M = np.empty((2 * n_s, n_s)) if out is None else out
-                dc = np.einsum("kij,ki->ij", W4[:3], dc3[t] * scale, out=M[n_s:])
-                np.multiply(dc, p[t][:, None], out=M[:n_s])
-                np.multiply(W_o, (d_o[t] * scale)[:, None], out=scratch)
-                M[:n_s] += scratch
-            return M, D[t] * scale
-        return step
+        return LstmStepProducts(np.asarray(params["W"], dtype=np.float64), i, f, g, o, c, c_prev)
