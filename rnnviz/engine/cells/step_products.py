@@ -82,7 +82,7 @@ class GruStepProducts:
 
     def __init__(self, W: np.ndarray, r, z, n, hn, s_prev):
         n_s = W.shape[1]
-        self.n_s = self.n = n_s
+        self.n = n_s
         self._W3 = np.ascontiguousarray(W.reshape(3, n_s, n_s))               # W_r, W_z, W_n
         with np.errstate(all="ignore"):
             a_n = (1 - z) * (1 - n * n)
