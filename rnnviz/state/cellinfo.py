@@ -164,6 +164,35 @@ def flow_tooltip(cell: str) -> str:
     return text + f"\nBound: {info.bound}. The rate is the geometric mean factor per step."
 
 
+VANILLA_MODEL = """\
+The network reads the inputs x₁ … x_T one step at a time:
+
+- a_t = U x_t + W s_{t−1} + b_a, &nbsp; s_t = f(a_t) &nbsp; (hidden state)
+- y_t = softmax(V s_t + b_y) &nbsp; (output), loss L = −(1/m) Σ_b Σ_t log y_t[target]
+
+Backpropagation through time multiplies one Jacobian ∂s_t/∂s_{t−1} = diag(f′(a_t)) W per step, \
+so ‖∂s_T/∂s_t‖ ≤ (γ·σ_max(W))^(T−t) with γ = sup|f′|: gradients vanish when γ·σ_max(W) < 1 \
+and can explode when the spectral radius ρ(W) > 1.
+"""
+
+
+def model_markdown(cell: str) -> str:
+    """The Explanation dock's "The model" section for a cell (markdown): its equations, the
+    readout and loss, and what carries or bounds the gradient back through time."""
+    if cell == "vanilla":
+        return VANILLA_MODEL
+    info = describe(cell)
+    lines = [f"The {info.label} reads the inputs x₁ … x_T one step at a time:", ""]
+    lines += [f"- {eq.replace('   (', ' &nbsp; (')}" for eq in info.equations]
+    lines += ["", "The loss is L = −(1/m) Σ_b Σ_t log y_t[target]."]
+    if info.carry:
+        lines += ["", f"What carries the gradient back: {info.carry}."]
+    lines += ["", f"{info.bound[:1].upper()}{info.bound[1:]}."]
+    if info.source:
+        lines += ["", f"*{info.source}*"]
+    return "\n".join(lines) + "\n"
+
+
 def block_labels(cell: str, name: str) -> tuple[str, ...]:
     """The gate blocks of an array, top to bottom (empty when it has none)."""
     return describe(cell).blocks.get(name, ())

@@ -61,3 +61,20 @@ def test_font_scale(dock):
     assert dock.browser.document().defaultFont().pointSizeF() == pytest.approx(2 * base, rel=0.01)
     dock.set_font_scale(1.0)
     assert dock.browser.document().defaultFont().pointSizeF() == pytest.approx(base, rel=0.01)
+
+
+@pytest.mark.parametrize("cell, says, not_says", [
+    ("lstm", ("c_t = f ⊙ c_{t−1} + i ⊙ g", "h_t = o ⊙ tanh(c_t)", "diag(Π_{k=t+1..T} f_k)"),
+     "(γ·σ_max(W))^(T−t)"),
+    ("gru", ("h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}", "diag(Π_{k=t+1..T} z_k)"), "(γ·σ_max(W))^(T−t)"),
+])
+def test_a_custom_gated_set_up_shows_its_own_cell_and_not_the_vanilla_bound(dock, session, cell,
+                                                                          says, not_says):
+    session.apply(cell=cell)
+    text = dock.plain_text()
+    assert "Custom set-up" in text
+    for formula in says:
+        assert formula in text, (cell, formula)
+    assert not_says not in text
+    session.apply(cell="vanilla")                   # and back: the vanilla cell's text again
+    assert "‖∂s_T/∂s_t‖ ≤ (γ·σ_max(W))^(T−t)" in dock.plain_text()

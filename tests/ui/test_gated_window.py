@@ -129,6 +129,9 @@ def test_file_import_weights_brings_in_a_state_dict(qtbot, make_window, tmp_path
     assert (s.config.cell, s.config.n_s, s.config.dtype) == ("lstm", 6, "float32")
     np.testing.assert_array_equal(s.params.U, d["model.rnn.weight_ih_l0"])
     assert tuple(window.views["gates"].values()) == ("i", "f", "o")
+    text = window.docks["explanation"].plain_text()   # the LSTM's own model, not the vanilla one
+    assert "Custom set-up" in text and "c_t = f ⊙ c_{t−1} + i ⊙ g" in text
+    assert "σ_max(W))^(T−t)" not in text
     out = tmp_path / "back.npz"
     assert window.weight_actions.export_path(out) is True
     assert set(formats.read(out)) >= {"rnn.weight_hh_l0", "fc.weight"}

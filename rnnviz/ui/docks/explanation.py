@@ -5,19 +5,8 @@ import re
 
 from PySide6 import QtCore, QtGui, QtWidgets
 
-from rnnviz.state import presets
+from rnnviz.state import cellinfo, presets
 from rnnviz.ui.docks.parameters import preset_modified
-
-MODEL_TEXT = """\
-The network reads the inputs x₁ … x_T one step at a time:
-
-- a_t = U x_t + W s_{t−1} + b_a, &nbsp; s_t = f(a_t) &nbsp; (hidden state)
-- y_t = softmax(V s_t + b_y) &nbsp; (output), loss L = −(1/m) Σ_b Σ_t log y_t[target]
-
-Backpropagation through time multiplies one Jacobian ∂s_t/∂s_{t−1} = diag(f′(a_t)) W per step, \
-so ‖∂s_T/∂s_t‖ ≤ (γ·σ_max(W))^(T−t) with γ = sup|f′|: gradients vanish when γ·σ_max(W) < 1 \
-and can explode when the spectral radius ρ(W) > 1.
-"""
 
 MIN_PRESENTING_SCALE = 1.3     # presentation mode's text is never smaller than this ...
 SENTENCE_END = re.compile(r"(?<=[.!?:])\s+")   # ... rather the text is cut after a sentence
@@ -82,7 +71,8 @@ class ExplanationDock(QtWidgets.QDockWidget):
         """The text shown, as markdown."""
         preset = self.preset()
         if preset is None:
-            return f"## Custom set-up\n\n{CUSTOM_TEXT}\n\n### The model\n\n{MODEL_TEXT}"
+            model = cellinfo.model_markdown(self.session.config.cell)
+            return f"## Custom set-up\n\n{CUSTOM_TEXT}\n\n### The model\n\n{model}"
         parts = [f"## {_escape(preset.title)}"]
         if self.is_modified(preset):
             parts.append(f"*Modified from preset “{_escape(preset.title)}”: choose it again "
