@@ -154,6 +154,31 @@ def check_network(torch, name, params, x, targets) -> float:
     return abs(loss - ours_loss) / abs(loss)
 
 
+def machine_speed() -> str:
+    """What bounds the flow's time on this machine, in one thread: a 256 x 256 symmetric
+    eigenvalue problem and a (273 x 512) x (512 x 256) product, the flat steps' two costs
+    (medians of 30), to compare machines by. The sixth session's machine took 2.3 ms for the
+    first, and the LSTM flow 0.95 s CPU there (with the code of 1219496, 11-13 % slower than
+    1f6d508's); the seventh session's machine 4.0 ms."""
+    rng = np.random.default_rng(0)
+    B = rng.standard_normal((256, 512))
+    G, X, K = B @ B.T, rng.standard_normal((273, 512)), rng.standard_normal((512, 256))
+
+    def median_ms(f) -> float:
+        f()
+        times = []
+        for _ in range(30):
+            t0 = time.process_time()
+            f()
+            times.append(time.process_time() - t0)
+        return 1e3 * float(np.median(times))
+    eig = median_ms(lambda: np.linalg.eigvalsh(G))
+    mm = median_ms(lambda: X @ K)
+    return (f"this machine: eigvalsh(256) {eig:.1f} ms (2.3 ms where the LSTM flow "
+            f"measured 0.95 s, with older code); "
+            f"a 273 x 512 x 256 product {mm:.2f} ms ({2 * 273 * 512 * 256 / mm / 1e6:.0f} GFLOP/s)")
+
+
 def flow_rows(pairs_n: int) -> None:
     """The gated gradient-flow curve and the gated analysis at FLOW_SIZE (median wall and CPU time)."""
     from rnnviz.engine import data
@@ -161,6 +186,7 @@ def flow_rows(pairs_n: int) -> None:
     from rnnviz.engine.init import init_cell_parameters
     from rnnviz.engine.network import backward, forward
     n_s, T = FLOW_SIZE
+    print(machine_speed())
     for name in ("lstm", "gru"):
         rng = np.random.default_rng(0)
         p = init_cell_parameters(rng, name, 8, n_s, 8, v_scale=1.0, by_scale=0.0)

@@ -141,3 +141,58 @@ def test_file_import_weights_brings_in_a_state_dict(qtbot, make_window, tmp_path
     bad.write_bytes(b"no")
     assert window.weight_actions.import_path(bad) is False
     assert s.config == before
+
+
+def _right_edge(view) -> float:
+    """The global x of a time plot's right edge (where its t axis ends)."""
+    vb = view.plot_item.vb.sceneBoundingRect()
+    return view.graphics.mapToGlobal(view.graphics.mapFromScene(vb.topRight())).x()
+
+
+@pytest.mark.parametrize("presenting", [False, True])
+def test_an_lstm_flow_legend_goes_beside_a_short_plot_with_every_t_axis_lined_up(
+        qtbot, make_window, presenting):
+    """At 1280 x 800 an LSTM's seven legend entries took three rows above the flow plot (four
+    in presentation mode) and left the plot ~40 px; beside it, the plot gets the height, and the
+    other time plots leave the legend's extra width so every t axis still ends at the same x."""
+    window = make_window()
+    window.resize(1280, 800)
+    window.session.apply(cell="lstm", n_s=32)
+    wait_for_result(qtbot, window, timeout=30000)
+    if presenting:
+        window.presentation.set_active(True)
+    for _ in range(4):
+        qtbot.wait(30)
+        wait_for_result(qtbot, window)
+    flow = window.views["flow"]
+    assert flow.legend_beside and flow.side_legend.isVisible() and not flow.legend.isVisible()
+    assert flow.side_legend.texts() == [label.text for _, label in flow.legend.items]
+    assert "carousel Π f (top unit)" in flow.side_legend.texts()
+    assert flow.plot_item.vb.height() >= 120
+    assert flow.side_legend.width() >= flow.side_legend.width_needed()
+    T = window.session.config.T
+    assert flow.plot_item.vb.viewRange()[0] == pytest.approx([0.5, T + 0.5])   # all of t in view
+    shown = [name for name in ("inputs", "states", "gates", "gradients", "flow")
+             if window.views[name].isVisible()]
+    edges = {name: _right_edge(window.views[name]) for name in shown}
+    assert max(edges.values()) - min(edges.values()) <= 2, edges
+    for axis in flow.axes():
+        if axis.label.isVisible() and axis.labelText:
+            assert flow.axis_label_fits(axis), axis.labelText
+    bottom = flow.plot_item.getAxis("bottom")       # the time caption centred under its axis
+    caption = bottom.label.mapRectToScene(bottom.label.boundingRect())
+    along = bottom.sceneBoundingRect()
+    assert along.left() - 2 <= caption.left() and caption.right() <= along.right() + 2
+    assert abs(caption.center().x() - along.center().x()) <= 3
+    assert flow.title_fits(flow.rate_label)
+    # back to the vanilla cell: four entries fit above the plot again, no room kept
+    if presenting:
+        window.presentation.set_active(False)
+    window.session.apply(cell="vanilla")
+    for _ in range(4):
+        qtbot.wait(30)
+        wait_for_result(qtbot, window)
+    assert not flow.legend_beside and flow.legend.isVisible() and not flow.side_legend.isVisible()
+    assert flow.right_room == 0
+    edges = {name: _right_edge(window.views[name]) for name in shown if name != "gates"}
+    assert max(edges.values()) - min(edges.values()) <= 2, edges

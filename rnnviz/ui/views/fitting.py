@@ -182,7 +182,8 @@ class FittedLabels:
         self._axis_labels[key] = (axis, variants, look)
         axis.setLabel(text, **{"font-size": f"{self.style_.font_pt}pt",
                                "color": self.style_.foreground})
-        self._keep_caption()
+        axis.resizeEvent()      # (pyqtgraph centres a caption only when its axis resizes: a
+        self._keep_caption()    # shorter one set after that would sit off centre, past the end)
 
     def axis_label_fits(self, axis: pg.AxisItem) -> bool:
         """The caption is no longer than its axis (what tests check)."""

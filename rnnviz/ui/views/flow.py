@@ -3,13 +3,15 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6 import QtGui
+import shiboken6
+from PySide6 import QtCore, QtGui, QtWidgets
 
 from rnnviz.state import display, readouts
 from rnnviz.ui.views.flow_gated import GatedCurves
+from rnnviz.ui.views.flow_legend import SideLegend
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.steps import gradient_choice, pending_steps, shown_b, time_extent
-from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis, power_of_ten, text_width
+from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis, colourbar_room, power_of_ten, text_width
 
 # (attribute of GradientFlow, legend text); the Jacobian and the bound use their exact log10.
 CURVES = (
@@ -34,7 +36,10 @@ VANISHING, EXPLODING = readouts.VANISHING, readouts.EXPLODING
 # take Qt's raster engine ~6 ms per repaint (about 0.5 ms without), and at a step per pixel
 # smoothing shows little.
 SMOOTH_MAX_STEPS = 300
+QWIDGETSIZE_MAX = 16777215       # Qt's largest widget size (no limit)
 LEGEND_SAMPLE = 46               # pixels of a legend entry besides its text (line sample, gaps)
+BESIDE_BELOW = 110               # the legend goes beside the plot when above it, it would leave
+BESIDE_MIN_WIDTH = 360           # the plot less than this height (px), if the plot keeps this width
 
 
 def short_name(text: str) -> str:
@@ -83,6 +88,8 @@ def flow_progress(result) -> float:
 class FlowView(PlotView):
     """How the gradient shrinks or grows going back in time, against its theoretical bound."""
 
+    right_room_changed = QtCore.Signal(int)     # right_room: the main window lines the t axes up
+
     title = "Gradient flow"
     tooltip = ("Norms of the back-propagated gradient over t, log scale: ‖∂L/∂s_t‖ (total), "
                "‖∂L_T/∂s_t‖ (only the last step's loss), the Jacobian ‖∂s_T/∂s_t‖₂ = "
@@ -96,6 +103,18 @@ class FlowView(PlotView):
         self.legend = pg.LegendItem(colCount=5, labelTextSize=f"{self.style_.tick_pt + 1}pt",
                                     verSpacing=-4)
         self.graphics.addItem(self.legend, row=1, col=0)
+        self.side_legend = SideLegend()           # the same entries beside the plot (fit_legend)
+        self.side_legend.setVisible(False)
+        self.legend_beside = False
+        self.right_room = 0                       # px the other time plots leave on their right
+        self.layout().removeWidget(self.graphics)
+        row = QtWidgets.QHBoxLayout()
+        row.setContentsMargins(0, 0, 0, 0)
+        row.setSpacing(0)
+        row.addWidget(self.graphics, 1)
+        row.addWidget(self.side_legend)
+        self.layout().insertLayout(0, row, 1)
+        self.graphics.installEventFilter(self)    # the canvas narrows when that legend shows
         self.plot_item = self.graphics.addPlot(
             row=2, col=0, axisItems={"bottom": IntegerAxis("bottom"), "left": Log10Axis("left")})
         self.plot_item.setMenuEnabled(False)
@@ -174,8 +193,10 @@ class FlowView(PlotView):
 
     def fit_legend(self) -> None:
         """As many legend columns as fit the canvas width (the legend never widens the plot);
-        shorter names when the full ones would take more than two rows (narrow, large fonts)."""
-        room = self.graphics.width() - 16
+        shorter names when the full ones would take more than two rows (narrow, large fonts);
+        beside the plot when above it, it would leave the plot too little height (_beside)."""
+        attached = self.graphics.parent() is self   # (an exported copy's canvas stands alone)
+        room = (self.width() if attached else self.graphics.width()) - 16
         font = self.style_.font(self.legend_pt())
         for sample, label in self.legend.items:     # names others set (a gated cell's) are kept
             key = id(sample.item)
@@ -212,11 +233,57 @@ class FlowView(PlotView):
         self.legend_short = short
         if columns != self.legend.columnCount:
             self.legend.setColumnCount(columns)
+        self._place_legend(attached and self._beside(rows))
         canvas = self.graphics.centralWidget
         if changed or canvas.geometry().width() > self.graphics.range.width() + 0.5:
             # the canvas may have been sized while the legend was wider (its layout then clamps
             # to the old minimum width): give it the canvas's width again
             canvas.setGeometry(self.graphics.range)
+
+    def _beside(self, rows: int) -> bool:
+        """Whether the legend goes beside the plot: above it, its rows would leave the plot
+        less than BESIDE_BELOW px of height, and beside it the plot keeps BESIDE_MIN_WIDTH."""
+        if rows < 2:
+            return False
+        row_height = QtGui.QFontMetrics(self.style_.font(self.legend_pt())).height() + 2
+        above = (self.rate_label.boundingRect().height() + self.plot_item.getAxis("bottom").height()
+                 + 12)                                 # title, time axis, the canvas's margins
+        left = self.height() - above - rows * row_height
+        entries = [(pg.mkPen(sample.item.opts.get("pen")), label.text)
+                   for sample, label in self.legend.items]
+        self.side_legend.set_entries(entries, self.style_.font(self.legend_pt()),
+                                     self.style_.foreground, self.style_.background)
+        return left < BESIDE_BELOW and self.width() - self.side_legend.width_needed() >= BESIDE_MIN_WIDTH
+
+    def _place_legend(self, beside: bool) -> None:
+        """The legend above the plot (the pyqtgraph one) or beside it (side_legend): the one not
+        used is hidden, and the pyqtgraph one then asks the canvas for no room (a hidden item
+        of a graphics layout keeps its size; nothing is re-parented: moving the item in the
+        layout crashed Qt's paint under X11). Beside the plot the legend takes the place of
+        the empty axis that stands in for a heatmap's colour bar, and where it is wider than
+        that the other time plots are asked for the difference (right_room): every t axis
+        still lines up, so the linked t ranges stay whole."""
+        right = self.plot_item.getAxis("right")
+        room = colourbar_room(self.style_) if right.isVisible() else 0
+        width = self.side_legend.width_needed() if beside else 0
+        if beside != self.legend_beside:
+            self.legend_beside = beside
+            self.legend.setVisible(not beside)
+            if beside:
+                self.legend.setMinimumSize(0, 0)
+                self.legend.setMaximumSize(0, 0)
+            else:
+                self.legend.setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
+                self.legend.setMinimumSize(-1, -1)       # (-1: its own size again)
+            self.side_legend.setVisible(beside)
+        if right.isVisible() and right.fixedWidth != max(0, room - width):
+            right.setWidth(max(0, room - width))
+        if beside:
+            self.side_legend.setFixedWidth(width)
+        extra = max(0, width - room)
+        if extra != self.right_room:
+            self.right_room = extra
+            self.right_room_changed.emit(extra)
 
     def legend_pt(self) -> float:
         """The legend's text size: a little smaller than captions (fewer rows)."""
@@ -233,6 +300,22 @@ class FlowView(PlotView):
     def resizeEvent(self, event) -> None:
         super().resizeEvent(event)
         self.fit_legend()
+
+    def eventFilter(self, watched, event) -> bool:
+        """When the canvas alone changes width (the legend went beside the plot or back), its
+        layout keeps the width it had until told (it clamps to its old minimum), and the
+        titles and the time caption are fitted to the new width."""
+        if watched is self.graphics and event.type() == QtCore.QEvent.Type.Resize:
+            QtCore.QTimer.singleShot(0, self._canvas_resized)
+        return super().eventFilter(watched, event)
+
+    def _canvas_resized(self) -> None:
+        if not shiboken6.isValid(self):
+            return
+        canvas = self.graphics.centralWidget
+        if abs(canvas.geometry().width() - self.graphics.range.width()) > 0.5:
+            canvas.setGeometry(self.graphics.range)
+        self._plot_resized()
 
     def set_legend_note(self, curve, note: str) -> None:
         """A note after a curve's legend entry (e.g. that it has no finite point to draw)."""
@@ -344,7 +427,10 @@ class FlowView(PlotView):
         colour = self.style_.warning if alarming else self.style_.curves[2]
         note = self.gated.note()            # gated cells: why no bound is drawn
         variants = ((f"Gradient flow:  {words}  ·  {note}", f"{words}  ·  {note}") if note else ())
-        self.fit_label(self.rate_label, variants + (f"Gradient flow:  {words}", words),
+        shorter = tuple(dict.fromkeys(words.replace(" in time", "").replace(" per step back", short)
+                                      for short in (" per step back", " a step")))
+        self.fit_label(self.rate_label,
+                       tuple(dict.fromkeys(variants + (f"Gradient flow:  {words}", words) + shorter)),
                        color=colour, bold=True)
         self.progress_label.setText(f"computing ∂s_T/∂s_t … {100 * self.progress:.0f} %"
                                     if computing else "")

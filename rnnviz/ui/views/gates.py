@@ -35,9 +35,14 @@ class GateHeatmaps(PlotView):
         self.plot_item.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=cell_display.GATE_LEVELS, interactive=False,
                                         colorMap=self.style_.colormap("magnitude"),
-                                        width=COLOURBAR_WIDTH, label="gate (0 closed, 1 open)")
+                                        width=COLOURBAR_WIDTH, label=" ")   # (as the heatmaps'
         self.colorbar.axis.setWidth(colourbar_axis_width(self.style_))
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
+        # the whole caption where the colour bar is tall enough, else a word (a short bar's
+        # caption ran up into the title; the tooltip says what 0 and 1 mean). Never none: a
+        # caption's room is part of the colour bar's width, which lines up the t axes; so is the
+        # blank label above: pyqtgraph's goes left of the bar, the caption right of its ticks.
+        self.set_axis_label(self.colorbar.axis, "gate (0 closed, 1 open)", "gate")
         self.shown_image = HeatmapImage(self.image, self.colorbar, self.plot_item.vb)
         self.add_cursor(self.plot_item)
         self._regions: list = []

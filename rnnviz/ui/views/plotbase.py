@@ -348,6 +348,11 @@ class PlotView(FittedLabels, QtWidgets.QWidget):
     def restyle(self, style: Style) -> None:
         """Subclass hook: colours of curves, bars, colour bars."""
 
+    def set_right_room(self, px: int) -> None:
+        """Leave px more on the canvas's right (the flow plot's legend beside it is wider than
+        a colour bar: every time plot then ends at the same x)."""
+        self.graphics.ci.layout.setContentsMargins(9, 6, 9 + max(0, int(px)), 2)
+
     @staticmethod
     def fit_side_axes(item: pg.PlotItem, style: Style) -> None:
         """Axes given a fixed width (to line up the time plots) get the width this style needs.
