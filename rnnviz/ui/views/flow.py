@@ -245,7 +245,10 @@ class FlowView(PlotView):
         less than BESIDE_BELOW px of height, and beside it the plot keeps BESIDE_MIN_WIDTH."""
         if rows < 2:
             return False
-        row_height = QtGui.QFontMetrics(self.style_.font(self.legend_pt())).height() + 2
+        row_height = QtGui.QFontMetrics(self.style_.font(self.legend_pt())).height() + 12
+        shown_rows = self.legend.layout.rowCount()
+        if self.legend.isVisible() and shown_rows and self.legend.geometry().height() > 0:
+            row_height = self.legend.geometry().height() / shown_rows    # as laid out
         above = (self.rate_label.boundingRect().height() + self.plot_item.getAxis("bottom").height()
                  + 12)                                 # title, time axis, the canvas's margins
         left = self.height() - above - rows * row_height
