@@ -1,7 +1,7 @@
 """Print how fast the LSTM and GRU cells run forward + backward, against torch's nn.LSTM / nn.GRU.
 
-Run (an environment with torch, e.g. the one the training helper made):
-    PYTHONPATH=. /work/wt-train/.venv-bench/bin/python benchmarks/bench_gated.py [--quick] [--cell]
+Run (the torch environment benchmarks/setup-torch-env.sh makes):
+    PYTHONPATH=. .venv-bench/bin/python benchmarks/bench_gated.py [--quick] [--cell]
 or, for the flow rows alone (no torch): PYTHONPATH=. .venv/bin/python benchmarks/bench_gated.py --flow-only
 Figures only; nothing here asserts a time. float64, one thread for both. The cell alone: the
 loss is L = sum(R * h) with a fixed random R, so backward starts from dL/dh = R; torch runs

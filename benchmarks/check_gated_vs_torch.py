@@ -1,7 +1,7 @@
 """Check the LSTM and GRU cells against torch's nn.LSTM / nn.GRU on the same weights.
 
 Run (an environment with torch):
-    PYTHONPATH=. /work/wt-train/.venv-bench/bin/python benchmarks/check_gated_vs_torch.py
+    PYTHONPATH=. .venv-bench/bin/python benchmarks/check_gated_vs_torch.py
 A script, not a test: torch is optional for rnnviz. Prints the largest differences of h (and
 c_T for the LSTM), of every parameter's gradient, of dL/dx, dL/dh0 (and dL/dc0) for the loss
 L = sum(R * h) with a fixed random R, in float64 and float32.

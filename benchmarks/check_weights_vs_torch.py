@@ -3,7 +3,7 @@ Linear, saved with torch.save inside a checkpoint dict, imports to the module's 
 back it loads with load_state_dict, and both networks compute the same hidden states.
 
 Run (an environment with torch, e.g. the one benchmarks/setup-torch-env.sh makes):
-    PYTHONPATH=. /work/wt-train/.venv-bench/bin/python benchmarks/check_weights_vs_torch.py
+    PYTHONPATH=. .venv-bench/bin/python benchmarks/check_weights_vs_torch.py
 """
 import tempfile
 from pathlib import Path
