@@ -342,3 +342,16 @@ def test_a_wide_leading_attempt_that_fails_is_not_tried_again_until_the_refresh(
     finally:
         np.linalg.eigvalsh = real
     assert calls == []                        # not tried again from 0.9 q before the refresh
+
+
+def test_block_norm_iteration_from_a_subspace_that_misses_the_block_still_finds_its_norm():
+    """A warm start orthogonal to B's rows (a block that changed completely) gives no Ritz value
+    above 0: the SVD answers, not a norm of 0; an all-zero block's norm is 0."""
+    rng = np.random.default_rng(3)
+    n = 80
+    B = np.zeros((n, n))
+    B[:, :40] = rng.standard_normal((n, 40))
+    X = np.linalg.qr(np.eye(n)[:, 40:46])[0]          # only the columns B does not use
+    sigma, _ = gated._top_singular_value(B, X)
+    assert sigma == pytest.approx(np.linalg.norm(B, 2), rel=1e-12)
+    assert gated._top_singular_value(np.zeros((n, n)), X)[0] == 0.0
