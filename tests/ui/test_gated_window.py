@@ -196,3 +196,19 @@ def test_an_lstm_flow_legend_goes_beside_a_short_plot_with_every_t_axis_lined_up
     assert flow.right_room == 0
     edges = {name: _right_edge(window.views[name]) for name in shown if name != "gates"}
     assert max(edges.values()) - min(edges.values()) <= 2, edges
+
+
+def test_closing_the_flow_panel_gives_the_other_time_plots_their_width_back(qtbot, make_window):
+    window = make_window()
+    window.resize(1280, 800)
+    window.session.apply(cell="lstm", n_s=32)
+    wait_for_result(qtbot, window, timeout=30000)
+    flow, states = window.views["flow"], window.views["states"]
+    qtbot.waitUntil(lambda: flow.legend_beside and flow.right_room > 0, timeout=5000)
+    margins = states.graphics.ci.layout.getContentsMargins()
+    assert margins[2] == 9 + flow.right_room             # the legend's extra width, on the right
+    flow.setVisible(False)
+    qtbot.waitUntil(lambda: states.graphics.ci.layout.getContentsMargins()[2] == 9, timeout=5000)
+    flow.setVisible(True)
+    qtbot.waitUntil(lambda: states.graphics.ci.layout.getContentsMargins()[2] == 9 + flow.right_room
+                    and flow.right_room > 0, timeout=5000)

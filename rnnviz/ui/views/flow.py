@@ -304,6 +304,17 @@ class FlowView(PlotView):
         super().resizeEvent(event)
         self.fit_legend()
 
+    def hideEvent(self, event) -> None:
+        """A hidden flow plot (its panel closed) asks the other time plots for no room."""
+        super().hideEvent(event)
+        if self.right_room:
+            self.right_room = 0
+            self.right_room_changed.emit(0)
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        self.fit_legend()
+
     def eventFilter(self, watched, event) -> bool:
         """When the canvas alone changes width (the legend went beside the plot or back), its
         layout keeps the width it had until told (it clamps to its old minimum), and the
