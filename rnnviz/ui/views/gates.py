@@ -35,13 +35,13 @@ class GateHeatmaps(PlotView):
         self.plot_item.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=cell_display.GATE_LEVELS, interactive=False,
                                         colorMap=self.style_.colormap("magnitude"),
-                                        width=COLOURBAR_WIDTH, label=" ")   # (as the heatmaps'
+                                        width=COLOURBAR_WIDTH, label=" ")
         self.colorbar.axis.setWidth(colourbar_axis_width(self.style_))
         self.colorbar.setImageItem(self.image, insert_in=self.plot_item)
-        # the whole caption where the colour bar is tall enough, else a word (a short bar's
-        # caption ran up into the title; the tooltip says what 0 and 1 mean). Never none: a
-        # caption's room is part of the colour bar's width, which lines up the t axes; so is the
-        # blank label above: pyqtgraph's goes left of the bar, the caption right of its ticks.
+        # As the heatmaps': a blank label left of the bar (pyqtgraph puts a colour bar's label
+        # there; its room is part of the bar's width, which lines up the t axes) and the caption
+        # right of the ticks, whole where the bar is tall enough, else a word (on a short bar the
+        # whole caption ran up into the title; the tooltip says what 0 and 1 mean).
         self.set_axis_label(self.colorbar.axis, "gate (0 closed, 1 open)", "gate")
         self.shown_image = HeatmapImage(self.image, self.colorbar, self.plot_item.vb)
         self.add_cursor(self.plot_item)
