@@ -79,3 +79,25 @@ def test_a_version_1_file_opens_as_a_vanilla_cell():
     other = Workspace()
     other.from_dict(doc)
     assert other.config == w.config
+
+
+@pytest.mark.parametrize("cell, says", [
+    ("vanilla", ("a_t = U x_t + W s_{t−1} + b_a", "‖∂s_T/∂s_t‖ ≤ (γ·σ_max(W))^(T−t)")),
+    ("lstm", ("c_t = f ⊙ c_{t−1} + i ⊙ g", "diag(Π_{k=t+1..T} f_k)", "No simple bound")),
+    ("gru", ("h_t = (1 − z) ⊙ n + z ⊙ h_{t−1}", "diag(Π_{k=t+1..T} z_k)", "No simple bound")),
+])
+def test_each_cell_has_its_own_model_text(cell, says):
+    """The Explanation dock's "The model" of a custom set-up (cellinfo.model_markdown, Qt-free):
+    each cell's own equations; only the vanilla cell claims the (γ σ_max)^(T−t) bound."""
+    from rnnviz.state import cellinfo
+    text = cellinfo.model_markdown(cell)
+    for words in says:
+        assert words in text, (cell, words)
+    assert ("σ_max(W))^(T−t)" in text) == (cell == "vanilla")
+
+
+def test_a_cell_without_an_entry_gets_a_model_text_from_its_engine_names():
+    from rnnviz.state import cellinfo
+    with registered(SymmetricCell):
+        text = cellinfo.model_markdown(SymmetricCell.name)
+    assert SymmetricCell.label in text and "σ_max(W))^(T−t)" not in text
