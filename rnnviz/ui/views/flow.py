@@ -3,15 +3,14 @@ from __future__ import annotations
 
 import numpy as np
 import pyqtgraph as pg
-import shiboken6
-from PySide6 import QtCore, QtGui, QtWidgets
+from PySide6 import QtCore, QtGui
 
 from rnnviz.state import display, readouts
 from rnnviz.ui.views.flow_gated import GatedCurves
-from rnnviz.ui.views.flow_legend import SideLegend
+from rnnviz.ui.views.flow_legend import LegendLayout, short_name
 from rnnviz.ui.views.plotbase import PlotView
 from rnnviz.ui.views.steps import gradient_choice, pending_steps, shown_b, time_extent
-from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis, colourbar_room, power_of_ten, text_width
+from rnnviz.ui.widgets.axes import IntegerAxis, Log10Axis, power_of_ten
 
 # (attribute of GradientFlow, legend text); the Jacobian and the bound use their exact log10.
 CURVES = (
@@ -36,20 +35,6 @@ VANISHING, EXPLODING = readouts.VANISHING, readouts.EXPLODING
 # take Qt's raster engine ~6 ms per repaint (about 0.5 ms without), and at a step per pixel
 # smoothing shows little.
 SMOOTH_MAX_STEPS = 300
-QWIDGETSIZE_MAX = 16777215       # Qt's largest widget size (no limit)
-LEGEND_SAMPLE = 46               # pixels of a legend entry besides its text (line sample, gaps)
-BESIDE_BELOW = 110               # the legend goes beside the plot when above it, it would leave
-BESIDE_MIN_WIDTH = 360           # the plot less than this height (px), if the plot keeps this width
-
-
-def short_name(text: str) -> str:
-    """A legend name when the legend is narrow: 'σ₁ = ‖∂s_T/∂s_t‖' -> '‖∂s_T/∂s_t‖',
-    'bound (γσ_max)^(T−t)' -> 'bound'."""
-    if text.startswith("σ₁ = "):
-        return text[len("σ₁ = "):]
-    return "bound" if text.startswith("bound") else text
-
-
 def rate_words(rate: float, T: int | None = None, overflowed: bool | None = None) -> str:
     """'×0.83 per step back in time: vanishing' and the like (see state.readouts)."""
     return readouts.rate_words(rate, T, overflowed)
@@ -85,7 +70,7 @@ def flow_progress(result) -> float:
     return min(max(progress, 0.0), 1.0) if np.isfinite(progress) else 1.0
 
 
-class FlowView(PlotView):
+class FlowView(LegendLayout, PlotView):
     """How the gradient shrinks or grows going back in time, against its theoretical bound."""
 
     right_room_changed = QtCore.Signal(int)     # right_room: the main window lines the t axes up
@@ -100,21 +85,7 @@ class FlowView(PlotView):
     def __init__(self, session, parent=None):
         super().__init__(session, parent)
         self.rate_label = self.graphics.addLabel("", row=0, col=0)
-        self.legend = pg.LegendItem(colCount=5, labelTextSize=f"{self.style_.tick_pt + 1}pt",
-                                    verSpacing=-4)
-        self.graphics.addItem(self.legend, row=1, col=0)
-        self.side_legend = SideLegend()           # the same entries beside the plot (fit_legend)
-        self.side_legend.setVisible(False)
-        self.legend_beside = False
-        self.right_room = 0                       # px the other time plots leave on their right
-        self.layout().removeWidget(self.graphics)
-        row = QtWidgets.QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
-        row.setSpacing(0)
-        row.addWidget(self.graphics, 1)
-        row.addWidget(self.side_legend)
-        self.layout().insertLayout(0, row, 1)
-        self.graphics.installEventFilter(self)    # the canvas narrows when that legend shows
+        self.build_legend()                       # row 1, and the column beside the canvas
         self.plot_item = self.graphics.addPlot(
             row=2, col=0, axisItems={"bottom": IntegerAxis("bottom"), "left": Log10Axis("left")})
         self.plot_item.setMenuEnabled(False)
@@ -122,9 +93,6 @@ class FlowView(PlotView):
         self.set_axis_label(self.plot_item.getAxis("bottom"), *TIME_CAPTIONS)
         self.set_axis_label(self.plot_item.getAxis("left"), "norm (log scale)", "norm")
         self.curves: dict[str, pg.PlotDataItem] = {}
-        self.legend_names: dict[int, tuple[str, str, str]] = {}   # curve -> (name, short, note)
-        self._legend_set: dict[int, str] = {}     # curve -> the text fit_legend last gave it
-        self.legend_short = False
         for attribute, text in CURVES:
             curve = pg.PlotDataItem(connect="finite", name=text)
             curve.setToolTip(self.tooltip)
@@ -179,164 +147,10 @@ class FlowView(PlotView):
             curve.setPen(style.pen(style.curves[2], max(1.0, style.line_width / 2.5)))
         if hasattr(self, "gated"):
             self.gated.restyle(style)
-        size = f"{self.legend_pt()}pt"
-        self.legend.setLabelTextColor(style.foreground)
-        self.legend.setLabelTextSize(size)
-        for sample, label in self.legend.items:
-            text = self.legend_text(sample.item, self.legend_short)
-            label.setText(text, size=size, color=style.foreground)
-            self._legend_set[id(sample.item)] = text
-        self.fit_legend()
+        self.restyle_legend(style)
         self.progress_label.setColor(style.warning)
         self.progress_label.setFont(style.font(style.font_pt, bold=True))
         self.progress_label.fill = pg.mkBrush(style.background)
-
-    def fit_legend(self) -> None:
-        """As many legend columns as fit the canvas width (the legend never widens the plot);
-        shorter names when the full ones would take more than two rows (narrow, large fonts);
-        beside the plot when above it, it would leave the plot too little height (_beside)."""
-        attached = self.graphics.parent() is self   # (an exported copy's canvas stands alone)
-        room = (self.width() if attached else self.graphics.width()) - 16
-        font = self.style_.font(self.legend_pt())
-        for sample, label in self.legend.items:     # names others set (a gated cell's) are kept
-            key = id(sample.item)
-            if self._legend_set.get(key) != label.text:
-                note = self.legend_names.get(key, ("", "", ""))[2]
-                full = label.text[: -len(note)] if note and label.text.endswith(note) else label.text
-                self.legend_names[key] = (full, short_name(full), note)
-
-        def width(sample, label, short: bool) -> float:
-            text = self.legend_text(sample.item, short)
-            drawn = label.itemRect().width() if label.text == text else 0.0   # as laid out
-            return max(drawn, text_width(font, text) + 8) + LEGEND_SAMPLE     # (its margins)
-
-        def layout(short: bool) -> tuple[int, int]:
-            widths = [width(sample, label, short) for sample, label in self.legend.items]
-            gap = max(0.0, self.legend.layout.horizontalSpacing())
-            edges = sum(self.legend.layout.getContentsMargins()[::2])
-            for columns in range(len(widths), 0, -1):      # grid columns: the widest entry each
-                if sum(max(widths[j::columns]) for j in range(columns)) + \
-                        (columns - 1) * gap + edges <= room:
-                    break
-            return columns, -(-len(widths) // columns)
-        columns, rows = layout(False)
-        short = rows > 2 and layout(True)[1] < rows
-        if short:
-            columns, rows = layout(True)
-        changed = columns != self.legend.columnCount
-        for sample, label in self.legend.items:
-            text = self.legend_text(sample.item, short)
-            if label.text != text:
-                label.setText(text, size=f"{self.legend_pt()}pt", color=self.style_.foreground)
-                changed = True
-            self._legend_set[id(sample.item)] = text
-        self.legend_short = short
-        if columns != self.legend.columnCount:
-            self.legend.setColumnCount(columns)
-        self._place_legend(attached and self._beside(rows))
-        canvas = self.graphics.centralWidget
-        if changed or canvas.geometry().width() > self.graphics.range.width() + 0.5:
-            # the canvas may have been sized while the legend was wider (its layout then clamps
-            # to the old minimum width): give it the canvas's width again
-            canvas.setGeometry(self.graphics.range)
-
-    def _beside(self, rows: int) -> bool:
-        """Whether the legend goes beside the plot: above it, its rows would leave the plot
-        less than BESIDE_BELOW px of height, and beside it the plot keeps BESIDE_MIN_WIDTH."""
-        if rows < 2:
-            return False
-        row_height = QtGui.QFontMetrics(self.style_.font(self.legend_pt())).height() + 12
-        shown_rows = self.legend.layout.rowCount()
-        if self.legend.isVisible() and shown_rows and self.legend.geometry().height() > 0:
-            row_height = self.legend.geometry().height() / shown_rows    # as laid out
-        above = (self.rate_label.boundingRect().height() + self.plot_item.getAxis("bottom").height()
-                 + 12)                                 # title, time axis, the canvas's margins
-        left = self.height() - above - rows * row_height
-        entries = [(pg.mkPen(sample.item.opts.get("pen")), label.text)
-                   for sample, label in self.legend.items]
-        self.side_legend.set_entries(entries, self.style_.font(self.legend_pt()),
-                                     self.style_.foreground, self.style_.background)
-        return left < BESIDE_BELOW and self.width() - self.side_legend.width_needed() >= BESIDE_MIN_WIDTH
-
-    def _place_legend(self, beside: bool) -> None:
-        """The legend above the plot (the pyqtgraph one) or beside it (side_legend): the one not
-        used is hidden, and the pyqtgraph one then asks the canvas for no room (a hidden item
-        of a graphics layout keeps its size; nothing is re-parented: moving the item in the
-        layout crashed Qt's paint under X11). Beside the plot the legend takes the place of
-        the empty axis that stands in for a heatmap's colour bar, and where it is wider than
-        that the other time plots are asked for the difference (right_room): every t axis
-        still lines up, so the linked t ranges stay whole."""
-        right = self.plot_item.getAxis("right")
-        room = colourbar_room(self.style_) if right.isVisible() else 0
-        width = self.side_legend.width_needed() if beside else 0
-        if beside != self.legend_beside:
-            self.legend_beside = beside
-            self.legend.setVisible(not beside)
-            if beside:
-                self.legend.setMinimumSize(0, 0)
-                self.legend.setMaximumSize(0, 0)
-            else:
-                self.legend.setMaximumSize(QWIDGETSIZE_MAX, QWIDGETSIZE_MAX)
-                self.legend.setMinimumSize(-1, -1)       # (-1: its own size again)
-            self.side_legend.setVisible(beside)
-        if right.isVisible() and right.fixedWidth != max(0, room - width):
-            right.setWidth(max(0, room - width))
-        if beside:
-            self.side_legend.setFixedWidth(width)
-        extra = max(0, width - room)
-        if extra != self.right_room:
-            self.right_room = extra
-            self.right_room_changed.emit(extra)
-
-    def legend_pt(self) -> float:
-        """The legend's text size: a little smaller than captions (fewer rows)."""
-        return self.style_.tick_pt + 1
-
-    def legend_text(self, curve, short: bool = False) -> str:
-        """A curve's legend entry: its name (shorter when asked) and any note."""
-        if id(curve) not in self.legend_names:
-            return next((label.text for sample, label in self.legend.items
-                         if sample.item is curve), "")
-        full, brief, note = self.legend_names[id(curve)]
-        return (brief if short else full) + note
-
-    def resizeEvent(self, event) -> None:
-        super().resizeEvent(event)
-        self.fit_legend()
-
-    def hideEvent(self, event) -> None:
-        """A hidden flow plot (its panel closed) asks the other time plots for no room."""
-        super().hideEvent(event)
-        if self.right_room:
-            self.right_room = 0
-            self.right_room_changed.emit(0)
-
-    def showEvent(self, event) -> None:
-        super().showEvent(event)
-        self.fit_legend()
-
-    def eventFilter(self, watched, event) -> bool:
-        """When the canvas alone changes width (the legend went beside the plot or back), its
-        layout keeps the width it had until told (it clamps to its old minimum), and the
-        titles and the time caption are fitted to the new width."""
-        if watched is self.graphics and event.type() == QtCore.QEvent.Type.Resize:
-            QtCore.QTimer.singleShot(0, self._canvas_resized)
-        return super().eventFilter(watched, event)
-
-    def _canvas_resized(self) -> None:
-        if not shiboken6.isValid(self):
-            return
-        canvas = self.graphics.centralWidget
-        if abs(canvas.geometry().width() - self.graphics.range.width()) > 0.5:
-            canvas.setGeometry(self.graphics.range)
-        self._plot_resized()
-
-    def set_legend_note(self, curve, note: str) -> None:
-        """A note after a curve's legend entry (e.g. that it has no finite point to draw)."""
-        full, brief, old = self.legend_names[id(curve)]
-        if note != old:
-            self.legend_names[id(curve)] = (full, brief, note)
-            self.fit_legend()
 
     def _on_event(self, name: str, **payload) -> None:
         if name in ("config", "loaded"):
