@@ -3,9 +3,14 @@
 P <- P J one step at a time, J a step object (analysis/_products.py): J = diag(dv) W for cells
 whose Jacobians have that form, else a cell's step VJP. The analysis carries the log scale.
 The sketched steps (U^T P and a Gaussian sketch of the rest, without P) are in _sketch.py.
+A sketched step's values (start() ... finish()) may run on a second thread while the next step
+is multiplied: they read only the Y they were given, and the refresh they choose is applied to
+the newest Y (a change of basis on the left commutes with steps multiplied on the right).
 """
 
 from __future__ import annotations
+
+from concurrent.futures import Executor, Future
 
 import numpy as np
 
@@ -37,6 +42,28 @@ EXACT_PATIENCE = 32      # exact steps that iterate only with the smallest block
                          # such a sketch: large iterated blocks seldom certified sooner, cost about
                          # an exact step each and their sketches failed (13 -> 11 s at n_s = 1024)
 SKETCH_SEED = 1811       # Omega from a fixed seed: the same input gives the same output
+
+
+_FAILED = "failed"        # what _sketch_values gives where LAPACK refused (NaN or inf in Y)
+
+
+def _sketch_values(sketch: _Sketch, k: int, Y: np.ndarray):
+    """sketch.values(k, Y) (on the pool's thread: numpy's error state is per thread)."""
+    try:
+        with np.errstate(all="ignore"):
+            return sketch.values(k, Y)
+    except np.linalg.LinAlgError:
+        return _FAILED
+
+
+def _scale_estimate(Y: np.ndarray, q: int) -> float:
+    """A scale for the next step, known before the values are: the largest of the first rows of
+    U^T P, in Ritz order since the last refresh (so ~sigma_1, and at most it); any positive
+    number would do, the analysis keeping the scale exactly. 1 where they are 0 or not finite
+    (the values then say so)."""
+    head = Y[:min(q, 4)]
+    top = float(np.sqrt(np.max(np.einsum("ij,ij->i", head, head))))
+    return top if 0.0 < top < np.inf else 1.0
 
 
 def _converged(S: np.ndarray, res: np.ndarray, k: int) -> bool:
@@ -94,7 +121,8 @@ class _TopSingularValues:
     iterate only with the smallest block, so such a sketch gets its chance first.
     """
 
-    def __init__(self, n: int, k: int, v: np.ndarray | None = None, steps: int | None = None):
+    def __init__(self, n: int, k: int, v: np.ndarray | None = None, steps: int | None = None,
+                 pool: Executor | None = None):
         self.n, self.k = n, k
         self.v = np.zeros(n) if v is None else np.array(v, dtype=np.float64)   # v^T P, carried like P
         self.q = min(n, k + OVERSAMPLE)         # smallest block
@@ -117,6 +145,10 @@ class _TopSingularValues:
         self.iterations = 0                     # half steps, for the benchmark
         self.certified_steps = 0                # steps certified by U^T P alone
         self.calls, self._advance_first, self._try_certify = 0, False, True
+        self._pool = pool                       # where sketched values run, beside the next step
+        self._ready: np.ndarray | None = None   # values start() computed at once ...
+        self._in_flight = None                  # ... or sketched: (result or Future, sketch,
+        self.scale = 1.0                        # len(pending), Y) for finish()
 
     def multiply(self, step, flush: bool) -> None:
         """P <- P J and v^T <- v^T J, J the step's Jacobian (or the sketch's U^T P, Omega^T P and
@@ -136,17 +168,18 @@ class _TopSingularValues:
         if flush:
             _flush(self.P)
 
-    def _catch_up(self) -> None:
-        """Form P from the sketch's checkpoint and the factors since, then drop the sketch; a
-        sketch that failed early is tried again only after a wait (doubling while they fail)."""
+    def _catch_up(self, at: int, v: np.ndarray) -> None:
+        """Form P from the sketch's checkpoint and its first `at` factors (v: v^T P there), then
+        drop the sketch; a sketch that failed early is tried again only after a wait (doubling
+        while they fail)."""
         sketch, self.sketch = self.sketch, None
-        self.v = sketch.v.copy()
-        for step, flush in sketch.pending:
+        self.v = v.copy()
+        for step, flush in sketch.pending[:at]:
             self._multiply_P(step, flush)
         if sketch.from_exact:                           # no basis fit to iterate with yet
             self.U = None
-        self.caught_up_steps += len(sketch.pending)
-        early = len(sketch.pending) < SKETCH_WAIT
+        self.caught_up_steps += at
+        early = at < SKETCH_WAIT
         self._sketch_wait = min(2 * self._sketch_wait_next, SKETCH_WAIT_MAX) if early else SKETCH_WAIT
         self._sketch_wait_next = self._sketch_wait
 
@@ -296,18 +329,58 @@ class _TopSingularValues:
         return outside if outside + slack <= limit else None
 
     def __call__(self) -> np.ndarray:
-        """The top k singular values of P, descending (NaN if P is not finite)."""
+        """The top k singular values of P, descending (NaN if P is not finite), at once."""
+        self.start()
+        return self.finish()
+
+    def start(self) -> None:
+        """Begin the top k singular values of the current P; finish() returns them.
+
+        With a sketch and a pool (a one-thread executor), its values run on the pool's thread,
+        beside the next multiply (the caller's: the two share no memory, _Sketch.multiply);
+        without, at once. Either way the same numbers come out. Sets scale: ||P|| (sketched: an
+        estimate within sqrt(q) of it from U^T P's leading rows) for the next step's J."""
+        sketch = self.sketch
+        if sketch is None:
+            self._ready = self._values_of_p()
+            top = float(self._ready[0])
+            self.scale = top if 0.0 < top < np.inf else 1.0
+            return
+        Y = sketch.Y
+        work = (self._pool.submit(_sketch_values, sketch, self.k, Y) if self._pool is not None
+                else _sketch_values(sketch, self.k, Y))
+        self._in_flight = (work, sketch, len(sketch.pending), Y)
+        self.scale = _scale_estimate(Y, sketch.q)
+
+    def finish(self) -> np.ndarray:
+        """The values start() began. Where the sketch no longer certifies them, P catches up to
+        their step (the factors multiplied since are applied again after) and they come from P."""
+        if self._ready is not None:
+            S, self._ready = self._ready, None
+            return S
+        work, sketch, at, Y = self._in_flight
+        self._in_flight = None
+        S = work.result() if isinstance(work, Future) else work
+        if S is _FAILED:
+            return np.full(self.k, np.nan)
+        if S is not None:
+            sketch.apply_rotation()
+            self.calls += 1
+            self.certified_steps += 1
+            self.sketched_steps += 1
+            self.svd_steps += sketch.by_svd
+            self.leading_steps += sketch.by_leading
+            return S
+        since = sketch.pending[at:]
+        self._catch_up(at, Y[-1])
+        S = self._values_of_p()
+        for step, flush in since:
+            self.multiply(step, flush)
+        return S
+
+    def _values_of_p(self) -> np.ndarray:
+        """The top k values from P itself: U^T P, the iteration, or an exact step."""
         try:
-            if self.sketch is not None:
-                S = self.sketch.values(self.k)
-                if S is not None:
-                    self.calls += 1
-                    self.certified_steps += 1
-                    self.sketched_steps += 1
-                    self.svd_steps += self.sketch.by_svd
-                    self.leading_steps += self.sketch.by_leading
-                    return S
-                self._catch_up()
             P = self.P
             if self.U is not None:
                 self.calls += 1

@@ -86,13 +86,14 @@ class _Sketch:
         self._wide_failed = False                            # a leading attempt above LEADING_SHARE
                                                              # failed since the last refresh
         self.from_exact = False                              # started from an exact step (no basis)
+        self.rotation: np.ndarray | None = None              # a refresh's basis change, to apply
 
     def multiply(self, step, flush: bool) -> None:
-        """Y <- Y J, J the step's Jacobian."""
+        """Y <- Y J, J the step's Jacobian, into the other buffer: the Y before stays as it was
+        (values() may still be reading it on another thread) until the next multiply."""
         self.pending.append((step, flush))
         out = step.rows(self.Y, self._scaled)
-        if out is not self.Y:
-            self.Y, self._scaled = out, self.Y
+        self.Y, self._scaled = out, self.Y
         if flush:                                            # (v on its own scale)
             _flush(self.Y[:-1])
             _flush(self.Y[-1])
@@ -102,13 +103,15 @@ class _Sketch:
         """The owner's v^T P."""
         return self.Y[-1]
 
-    def values(self, k: int) -> np.ndarray | None:
-        """The top k singular values of P if the sketch puts them within RITZ_RTOL ||P||, else None."""
+    def values(self, k: int, Y: np.ndarray) -> np.ndarray | None:
+        """The top k singular values of the P that Y holds (self.Y, or the one before it: this
+        may run beside the next multiply) if the sketch puts them within RITZ_RTOL ||P||, else
+        None. Y is only read. A refresh leaves its basis change to apply_rotation()."""
         q = self.q
-        B, C = self.Y[:q], self.Y[q:-1]
+        B, C = Y[:q], Y[q:-1]
         self.steps += 1
         refresh = self.steps >= self._refresh_at and q > k
-        rows = np.einsum("ij,ij->i", self.Y[:-1], self.Y[:-1])
+        rows = np.einsum("ij,ij->i", Y[:-1], Y[:-1])
         mass, c_rows = rows[:q], np.sqrt(rows[q:])            # ||u_j^T P||^2, ||omega_i^T P||
         E = C - self.omega_U @ B                              # Omega^T R
         e_rows = np.sqrt(np.einsum("ij,ij->i", E, E))
@@ -221,9 +224,17 @@ class _Sketch:
                                else min(2 * self._refresh_every, SKETCH_REFRESH_MAX))
         self._refresh_at = self.steps + self._refresh_every
         self._wide_failed = False
-        B = Z[:, :size].T @ self.Y[:self.q]          # (rotated even at the same size: the rows
-        self.omega_U = self.omega_U @ Z[:, :size]    # ordered for _values_from_leading)
+        self.rotation = Z[:, :size]                  # (rotated even at the same size: the rows
+        self.omega_U = self.omega_U @ self.rotation  # ordered for _values_from_leading)
         self.ou_rows = np.sqrt(np.einsum("ij,ij->i", self.omega_U, self.omega_U))
-        self.Y = np.vstack([B, self.Y[self.q:]])
+
+    def apply_rotation(self) -> None:
+        """Turn the basis of the newest Y as the last refresh chose (U <- U Z, so U^T P <- Z^T U^T P).
+        A left factor commutes with the steps that grow P on the right: the Y of a step
+        multiplied since the values that chose it is turned just the same."""
+        if self.rotation is None:
+            return
+        Z, self.rotation = self.rotation, None
+        self.Y = np.vstack([Z.T @ self.Y[:self.q], self.Y[self.q:]])
         self._scaled = np.empty_like(self.Y)
-        self.q = size
+        self.q = Z.shape[1]

@@ -191,6 +191,20 @@ def assert_top_sv_match_dense_products(p, tr, flow, atol=1e-10):
         np.testing.assert_allclose(10 ** (flow.log10_jacobian_top_sv[t] - c), sv, rtol=0, atol=atol)
 
 
+def test_an_lstm_flow_is_the_same_with_its_values_beside_the_next_product(monkeypatch):
+    """The LSTM's products (a step formed in one buffer, ProductSteps) with the sketched values
+    on a second thread: the same numbers as one step after another, and the dense products'."""
+    from tests.engine.test_analysis import flows_with_and_without_the_second_thread
+    p, x, s0, c0, tg = problem("lstm", seed=3, n_x=8, n_s=64, n_y=8, m=1, T=160)
+    tr = forward(p, x, s0, c0=c0)
+    grads = backward(p, tr, tg)
+    piped, alone = flows_with_and_without_the_second_thread(
+        monkeypatch, lambda: gradient_flow(p, tr, grads, tg))
+    np.testing.assert_array_equal(piped.log10_jacobian_top_sv, alone.log10_jacobian_top_sv)
+    np.testing.assert_array_equal(piped.log10_last_loss_grad_norm, alone.log10_last_loss_grad_norm)
+    assert_top_sv_match_dense_products(p, tr, piped)
+
+
 def test_lstm_sketch_from_an_exact_step_and_from_leading_rows_match_explicit_products(monkeypatch):
     """n_s = 128 (a 256-state): the LSTM's ~n_s fading cell-state directions keep the top flat,
     so the sketch starts from an exact step, and its values come in part from the leading rows
@@ -219,9 +233,9 @@ def test_lstm_sketch_from_an_exact_step_that_fails_goes_on_exactly(monkeypatch):
     from rnnviz.engine import _jacobian
     original, calls = _jacobian._Sketch.values, []
 
-    def values(self, k):
+    def values(self, k, Y):
         calls.append(k)
-        return None if len(calls) == 1 else original(self, k)
+        return None if len(calls) == 1 else original(self, k, Y)
     monkeypatch.setattr(_jacobian._Sketch, "values", values)
     p, tr, flow, top = lstm_flow_counted(monkeypatch, 1, 128, 100)
     assert top.exact_sketches >= 2 and top.caught_up_steps >= 1 and top.sketched_steps > 60
@@ -299,7 +313,7 @@ def test_lstm_values_from_more_than_three_quarters_of_the_rows_match_explicit_pr
     with the SVD of the explicit product."""
     from rnnviz.engine import _sketch
     original, used = _sketch._Sketch._values_from_leading, []
-    real_eigvalsh = np.linalg.eigvalsh
+    real_eigvalsh = _sketch.np.linalg.eigvalsh
 
     def leading(self, B, mass, r2, slack, k):
         sizes = []
@@ -333,15 +347,18 @@ def test_a_wide_leading_attempt_that_fails_is_not_tried_again_until_the_refresh(
     assert sketch._values_from_leading(B, mass, 0.0, 0.0, 3) is None   # 0.9 q, but S_3 = 1e-5:
     assert sketch._wide_failed                # the bound refuses
     calls = []
-    real = np.linalg.eigvalsh
+    real = _sketch.np.linalg.eigvalsh
     try:
-        np.linalg.eigvalsh = lambda G: calls.append(G.shape[0]) or real(G)
+        _sketch.np.linalg.eigvalsh = lambda G: calls.append(G.shape[0]) or real(G)
         assert sketch._values_from_leading(B, mass, 0.0, 0.0, 3) is None
+        assert calls == []                    # not tried again from 0.9 q before the refresh
         sketch._shrink(np.r_[mass, 0.0][:q], np.eye(q), 3, 0.0)   # a refresh (keeps q rows)
         assert not sketch._wide_failed
+        sketch.apply_rotation()
+        assert sketch._values_from_leading(B, mass, 0.0, 0.0, 3) is None
+        assert calls == [wide]                # ... and tried once after it
     finally:
-        np.linalg.eigvalsh = real
-    assert calls == []                        # not tried again from 0.9 q before the refresh
+        _sketch.np.linalg.eigvalsh = real
 
 
 def test_block_norm_iteration_from_a_subspace_that_misses_the_block_still_finds_its_norm():

@@ -8,6 +8,8 @@ from the step's saved values (Cell.step_products: gated cells), or through a cel
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 
 from .. import _jacobian
@@ -15,6 +17,7 @@ from .._sketch import FLUSH, FLUSH_EVERY, _flush
 
 LN10 = np.log(10.0)
 NAN, ZERO = "nan", "zero"      # what a step source gives where a step is not finite / vanishes
+PIPELINE_MIN_N = 384           # n_state from which a sketched step's values run on a second thread
 
 
 def log10_norms(X: np.ndarray) -> np.ndarray:
@@ -51,11 +54,9 @@ class _DiagonalStep:
         np.multiply(self.dv[:, None], self.W, out=J)
         np.matmul(P, J, out=out)
 
-    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-        """Y J, in Y or in scratch (the one returned; the other is left as scratch)."""
-        np.multiply(Y, self.dv, out=scratch)
-        np.matmul(scratch, self.W, out=Y)
-        return Y
+    def rows(self, Y: np.ndarray, out: np.ndarray) -> np.ndarray:
+        """out = Y J (Y is left as it was)."""
+        return np.matmul(Y * self.dv, self.W, out=out)
 
     def vector(self, v: np.ndarray) -> np.ndarray:
         """v^T J."""
@@ -78,8 +79,9 @@ class _VjpStep:
     def matrix(self, P: np.ndarray, J: np.ndarray, out: np.ndarray) -> None:
         out[...] = self._apply(P)
 
-    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-        return self._apply(Y)
+    def rows(self, Y: np.ndarray, out: np.ndarray) -> np.ndarray:
+        out[...] = self._apply(Y)
+        return out
 
     def vector(self, v: np.ndarray) -> np.ndarray:
         return self._apply(v[None, :])[0]
@@ -96,8 +98,8 @@ class _ProductStep:
     def matrix(self, P: np.ndarray, J: np.ndarray, out: np.ndarray) -> None:
         self._source.apply(self, P, out)
 
-    def rows(self, Y: np.ndarray, scratch: np.ndarray) -> np.ndarray:
-        return self._source.apply(self, Y, scratch)
+    def rows(self, Y: np.ndarray, out: np.ndarray) -> np.ndarray:
+        return self._source.apply(self, Y, out)
 
     def vector(self, v: np.ndarray) -> np.ndarray:
         out = np.empty((1, v.size))
@@ -168,7 +170,8 @@ class VjpSteps:
 
 
 def jacobian_products(steps, k: int, g_last: np.ndarray, should_stop, interrupted,
-                      progress=None, n_read: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      progress=None, n_read: int | None = None,
+                      pipeline: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
     """log10 top-k singular values of every P_t (T, k) and log10 ||(P_t^T g_last)[:n_read]|| (T,).
 
     steps is FactorSteps, ProductSteps or VjpSteps. P_t is held as P * 10**c with ||P||_2 of order 1:
@@ -178,13 +181,25 @@ def jacobian_products(steps, k: int, g_last: np.ndarray, should_stop, interrupte
     n_read: the leading state entries whose gradient norm is reported (the read-out part; all
     when None). progress(t, log10_sv, log10_last), when given, is called once before the loop
     (t = T-1) and after each step t is filled in (rows t..T-1 final, earlier rows still NaN).
+    pipeline: whether a sketched step's values (the certificate: a Gram matrix and its
+    eigenvalues) run on a second thread beside the next step's product; None: where
+    n >= PIPELINE_MIN_N. The numbers are the same either way (the same operations on the same
+    arrays; tests/engine/test_analysis.py checks them equal).
     """
+    if pipeline is None:
+        pipeline = steps.n >= PIPELINE_MIN_N
     with np.errstate(all="ignore"):
-        return _products(steps, k, g_last, should_stop, interrupted, progress,
-                         steps.n if n_read is None else n_read)
+        if not pipeline:
+            return _products(steps, k, g_last, should_stop, interrupted, progress,
+                             steps.n if n_read is None else n_read, None)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnviz-values") as pool:
+            return _products(steps, k, g_last, should_stop, interrupted, progress,
+                             steps.n if n_read is None else n_read, pool)
 
 
-def _products(steps, k, g_last, should_stop, interrupted, progress, n_read):
+def _products(steps, k, g_last, should_stop, interrupted, progress, n_read, pool):
+    """The loop of jacobian_products. Step t's values are collected after step t-1's product
+    (which they may overlap, on the pool): the step's own scale is top.scale, known before them."""
     n, T = steps.n, steps.T
     log10_sv = np.full((T, k), np.nan)
     log10_last = np.full(T, np.nan)
@@ -192,31 +207,45 @@ def _products(steps, k, g_last, should_stop, interrupted, progress, n_read):
     log10_last[T - 1] = log10_norms(g_last[:n_read, None])[0]
     if not steps.finite or T == 1:
         return log10_sv, log10_last
-    top = _jacobian._TopSingularValues(n, k, g_last, T)     # holds P (or U^T P), g_last^T P
+    top = _jacobian._TopSingularValues(n, k, g_last, T, pool)   # holds P (or U^T P), g_last^T P
     c, norm = 0.0, 1.0
     if progress is not None:
         progress(T - 1, log10_sv, log10_last)
+    in_flight = None                                        # (t, c_t, log10 of v's norm at t)
+
+    def collect() -> bool:
+        """Fill in the step in flight from its values; False where the steps before it end."""
+        t, c_t, log10_v = in_flight
+        sv = top.finish()
+        if not np.isfinite(sv[0]):
+            return False
+        if sv[0] == 0:
+            log10_sv[:t + 1], log10_last[:t + 1] = -np.inf, -np.inf
+            return False
+        log10_sv[t] = c_t + np.log10(sv)
+        log10_last[t] = log10_v
+        if progress is not None:
+            progress(t, log10_sv, log10_last)
+        return True
+
     for t in range(T - 2, -1, -1):
         if should_stop is not None and should_stop():
             raise interrupted(f"gradient flow stopped at step {t + 1}")
         step = steps.step(t + 1, norm)                      # J_{t+1}, scaled
-        if step is NAN:
-            break
-        if step is ZERO:
-            log10_sv[:t + 1], log10_last[:t + 1] = -np.inf, -np.inf
+        if step is NAN or step is ZERO:
+            if in_flight is not None and not collect():
+                break
+            if step is ZERO:
+                log10_sv[:t + 1], log10_last[:t + 1] = -np.inf, -np.inf
             break
         flush = t % FLUSH_EVERY == 0
-        top.multiply(step, flush)
+        top.multiply(step, flush)                           # (beside the values in flight)
         c += step.log10_scale + np.log10(norm)
-        sv = top()
-        if not np.isfinite(sv[0]):
+        log10_v = c + _log10_norm(top.v[:n_read])
+        if in_flight is not None and not collect():
             break
-        if sv[0] == 0:
-            log10_sv[:t + 1], log10_last[:t + 1] = -np.inf, -np.inf
-            break
-        norm = sv[0]
-        log10_sv[t] = c + np.log10(sv)
-        log10_last[t] = c + _log10_norm(top.v[:n_read])
-        if progress is not None:
-            progress(t, log10_sv, log10_last)
+        top.start()
+        in_flight, norm = (t, c, log10_v), top.scale
+    else:
+        collect()
     return log10_sv, log10_last
