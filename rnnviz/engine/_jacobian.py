@@ -145,7 +145,8 @@ class _TopSingularValues:
         self.iterations = 0                     # half steps, for the benchmark
         self.certified_steps = 0                # steps certified by U^T P alone
         self.calls, self._advance_first, self._try_certify = 0, False, True
-        self._pool = pool                       # where sketched values run, beside the next step
+        self.pool = pool                        # where sketched values run, beside the next
+                                                # step (None: at once; may change between steps)
         self._ready: np.ndarray | None = None   # values start() computed at once ...
         self._in_flight = None                  # ... or sketched: (result or Future, sketch,
         self.scale = 1.0                        # len(pending), Y) for finish()
@@ -347,7 +348,7 @@ class _TopSingularValues:
             self.scale = top if 0.0 < top < np.inf else 1.0
             return
         Y = sketch.Y
-        work = (self._pool.submit(_sketch_values, sketch, self.k, Y) if self._pool is not None
+        work = (self.pool.submit(_sketch_values, sketch, self.k, Y) if self.pool is not None
                 else _sketch_values(sketch, self.k, Y))
         self._in_flight = (work, sketch, len(sketch.pending), Y)
         self.scale = _scale_estimate(Y, sketch.q)

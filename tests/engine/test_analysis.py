@@ -186,9 +186,10 @@ def test_sketched_flow_is_deterministic():
     np.testing.assert_array_equal(first.log10_jacobian_top_sv, second.log10_jacobian_top_sv)
 
 
-def flows_with_and_without_the_second_thread(monkeypatch, flow_of):
-    """flow_of() with the sketched values beside the next product (on the pool's thread), then
-    one step after another; with the threads each pipelined run is checked to have used one."""
+def flows_with_and_without_the_second_thread(monkeypatch, flow_of, always=True):
+    """flow_of() with the sketched values beside the next product (on the pool's thread: every
+    sketched step's where `always`, else as _PoolChoice times them, both ways in turn), then one
+    step after another; each pipelined run is checked to have used the pool."""
     from concurrent import futures
 
     from rnnviz.engine.analysis import _products
@@ -200,8 +201,10 @@ def flows_with_and_without_the_second_thread(monkeypatch, flow_of):
         return real_submit(self, fn, *args, **kwargs)
     monkeypatch.setattr(futures.ThreadPoolExecutor, "submit", submit)
     monkeypatch.setattr(_products, "PIPELINE_MIN_N", 1)
+    if always:
+        monkeypatch.setattr(_products._PoolChoice, "next", lambda self: self.pool)
     piped = flow_of()
-    assert len(submitted) > 100                     # the sketched steps' values, on the pool
+    assert len(submitted) > (100 if always else 20)  # the sketched steps' values, on the pool
     monkeypatch.setattr(_products, "PIPELINE_MIN_N", 10 ** 9)
     submitted.clear()
     alone = flow_of()
@@ -209,12 +212,13 @@ def flows_with_and_without_the_second_thread(monkeypatch, flow_of):
     return piped, alone
 
 
-@pytest.mark.parametrize("fail_at", [None, 40])
-def test_values_beside_the_next_product_give_the_same_numbers(fail_at, monkeypatch):
+@pytest.mark.parametrize("fail_at,always", [(None, True), (40, True), (None, False)])
+def test_values_beside_the_next_product_give_the_same_numbers(fail_at, always, monkeypatch):
     """A sketched step's values run on a second thread while the next step is multiplied: the
     curves are identical to the last bit to those of one step after another, also where a
     sketch stops certifying (its 40th check made to fail: P catches up to that step, and the
-    step multiplied meanwhile is multiplied again), and both match the explicit products."""
+    step multiplied meanwhile is multiplied again) and where the steps go both ways in turn
+    (_PoolChoice's trials), and both match the explicit products."""
     from rnnviz.engine import _jacobian
     p, x, s0, targets, trace, grads = sketch_case("tanh", 1.0, 0)
     original, calls = _jacobian._Sketch.values, []
@@ -227,11 +231,31 @@ def test_values_beside_the_next_product_give_the_same_numbers(fail_at, monkeypat
     def flow():
         calls.clear()
         return gradient_flow(p, trace, grads, targets)
-    piped, alone = flows_with_and_without_the_second_thread(monkeypatch, flow)
+    piped, alone = flows_with_and_without_the_second_thread(monkeypatch, flow, always)
     assert fail_at is None or len(calls) > fail_at
     for name in ("log10_jacobian_top_sv", "log10_last_loss_grad_norm", "nonfinite_steps"):
         np.testing.assert_array_equal(getattr(piped, name), getattr(alone, name), err_msg=name)
     assert_matches_explicit_products(p, trace, piped)
+
+
+def test_the_pool_is_kept_for_a_window_only_where_its_steps_took_less_time():
+    """_PoolChoice: each window of WINDOW sketched steps begins with TRIAL steps in blocks of
+    BLOCK, pooled and not in turn; the rest of the window goes the way that took less time."""
+    from rnnviz.engine.analysis._products import _PoolChoice
+    pool = object()
+    choice = _PoolChoice(pool)
+    W, TRIAL, BLOCK = _PoolChoice.WINDOW, _PoolChoice.TRIAL, _PoolChoice.BLOCK
+
+    def window(pooled_s, alone_s):
+        ways = []
+        for _ in range(W):
+            ways.append(choice.next() is pool)
+            choice.took(pooled_s if ways[-1] else alone_s)
+        return ways
+    trial = [(i // BLOCK) % 2 == 0 for i in range(TRIAL)]
+    assert window(2e-3, 1e-3) == trial + [False] * (W - TRIAL)     # alone was faster
+    assert window(1e-3, 2e-3) == trial + [True] * (W - TRIAL)      # tried again: pooled now
+    assert window(1e-3, 1e-3) == trial + [True] * (W - TRIAL)      # a tie keeps the pool
 
 
 def linear_case(W, T, seed=0):

@@ -131,9 +131,9 @@ def gradient_flow(params: Parameters, trace, grads, targets, b: int = 0, k: int 
     directions above ~1e-9 ||P_t|| (~900 -> ~30 over T = 1000 at n_s = 1024). Accurate to
     ~1e-11 of ||P_t|| (measured ~1e-13 against explicit products). From n_state >= 384
     (_products.PIPELINE_MIN_N: an LSTM of n_s >= 192) a sketched step's values (its Gram
-    matrix's eigenvalues) run on a second thread beside the next step's product: the same
-    numbers, ~14 % less wall time for an LSTM at n_s = 256, T = 500 on 2 cores (and ~14 % more
-    CPU time; benchmarks/bench_gated.py).
+    matrix's eigenvalues) may run on a second thread beside the next step's product, where
+    timing both ways in the run says it is faster (_products._PoolChoice): the same numbers
+    either way (benchmarks/bench_gated.py measures both).
     dL_T/d state_t = P_t^T dL_T/d state_{T-1}: one vector product per step, L_T the last
     step's term of L (so it equals dL/dh_t at T-1); its read-out part h is reported.
     The bound is q^(T-1-t), q = cell.jacobian_bound(params) (vanilla: gamma sigma_max(W)); NaN
