@@ -185,6 +185,10 @@ def test_an_lstm_flow_legend_goes_beside_a_short_plot_with_every_t_axis_lined_up
     assert along.left() - 2 <= caption.left() and caption.right() <= along.right() + 2
     assert abs(caption.center().x() - along.center().x()) <= 3
     assert flow.title_fits(flow.rate_label)
+    gates = window.views["gates"]            # the gate strip's unit caption fits its axis
+    left = gates.plot_item.getAxis("left")
+    assert gates.axis_label_fits(left), (left.labelText, gates.axis_length(left))
+    assert left.labelText in ("unit, per gate", "unit", "")
     # back to the vanilla cell: four entries fit above the plot again, no room kept
     if presenting:
         window.presentation.set_active(False)

@@ -30,7 +30,9 @@ class GateHeatmaps(PlotView):
         self.plot_item.invertY(True)
         self.plot_item.setMouseEnabled(x=True, y=False)
         self.set_label(self.plot_item, "bottom", "time step t")
-        self.set_label(self.plot_item, "left", "unit, per gate")
+        # (the full caption where the strip is tall enough: in presentation mode a 3-gate strip
+        # is ~55 px high and "unit, per gate" was cut to "it, per gate")
+        self.set_axis_label(self.plot_item.getAxis("left"), "unit, per gate", "unit", "")
         self.image = pg.ImageItem(axisOrder="row-major", autoDownsample=True)
         self.plot_item.addItem(self.image)
         self.colorbar = pg.ColorBarItem(values=cell_display.GATE_LEVELS, interactive=False,
