@@ -340,7 +340,7 @@ class _TopSingularValues:
         With a sketch and a pool (a one-thread executor), its values run on the pool's thread,
         beside the next multiply (the caller's: the two share no memory, _Sketch.multiply);
         without, at once. Either way the same numbers come out. Sets scale: ||P|| (sketched: an
-        estimate within sqrt(q) of it from U^T P's leading rows) for the next step's J."""
+        estimate, at most ||P||, from U^T P's leading rows) for the next step's J."""
         sketch = self.sketch
         if sketch is None:
             self._ready = self._values_of_p()
