@@ -202,6 +202,34 @@ def test_an_lstm_flow_legend_goes_beside_a_short_plot_with_every_t_axis_lined_up
     assert max(edges.values()) - min(edges.values()) <= 2, edges
 
 
+def test_on_a_1024_x_768_projector_the_lstm_legend_goes_beside_the_plot_with_short_names(
+        qtbot, make_window):
+    """Presentation mode at 1024 x 768: the full names beside the plot would leave it under
+    BESIDE_MIN_WIDTH, and above it four rows left the plot ~40 px; the short names ('σ₁',
+    'carousel Π f') go beside, the plot gets its height, and every t axis still lines up."""
+    from rnnviz.ui.views.flow_legend import BESIDE_MIN_WIDTH
+    window = make_window()
+    window.resize(1024, 768)
+    window.session.apply(cell="lstm", n_s=32)
+    wait_for_result(qtbot, window, timeout=30000)
+    window.presentation.set_active(True)
+    for _ in range(4):
+        qtbot.wait(30)
+        wait_for_result(qtbot, window)
+    flow = window.views["flow"]
+    assert flow.legend_beside and flow.legend_short and flow.side_legend.isVisible()
+    texts = flow.side_legend.texts()
+    assert "σ₁" in texts and "carousel Π f" in texts and "‖∂c_T/∂c_t‖" in texts
+    assert texts == [label.text for _, label in flow.legend.items]
+    assert flow.plot_item.vb.height() >= 120
+    assert flow.width() - flow.side_legend.width() >= BESIDE_MIN_WIDTH
+    assert flow.side_legend.width() >= flow.side_legend.width_needed()
+    shown = [name for name in ("inputs", "states", "gates", "gradients", "flow")
+             if window.views[name].isVisible()]
+    edges = {name: _right_edge(window.views[name]) for name in shown}
+    assert max(edges.values()) - min(edges.values()) <= 2, edges
+
+
 def test_closing_the_flow_panel_gives_the_other_time_plots_their_width_back(qtbot, make_window):
     window = make_window()
     window.resize(1280, 800)

@@ -21,10 +21,14 @@ BESIDE_MIN_WIDTH = 360           # the plot less than this height (px), if the p
 
 
 def short_name(text: str) -> str:
-    """A legend name when the legend is narrow: 'σ₁ = ‖∂s_T/∂s_t‖' -> '‖∂s_T/∂s_t‖',
-    'bound (γσ_max)^(T−t)' -> 'bound'."""
+    """A legend name when the legend is narrow: 'σ₁ = ‖∂s_T/∂s_t‖' -> '‖∂s_T/∂s_t‖' (a longer
+    norm, the LSTM's ‖∂state_T/∂state_t‖, -> 'σ₁'), 'bound (γσ_max)^(T−t)' -> 'bound',
+    'carousel Π f (top unit)' -> 'carousel Π f'."""
     if text.startswith("σ₁ = "):
-        return text[len("σ₁ = "):]
+        norm = text[len("σ₁ = "):]
+        return norm if len(norm) <= 12 else "σ₁"
+    if text.endswith(" (top unit)"):
+        return text[:-len(" (top unit)")]
     return "bound" if text.startswith("bound") else text
 
 SAMPLE = 26      # px of line sample per entry
@@ -65,10 +69,11 @@ class SideLegend(QtWidgets.QWidget):
     def _line_height(self) -> int:
         return QtGui.QFontMetrics(self._font).height() + 2
 
-    def width_needed(self) -> int:
-        """The width that shows every entry whole."""
-        metrics = QtGui.QFontMetrics(self._font)
-        widest = max((metrics.horizontalAdvance(text) for _, text in self.entries), default=0)
+    def width_needed(self, texts=None, font: QtGui.QFont | None = None) -> int:
+        """The width that shows every entry whole (or these texts, in this font)."""
+        metrics = QtGui.QFontMetrics(self._font if font is None else font)
+        texts = [text for _, text in self.entries] if texts is None else texts
+        widest = max((metrics.horizontalAdvance(text) for text in texts), default=0)
         return 2 * PAD + SAMPLE + GAP + widest + 2
 
     def sizeHint(self) -> QtCore.QSize:
@@ -162,11 +167,26 @@ class LegendLayout:
                         (columns - 1) * gap + edges <= room:
                     break
             return columns, -(-len(widths) // columns)
-        columns, rows = layout(False)
-        short = rows > 2 and layout(True)[1] < rows
-        if short:
-            columns, rows = layout(True)
-        changed = columns != self.legend.columnCount
+        above = {False: layout(False), True: layout(True)}   # names short? -> (columns, rows)
+        # The full names, above the plot or beside it; else the short ones beside it (the full
+        # ones too wide there: a narrow window, a projector's font); else above it, short where
+        # the full ones would take more than two rows and the short ones fewer.
+        short = False
+        beside = attached and self._beside(above[False][1], False)
+        if not beside and above[False][1] > 2:
+            beside = attached and self._beside(above[True][1], True)
+            short = beside or above[True][1] < above[False][1]
+        columns = above[short][0]
+        changed = self._name_entries(short) or columns != self.legend.columnCount
+        if columns != self.legend.columnCount:
+            self.legend.setColumnCount(columns)
+        self._place_legend(beside)
+        self._canvas_to_range(force=changed)
+
+    def _name_entries(self, short: bool) -> bool:
+        """Give every legend entry its full or short name (and the column beside them too);
+        whether a text changed."""
+        changed = False
         for sample, label in self.legend.items:
             text = self.legend_text(sample.item, short)
             if label.text != text:
@@ -174,11 +194,8 @@ class LegendLayout:
                 changed = True
             self._legend_set[id(sample.item)] = text
         self.legend_short = short
-        if columns != self.legend.columnCount:
-            self.legend.setColumnCount(columns)
         self._sync_side_legend()
-        self._place_legend(attached and self._beside(rows))
-        self._canvas_to_range(force=changed)
+        return changed
 
     def _canvas_to_range(self, force: bool = False) -> None:
         """The canvas's layout may have been sized while the legend was wider (it then clamps to
@@ -194,9 +211,10 @@ class LegendLayout:
         self.side_legend.set_entries(entries, self.style_.font(self.legend_pt()),
                                      self.style_.foreground, self.style_.background)
 
-    def _beside(self, rows: int) -> bool:
+    def _beside(self, rows: int, short: bool) -> bool:
         """Whether the legend goes beside the plot: above it, its rows would leave the plot
-        less than BESIDE_BELOW px of height, and beside it the plot keeps BESIDE_MIN_WIDTH."""
+        less than BESIDE_BELOW px of height, and beside it (with the full or short names) the
+        plot keeps BESIDE_MIN_WIDTH."""
         if rows < 2:
             return False
         row_height = QtGui.QFontMetrics(self.style_.font(self.legend_pt())).height() + 12
@@ -206,7 +224,9 @@ class LegendLayout:
         above = (self.rate_label.boundingRect().height() + self.plot_item.getAxis("bottom").height()
                  + 12)                                 # title, time axis, the canvas's margins
         left = self.height() - above - rows * row_height
-        return left < BESIDE_BELOW and self.width() - self.side_legend.width_needed() >= BESIDE_MIN_WIDTH
+        texts = [self.legend_text(sample.item, short) for sample, _ in self.legend.items]
+        needed = self.side_legend.width_needed(texts, self.style_.font(self.legend_pt()))
+        return left < BESIDE_BELOW and self.width() - needed >= BESIDE_MIN_WIDTH
 
     def _place_legend(self, beside: bool) -> None:
         """The legend above the plot (the pyqtgraph one) or beside it (side_legend): the one not
