@@ -329,13 +329,9 @@ class _TopSingularValues:
                                               + GRAM_RTOL * U.shape[1] * pf2)
         return outside if outside + slack <= limit else None
 
-    def __call__(self) -> np.ndarray:
-        """The top k singular values of P, descending (NaN if P is not finite), at once."""
-        self.start()
-        return self.finish()
-
     def start(self) -> None:
-        """Begin the top k singular values of the current P; finish() returns them.
+        """Begin the top k singular values of P, descending (NaN if P is not finite); finish()
+        returns them.
 
         With a sketch and a pool (a one-thread executor), its values run on the pool's thread,
         beside the next multiply (the caller's: the two share no memory, _Sketch.multiply);

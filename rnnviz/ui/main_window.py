@@ -135,9 +135,9 @@ class MainWindow(WindowLayout, QtWidgets.QMainWindow):
             right.setStyle(showValues=False)
             right.setWidth(86)
             right.setPen(None)
-        flow = self.views["flow"]
-        others = [self.views[name] for name in TIME_VIEWS if name != "flow"]
-        flow.right_room_changed.connect(lambda px: [view.set_right_room(px) for view in others])
+        for name in TIME_VIEWS:
+            if name != "flow":
+                self.views["flow"].right_room_changed.connect(self.views[name].set_right_room)
 
     def _build_central(self) -> None:
         self.time_splitter = QtWidgets.QSplitter(QtCore.Qt.Vertical)

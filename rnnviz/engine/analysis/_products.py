@@ -171,8 +171,7 @@ class VjpSteps:
 
 
 def jacobian_products(steps, k: int, g_last: np.ndarray, should_stop, interrupted,
-                      progress=None, n_read: int | None = None,
-                      pipeline: bool | None = None) -> tuple[np.ndarray, np.ndarray]:
+                      progress=None, n_read: int | None = None) -> tuple[np.ndarray, np.ndarray]:
     """log10 top-k singular values of every P_t (T, k) and log10 ||(P_t^T g_last)[:n_read]|| (T,).
 
     steps is FactorSteps, ProductSteps or VjpSteps. P_t is held as P * 10**c with ||P||_2 of order 1:
@@ -182,15 +181,13 @@ def jacobian_products(steps, k: int, g_last: np.ndarray, should_stop, interrupte
     n_read: the leading state entries whose gradient norm is reported (the read-out part; all
     when None). progress(t, log10_sv, log10_last), when given, is called once before the loop
     (t = T-1) and after each step t is filled in (rows t..T-1 final, earlier rows still NaN).
-    pipeline: whether a sketched step's values (the certificate: a Gram matrix and its
-    eigenvalues) run on a second thread beside the next step's product; None: where
-    n >= PIPELINE_MIN_N. The numbers are the same either way (the same operations on the same
-    arrays; tests/engine/test_analysis.py checks them equal).
+    From n >= PIPELINE_MIN_N a sketched step's values (the certificate: a Gram matrix and its
+    eigenvalues) may run on a second thread beside the next step's product (_PoolChoice). The
+    numbers are the same either way (the same operations on the same arrays;
+    tests/engine/test_analysis.py checks them equal).
     """
-    if pipeline is None:
-        pipeline = steps.n >= PIPELINE_MIN_N
     with np.errstate(all="ignore"):
-        if not pipeline:
+        if steps.n < PIPELINE_MIN_N:
             return _products(steps, k, g_last, should_stop, interrupted, progress,
                              steps.n if n_read is None else n_read, None)
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnviz-values") as pool:
@@ -214,12 +211,26 @@ class _PoolChoice:
         self.steps, self.pooled = 0, True
         self.times = {True: 0.0, False: 0.0}
         self.choice = True
+        self.began: float | None = None         # when the step being timed began
 
     def next(self) -> ThreadPoolExecutor | None:
-        """The pool for the coming step's values, or None (at once)."""
+        """The pool for the coming step's values, or None (at once); its time starts now."""
         i = self.steps % self.WINDOW
         self.pooled = (i // self.BLOCK) % 2 == 0 if i < self.TRIAL else self.choice
+        self.began = time.perf_counter()
         return self.pool if self.pooled else None
+
+    def not_counted(self, seconds: float) -> None:
+        """Time inside the step that is a cost of neither way (should_stop waiting for the UI)."""
+        if self.began is not None:
+            self.began += seconds
+
+    def done(self) -> None:
+        """The step timed since next() is done: its values collected and the next product made."""
+        if self.began is None:
+            return
+        seconds, self.began = time.perf_counter() - self.began, None
+        self.took(seconds)
 
     def took(self, seconds: float) -> None:
         """The coming step, multiplied and its values collected, took this long."""
@@ -248,7 +259,6 @@ def _products(steps, k, g_last, should_stop, interrupted, progress, n_read, pool
         progress(T - 1, log10_sv, log10_last)
     in_flight = None                                        # (t, c_t, log10 of v's norm at t)
     choice = _PoolChoice(pool) if pool is not None else None
-    began = None                                            # when a timed sketched step began
 
     def collect() -> bool:
         """Fill in the step in flight from its values; False where the steps before it end."""
@@ -270,8 +280,8 @@ def _products(steps, k, g_last, should_stop, interrupted, progress, n_read, pool
             polled = time.perf_counter()
             if should_stop():
                 raise interrupted(f"gradient flow stopped at step {t + 1}")
-            if began is not None:                           # (it may wait for the UI: not
-                began += time.perf_counter() - polled       # a cost of either way)
+            if choice is not None:                          # (it may wait for the UI)
+                choice.not_counted(time.perf_counter() - polled)
         step = steps.step(t + 1, norm)                      # J_{t+1}, scaled
         if step is NAN or step is ZERO:
             if in_flight is not None and not collect():
@@ -285,12 +295,10 @@ def _products(steps, k, g_last, should_stop, interrupted, progress, n_read, pool
         log10_v = c + _log10_norm(top.v[:n_read])
         if in_flight is not None and not collect():
             break
-        now = time.perf_counter()
-        if began is not None:                               # the last step's values and this
-            choice.took(now - began)                        # product: one step, either way
-            began = None
-        if choice is not None and top.sketch is not None:
-            top.pool, began = choice.next(), now
+        if choice is not None:
+            choice.done()                   # the last step's values and this product, timed
+            if top.sketch is not None:
+                top.pool = choice.next()
         top.start()
         in_flight, norm = (t, c, log10_v), top.scale
     else:
