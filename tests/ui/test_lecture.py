@@ -89,6 +89,26 @@ def test_presentation_is_legible_on_small_projectors(qtbot, window, size, preset
     window.presentation.set_active(False)
 
 
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 768)])
+def test_on_a_projector_the_softmax_caption_keeps_target_and_arg_max_whole(qtbot, window, size):
+    """It read 'target 5 · arg max 7 · loss …': cut where the loss (already in the title) would
+    do; now it drops the loss instead, and names the engine's target and arg max."""
+    presenting(qtbot, window, size)
+    view, s = window.views["softmax"], window.session
+    for t in (s.config.T - 1, 10):
+        s.set_timestep(t)
+        view.flush()
+        result, b = s.result, s.b
+        y = np.asarray(result.trace.y[:, b, t], dtype=np.float64)
+        target = int(np.asarray(s.targets)[b, t])
+        text = view.readout.text()
+        assert view.readout.fits() and "…" not in text, (size, text)
+        assert f"target {view.name(target)}" in text and \
+            f"arg max {view.name(int(np.argmax(y)))}" in text, text
+        assert f"loss {float(result.grads.loss_t[b, t]):.3g}" in view.plot_item.titleLabel.text
+        assert "loss at t" in view.readout.toolTip()
+
+
 def test_softmax_labels_never_overlap_each_other_or_the_loss(qtbot, window):
     """'arg max' was drawn over 't = 50: loss', and the target and arg-max labels overlapped."""
     presenting(qtbot, window, (1280, 800))

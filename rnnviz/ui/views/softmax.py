@@ -157,7 +157,8 @@ class SoftmaxView(PlotView):
             "no arg max (not finite)"
         self.readout.show_text(
             f"sequence {b + 1}: {where}, {picked}; loss at t = −log y_t[target] = {loss:.4g}",
-            f"target {self.name(target)} · arg max {self.name(argmax)} · loss {loss:.3g}")
+            f"target {self.name(target)} · arg max {self.name(argmax)} · loss {loss:.3g}",
+            f"target {self.name(target)} · arg max {self.name(argmax)}")   # (the title has the loss)
         self.nonfinite_text.setVisible(not finite.all())
 
     def place_labels(self) -> None:

@@ -6,7 +6,8 @@ from PySide6 import QtCore, QtWidgets
 
 class Readout(QtWidgets.QLabel):
     """One line under a plot that never runs past its edge: the full text when it fits, else the
-    shorter variant, else the shorter one cut with '…'. The full text is always the tooltip.
+    first shorter form that fits, else the shortest cut with '…'. The full text is always the
+    tooltip.
     `shown` is emitted when it is given a text that is not blank."""
 
     shown = QtCore.Signal()
@@ -16,11 +17,13 @@ class Readout(QtWidgets.QLabel):
         self.setObjectName("readout")
         self.setTextInteractionFlags(QtCore.Qt.TextSelectableByMouse)
         self.setSizePolicy(QtWidgets.QSizePolicy.Ignored, QtWidgets.QSizePolicy.Fixed)
-        self.full, self.short = " ", None
+        self.full, self.shorter = " ", ()
 
-    def show_text(self, full: str, short: str | None = None) -> None:
-        if (full, short) != (self.full, self.short):
-            self.full, self.short = full, short
+    def show_text(self, full: str, *shorter: str | None) -> None:
+        """Show full, or where it does not fit the first of the shorter forms that does."""
+        shorter = tuple(text for text in shorter if text)
+        if (full, shorter) != (self.full, self.shorter):
+            self.full, self.shorter = full, shorter
             self.setToolTip(full)
             self._fit()
         if full.strip():
@@ -29,8 +32,10 @@ class Readout(QtWidgets.QLabel):
     def _fit(self) -> None:
         metrics, room = self.fontMetrics(), max(self.contentsRect().width() - 2, 0)
         text = self.full
-        if metrics.horizontalAdvance(text) > room and self.short:
-            text = self.short
+        for shorter in self.shorter:
+            if metrics.horizontalAdvance(text) <= room:
+                break
+            text = shorter
         if metrics.horizontalAdvance(text) > room:
             text = metrics.elidedText(text, QtCore.Qt.ElideRight, room)
         if text != self.text():
