@@ -381,9 +381,13 @@ def test_a_result_without_the_flow_says_computed_not_filling_in(qtbot, trainer_w
     assert w.status.ms.text().startswith("computed in") and not w.status.busy.isVisible()
 
 
-def test_the_empty_plots_hint_fits_inside_each_training_plot(qtbot, trainer_window):
+@pytest.mark.parametrize("size", [(1280, 800), (1024, 768)])
+def test_the_empty_plots_hint_fits_inside_each_training_plot(qtbot, trainer_window, size):
+    """At 1024 x 768 the wrapped hint covered the gradient-norm plot's threshold level and its
+    label ('c'), and the label '1' of the rho plot: it now sits in a gap between the levels."""
+    from rnnviz.ui.views.training_plot import EMPTY_LEVEL_LABEL
     w = trainer_window
-    w.resize(1280, 800)
+    w.resize(*size)
     w.centre_tabs.setCurrentIndex(1)
     flush(w)
     seen = levels = 0
@@ -399,6 +403,8 @@ def test_the_empty_plots_hint_fits_inside_each_training_plot(qtbot, trainer_wind
             if isinstance(item, pg.InfiniteLine) and item.angle == 0 and item.isVisible():
                 y = vb.mapFromView(QtCore.QPointF(0.0, float(item.value()))).y()
                 assert not box.top() <= y <= box.bottom(), (name, y, box)
+                assert not (box.top() < y + EMPTY_LEVEL_LABEL and y - 4 < box.bottom()), \
+                    (name, "over the level's label", y, box)
                 levels += 1
         seen += 1
     assert seen >= 3 and levels >= 1

@@ -100,6 +100,7 @@ class TrainingPlot(PlotView):
         self.plot_item.addItem(self.iteration_line, ignoreBounds=True)
         self.cursors.append(self.iteration_line)        # styled like the t cursors
         self.empty_text = pg.TextItem(self.empty_message, anchor=(0.5, 0.5))
+        self._empty_full, self._empty_short = self.empty_message, None   # (place_empty_text)
         self.empty_text.setParentItem(self.plot_item.vb)
         self.empty_text.textItem.document().setDefaultTextOption(
             QtGui.QTextOption(QtCore.Qt.AlignmentFlag.AlignCenter))
@@ -209,33 +210,50 @@ class TrainingPlot(PlotView):
 
     def place_empty_text(self) -> None:
         """The empty plot's hint, wrapped to the plot area (narrow plots too), at a height clear
-        of the dashed levels (_empty_text_y), in a box of the background's colour just wide
-        enough for its lines: where no height is clear, a level stops at the box instead of
+        of the dashed levels and their labels (_empty_text_y), in a box of the background's
+        colour just wide enough for its lines. Where no gap between the levels holds it whole
+        (a small plot, the hint wrapped to many lines), it says only what comes before its ':'
+        ('Press Train'); where even that does not fit, a level stops at the box instead of
         striking the words through."""
         vb = self.plot_item.vb
         text = self.empty_text
-        room = max(80.0, vb.width() - 24.0)
-        text.setTextWidth(room)
-        fit = text.textItem.document().idealWidth() + 2 * EMPTY_TEXT_MARGIN
-        if fit < room:
-            text.setTextWidth(fit)
-        text.setPos(vb.width() / 2, self._empty_text_y(text.boundingRect().height()))
+        shown = text.textItem.toPlainText()
+        full = self._empty_full if shown == self._empty_short else shown
+        for message in dict.fromkeys((full, full.split(":")[0].strip() or full)):
+            if message != shown:
+                text.setText(message)
+                shown = message
+            room = max(80.0, vb.width() - 24.0)
+            text.setTextWidth(room)
+            fit = text.textItem.document().idealWidth() + 2 * EMPTY_TEXT_MARGIN
+            if fit < room:
+                text.setTextWidth(fit)
+            y = self._empty_text_y(text.boundingRect().height())
+            if y is not None:
+                break
+        self._empty_full, self._empty_short = full, (shown if shown != full else None)
+        text.setPos(vb.width() / 2, vb.height() / 2 if y is None else y)
 
-    def _empty_text_y(self, height: float) -> float:
-        """The hint's centre: the middle of the plot unless a dashed level (with its label
-        under it) passes there, else the first of a few heights clear of every level."""
+    def _empty_text_y(self, height: float) -> float | None:
+        """The hint's centre: the middle of the plot where no dashed level (with its label under
+        it) passes there, else the height nearest the middle in a gap between the levels that
+        holds it whole; None where no gap does."""
         vb = self.plot_item.vb
+        total = vb.height()
         bands = []                                          # (top, bottom) in vb pixels
         for item in vb.addedItems:
             if isinstance(item, pg.InfiniteLine) and item.angle == 0 and item.isVisible():
                 y = vb.mapFromView(QtCore.QPointF(0.0, float(item.value()))).y()
                 bands.append((y - 4.0, y + EMPTY_LEVEL_LABEL))
-        total = vb.height()
-        for share in (0.5, 0.3, 0.7, 0.2, 0.8):
-            top, bottom = share * total - height / 2, share * total + height / 2
-            if top >= 0 and bottom <= total and all(bottom < a or top > b for a, b in bands):
-                return share * total
-        return total / 2
+        middle, half = total / 2, height / 2 + 1.0
+        best, low = None, 0.0                               # low: where the gap begins
+        for top, bottom in sorted(bands) + [(total, np.inf)]:
+            if top - low >= 2 * half:                       # the gap [low, top] holds the hint
+                y = min(max(middle, low + half), top - half)
+                if best is None or abs(y - middle) < abs(best - middle):
+                    best = y
+            low = max(low, bottom)
+        return best
 
     def _line_dragged(self, line) -> None:
         value = line.value()
