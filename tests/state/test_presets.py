@@ -48,6 +48,29 @@ def test_what_the_demo_tells_a_student_to_expect_is_what_happens():
     assert rates[1.55] < 1 < rates[1.65]
 
 
+def test_what_forget_bias_says_before_training_is_what_the_engine_gives():
+    """The forget_bias preset quotes, for bias 0 and then 1, the largest unit's forget-gate
+    product over the T-1 steps back, the median unit's (bias 0) and ||dc_T/dc_1||: each is the
+    engine's gated analysis, to the decimal it is quoted to."""
+    import re
+
+    from rnnviz.state.session import Session
+    text = presets.get_preset("forget_bias").explanation
+    quoted = [float(v.replace("−", "-")) for v in re.findall(r"10\^(−?\d+\.\d)", text)]
+    s = Session()
+    s.load_preset("forget_bias")
+    steps_back = f"over the {s.config.T - 1} steps back"
+    assert steps_back in text
+    measured = []
+    for bias in (0.0, 1.0):
+        assert s.apply(forget_bias=bias) == []
+        gated = s.compute_now().gated
+        measured += [gated.log10_carousel_max[0], gated.log10_block_norms["c"][0]]
+        if bias == 0.0:
+            measured.insert(1, gated.log10_carousel_median[0])
+    assert quoted == [round(float(v), 1) for v in measured], (quoted, measured)
+
+
 @pytest.mark.parametrize("preset", presets.list_presets(), ids=lambda p: p.name)
 def test_preset_is_complete(preset):
     assert cfg.validate(preset.config) == []
