@@ -62,7 +62,11 @@ def _scale_estimate(Y: np.ndarray, q: int) -> float:
     number would do, the analysis keeping the scale exactly. 1 where they are 0 or not finite
     (the values then say so)."""
     head = Y[:min(q, 4)]
-    top = float(np.sqrt(np.max(np.einsum("ij,ij->i", head, head))))
+    return _usable_scale(float(np.sqrt(np.max(np.einsum("ij,ij->i", head, head)))))
+
+
+def _usable_scale(top: float) -> float:
+    """top as the next step's scale, or 1 where it is 0 or not finite (the values say so)."""
     return top if 0.0 < top < np.inf else 1.0
 
 
@@ -147,9 +151,10 @@ class _TopSingularValues:
         self.calls, self._advance_first, self._try_certify = 0, False, True
         self.pool = pool                        # where sketched values run, beside the next
                                                 # step (None: at once; may change between steps)
-        self._ready: np.ndarray | None = None   # values start() computed at once ...
-        self._in_flight = None                  # ... or sketched: (result or Future, sketch,
-        self.scale = 1.0                        # len(pending), Y) for finish()
+        self._started = None                    # for finish(): the values start() computed at
+                                                # once, or sketched (result or Future, sketch,
+                                                # len(pending), Y)
+        self.scale = 1.0
 
     def multiply(self, step, flush: bool) -> None:
         """P <- P J and v^T <- v^T J, J the step's Jacobian (or the sketch's U^T P, Omega^T P and
@@ -339,24 +344,22 @@ class _TopSingularValues:
         estimate, at most ||P||, from U^T P's leading rows) for the next step's J."""
         sketch = self.sketch
         if sketch is None:
-            self._ready = self._values_of_p()
-            top = float(self._ready[0])
-            self.scale = top if 0.0 < top < np.inf else 1.0
+            self._started = self._values_of_p()
+            self.scale = _usable_scale(float(self._started[0]))
             return
         Y = sketch.Y
         work = (self.pool.submit(_sketch_values, sketch, self.k, Y) if self.pool is not None
                 else _sketch_values(sketch, self.k, Y))
-        self._in_flight = (work, sketch, len(sketch.pending), Y)
+        self._started = (work, sketch, len(sketch.pending), Y)
         self.scale = _scale_estimate(Y, sketch.q)
 
     def finish(self) -> np.ndarray:
         """The values start() began. Where the sketch no longer certifies them, P catches up to
         their step (the factors multiplied since are applied again after) and they come from P."""
-        if self._ready is not None:
-            S, self._ready = self._ready, None
-            return S
-        work, sketch, at, Y = self._in_flight
-        self._in_flight = None
+        started, self._started = self._started, None
+        if not isinstance(started, tuple):
+            return started
+        work, sketch, at, Y = started
         S = work.result() if isinstance(work, Future) else work
         if S is _FAILED:
             return np.full(self.k, np.nan)

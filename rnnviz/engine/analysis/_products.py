@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import time
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import nullcontext
 
 import numpy as np
 
@@ -186,13 +187,11 @@ def jacobian_products(steps, k: int, g_last: np.ndarray, should_stop, interrupte
     numbers are the same either way (the same operations on the same arrays;
     tests/engine/test_analysis.py checks them equal).
     """
-    with np.errstate(all="ignore"):
-        if steps.n < PIPELINE_MIN_N:
-            return _products(steps, k, g_last, should_stop, interrupted, progress,
-                             steps.n if n_read is None else n_read, None)
-        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnviz-values") as pool:
-            return _products(steps, k, g_last, should_stop, interrupted, progress,
-                             steps.n if n_read is None else n_read, pool)
+    n_read = steps.n if n_read is None else n_read
+    pool = (ThreadPoolExecutor(max_workers=1, thread_name_prefix="rnnviz-values")
+            if steps.n >= PIPELINE_MIN_N else nullcontext())
+    with np.errstate(all="ignore"), pool as pool:
+        return _products(steps, k, g_last, should_stop, interrupted, progress, n_read, pool)
 
 
 class _PoolChoice:

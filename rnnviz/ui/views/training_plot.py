@@ -101,6 +101,7 @@ class TrainingPlot(PlotView):
         self.cursors.append(self.iteration_line)        # styled like the t cursors
         self.empty_text = pg.TextItem(self.empty_message, anchor=(0.5, 0.5))
         self._empty_full, self._empty_short = self.empty_message, None   # (place_empty_text)
+        self._empty_placed = None
         self.empty_text.setParentItem(self.plot_item.vb)
         self.empty_text.textItem.document().setDefaultTextOption(
             QtGui.QTextOption(QtCore.Qt.AlignmentFlag.AlignCenter))
@@ -219,35 +220,44 @@ class TrainingPlot(PlotView):
         text = self.empty_text
         shown = text.textItem.toPlainText()
         full = self._empty_full if shown == self._empty_short else shown
+        bands = self._level_bands()
+        placed = (shown, full, vb.width(), vb.height(), bands)   # (what it was placed for:
+        if placed == self._empty_placed:                         # each frame, while it shows)
+            return
+        room = max(80.0, vb.width() - 24.0)
         for message in dict.fromkeys((full, full.split(":")[0].strip() or full)):
             if message != shown:
                 text.setText(message)
                 shown = message
-            room = max(80.0, vb.width() - 24.0)
             text.setTextWidth(room)
             fit = text.textItem.document().idealWidth() + 2 * EMPTY_TEXT_MARGIN
             if fit < room:
                 text.setTextWidth(fit)
-            y = self._empty_text_y(text.boundingRect().height())
+            y = self._empty_text_y(text.boundingRect().height(), bands)
             if y is not None:
                 break
         self._empty_full, self._empty_short = full, (shown if shown != full else None)
+        self._empty_placed = (shown, full, vb.width(), vb.height(), bands)
         text.setPos(vb.width() / 2, vb.height() / 2 if y is None else y)
 
-    def _empty_text_y(self, height: float) -> float | None:
-        """The hint's centre: the middle of the plot where no dashed level (with its label under
-        it) passes there, else the height nearest the middle in a gap between the levels that
-        holds it whole; None where no gap does."""
+    def _level_bands(self) -> tuple[tuple[float, float], ...]:
+        """(top, bottom) in the plot's pixels of each dashed level with its label under it."""
         vb = self.plot_item.vb
-        total = vb.height()
-        bands = []                                          # (top, bottom) in vb pixels
+        bands = []
         for item in vb.addedItems:
             if isinstance(item, pg.InfiniteLine) and item.angle == 0 and item.isVisible():
                 y = vb.mapFromView(QtCore.QPointF(0.0, float(item.value()))).y()
                 bands.append((y - 4.0, y + EMPTY_LEVEL_LABEL))
+        return tuple(sorted(bands))
+
+    def _empty_text_y(self, height: float, bands) -> float | None:
+        """The hint's centre: the middle of the plot where no level band passes there, else the
+        height nearest the middle in a gap between the bands (sorted) that holds it whole; None
+        where no gap does."""
+        total = self.plot_item.vb.height()
         middle, half = total / 2, height / 2 + 1.0
         best, low = None, 0.0                               # low: where the gap begins
-        for top, bottom in sorted(bands) + [(total, np.inf)]:
+        for top, bottom in bands + ((total, np.inf),):
             if top - low >= 2 * half:                       # the gap [low, top] holds the hint
                 y = min(max(middle, low + half), top - half)
                 if best is None or abs(y - middle) < abs(best - middle):
@@ -281,6 +291,7 @@ class TrainingPlot(PlotView):
     def restyle(self, style) -> None:
         self.empty_text.setColor(style.foreground)
         self.empty_text.setFont(style.font())
+        self._empty_placed = None                       # (its size changed with the font)
         self.empty_text.fill = pg.mkBrush(style.background)
         self.empty_text.update()
         self.restyle_curves(style)
